@@ -1,0 +1,325 @@
+"""How every adapter talks HTTP: timeouts, bounded retries, pacing, a circuit breaker.
+
+Carriers are slow, rate-limited and sometimes down. One client per carrier keeps that
+carrier's behaviour in one place so an outage at one never slows the others:
+
+- explicit connect/read timeouts; responses capped at ``max_body_bytes`` (untrusted input);
+- tenacity retries with full-jitter exponential backoff on connect errors, timeouts, 408,
+  429 and 5xx, always bounded by ``max_attempts``; ``Retry-After`` (seconds or HTTP date,
+  capped) replaces the backoff when the carrier sends one; other 4xx are never retried;
+- a concurrency limit and a requests-per-second pace from the adapter's ``Capabilities``,
+  plus an in-process daily quota when the carrier documents one;
+- a circuit breaker: after ``breaker_threshold`` whole-call failures in a row the carrier is
+  not called for ``breaker_reset`` seconds, then one trial call decides.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable, Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+
+from adapters.base import (
+    Capabilities,
+    CarrierAuthError,
+    CarrierError,
+    CarrierHealth,
+    CarrierMalformedResponse,
+    CarrierRateLimited,
+    CarrierUnavailable,
+)
+
+logger = logging.getLogger("adapters.http")
+
+RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True, slots=True)
+class HttpPolicy:
+    """Timeouts, retry bounds and breaker thresholds; tests use ``NO_RETRY``."""
+
+    timeout: float = 10.0
+    connect_timeout: float = 5.0
+    max_attempts: int = 4
+    backoff_base: float = 0.5
+    backoff_max: float = 8.0
+    retry_after_cap: float = 60.0
+    max_body_bytes: int = 5_000_000
+    breaker_threshold: int = 5
+    breaker_reset: float = 30.0
+
+
+NO_RETRY = HttpPolicy(max_attempts=1)
+
+
+def parse_retry_after(
+    value: str | None, *, now: datetime | None = None, cap: float = 60.0
+) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), capped."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), cap)
+
+
+def load_json(carrier: str, response: httpx.Response) -> Any:
+    """The body as JSON, or a typed error with the raw body logged (never a crash)."""
+    try:
+        return json.loads(response.content)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raw = response.content[:4096].decode("utf-8", "replace")
+        logger.warning(
+            "malformed carrier response",
+            extra={"carrier": carrier, "status": response.status_code, "raw": raw},
+        )
+        raise CarrierMalformedResponse(carrier, f"body is not JSON: {exc}", raw) from exc
+
+
+class _Retryable(Exception):
+    """One attempt failed in a way worth retrying; carries what the next wait needs."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after = retry_after
+        self.timed_out = False
+
+
+class CircuitBreaker:
+    """Closed -> open after N failures in a row -> half open after ``reset`` -> one trial."""
+
+    def __init__(self, threshold: int, reset: float, clock: Callable[[], float]) -> None:
+        self.threshold, self.reset, self.clock = threshold, reset, clock
+        self.failures = 0
+        self.opened_at: float | None = None
+
+    @property
+    def state(self) -> str:
+        if self.opened_at is None:
+            return "closed"
+        return "half_open" if self.clock() - self.opened_at >= self.reset else "open"
+
+    def allow(self) -> bool:
+        return self.state != "open"
+
+    def succeeded(self) -> None:
+        self.failures, self.opened_at = 0, None
+
+    def failed(self) -> None:
+        self.failures += 1
+        if self.state == "half_open" or self.failures >= self.threshold:
+            self.opened_at = self.clock()
+
+
+class CarrierHttpClient:
+    """A carrier's HTTP connection with its limits; see the module docstring."""
+
+    def __init__(
+        self,
+        carrier: str,
+        base_url: str,
+        capabilities: Capabilities,
+        policy: HttpPolicy | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.carrier = carrier
+        self.capabilities = capabilities
+        self.policy = policy or HttpPolicy()
+        self._sleep, self._clock = sleep, clock
+        self._client = httpx.AsyncClient(
+            base_url=base_url,
+            transport=transport,
+            timeout=httpx.Timeout(self.policy.timeout, connect=self.policy.connect_timeout),
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": "resolution-tracker/0.1"},
+        )
+        self._slots = asyncio.Semaphore(max(1, capabilities.max_concurrency))
+        self._pace_lock = asyncio.Lock()
+        self._next_slot = 0.0
+        self._quota_day = datetime.now(UTC).date()
+        self._quota_used = 0
+        self.breaker = CircuitBreaker(
+            self.policy.breaker_threshold, self.policy.breaker_reset, clock
+        )
+        self._health = CarrierHealth()
+
+    def health(self) -> CarrierHealth:
+        self._health.breaker_state = self.breaker.state  # type: ignore[assignment]
+        return self._health
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        accept_statuses: Collection[int] = (),
+    ) -> httpx.Response:
+        """Send with retries; return a 2xx or accepted response, else raise a CarrierError."""
+        if not self.breaker.allow():
+            raise CarrierUnavailable(self.carrier, "circuit breaker open after repeated failures")
+        self._take_quota()
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(max(1, self.policy.max_attempts)),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Retryable),
+            sleep=self._sleep,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    response = await self._send_once(
+                        method, path, params, headers, json, data, accept_statuses
+                    )
+        except _Retryable as exc:
+            raise self._exhausted(exc) from None
+        return self._judge(response, accept_statuses)
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, _Retryable) and exc.retry_after is not None:
+            return exc.retry_after
+        ceiling = min(
+            self.policy.backoff_max, self.policy.backoff_base * 2 ** (state.attempt_number - 1)
+        )
+        return random.uniform(0, ceiling)  # noqa: S311 - jitter, not security
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        json_body: Any,
+        data: Mapping[str, Any] | None,
+        accept_statuses: Collection[int],
+    ) -> httpx.Response:
+        async with self._slots:
+            await self._pace()
+            request = self._client.build_request(
+                method, path, params=params, headers=headers, json=json_body, data=data
+            )
+            try:
+                response = await self._client.send(request, stream=True)
+                try:
+                    body = await self._read_capped(response)
+                finally:
+                    await response.aclose()
+            except httpx.TimeoutException as exc:
+                retryable = _Retryable(f"timed out: {type(exc).__name__}")
+                retryable.timed_out = True
+                raise retryable from exc
+            except httpx.TransportError as exc:
+                raise _Retryable(f"connection failed: {exc or type(exc).__name__}") from exc
+        status = response.status_code
+        if status in RETRYABLE_STATUSES and status not in accept_statuses:
+            wait = parse_retry_after(
+                response.headers.get("Retry-After"), cap=self.policy.retry_after_cap
+            )
+            raise _Retryable(f"HTTP {status}", status=status, retry_after=wait)
+        headers_out = {
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() not in {"content-encoding", "content-length", "transfer-encoding"}
+        }
+        return httpx.Response(status, headers=headers_out, content=body, request=request)
+
+    async def _read_capped(self, response: httpx.Response) -> bytes:
+        limit = self.policy.max_body_bytes
+        declared = response.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise CarrierMalformedResponse(self.carrier, f"body of {declared} bytes over {limit}")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > limit:
+                raise CarrierMalformedResponse(self.carrier, f"body over {limit} bytes")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _pace(self) -> None:
+        rate = self.capabilities.requests_per_second
+        if rate <= 0:
+            return
+        async with self._pace_lock:
+            now = self._clock()
+            wait = self._next_slot - now
+            if wait > 0:
+                await self._sleep(wait)
+            self._next_slot = max(now, self._next_slot) + 1.0 / rate
+
+    def _take_quota(self) -> None:
+        quota = self.capabilities.daily_quota
+        if quota is None:
+            return
+        now = datetime.now(UTC)
+        if now.date() != self._quota_day:
+            self._quota_day, self._quota_used = now.date(), 0
+        if self._quota_used >= quota:
+            midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), UTC)
+            raise CarrierRateLimited(
+                self.carrier,
+                f"daily quota of {quota} calls used",
+                retry_after=(midnight - now).total_seconds(),
+            )
+        self._quota_used += 1
+
+    def _exhausted(self, exc: _Retryable) -> CarrierError:
+        self._record_failure(exc.reason)
+        if exc.status == 429:
+            return CarrierRateLimited(self.carrier, "rate limited (HTTP 429)", exc.retry_after)
+        error = CarrierUnavailable(self.carrier, exc.reason)
+        if exc.timed_out:
+            error.__cause__ = exc.__cause__  # the httpx.TimeoutException: the API answers 504
+        self.breaker.failed()
+        return error
+
+    def _judge(self, response: httpx.Response, accept_statuses: Collection[int]) -> httpx.Response:
+        status = response.status_code
+        if 200 <= status < 300 or status in accept_statuses:
+            self.breaker.succeeded()
+            self._health.last_success_at = datetime.now(UTC)
+            return response
+        snippet = response.content[:300].decode("utf-8", "replace")
+        self._record_failure(f"HTTP {status}")
+        if status in (401, 403):
+            raise CarrierAuthError(self.carrier, f"credentials refused (HTTP {status})")
+        raise CarrierError(self.carrier, f"request refused (HTTP {status}): {snippet}")
+
+    def _record_failure(self, message: str) -> None:
+        self._health.last_error_at = datetime.now(UTC)
+        self._health.last_error = message

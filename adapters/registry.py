@@ -1,0 +1,54 @@
+"""Every carrier the service knows, in one explicit dict: adding a carrier is one line here.
+
+An adapter is *enabled* (polled) when its credentials are configured; an unconfigured one
+still detects its numbers and links to its public tracking page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+
+from adapters.base import CarrierAdapter
+from adapters.sandbox import SandboxAdapter
+
+ADAPTERS: dict[str, type[CarrierAdapter]] = {
+    "sandbox": SandboxAdapter,
+}
+
+# Detection is answered without credentials, so one unconfigured instance per class suffices.
+_DETECTORS: dict[str, CarrierAdapter] = {}
+
+
+def carrier_codes() -> list[str]:
+    return list(ADAPTERS)
+
+
+def build_adapter(
+    code: str, *, transport: httpx.AsyncBaseTransport | None = None
+) -> CarrierAdapter:
+    """A live adapter with its settings read from the environment (``RT_<CARRIER>_*``)."""
+    return ADAPTERS[code](transport=transport)  # type: ignore[call-arg]
+
+
+def build_all(
+    *, transport: httpx.AsyncBaseTransport | None = None
+) -> Iterator[tuple[str, CarrierAdapter]]:
+    for code in ADAPTERS:
+        yield code, build_adapter(code, transport=transport)
+
+
+def _detector(code: str) -> CarrierAdapter:
+    if code not in _DETECTORS:
+        _DETECTORS[code] = build_adapter(code)
+    return _DETECTORS[code]
+
+
+def detect(number: str) -> list[str]:
+    """Codes of every carrier whose format and check digit accept ``number``."""
+    return [code for code in ADAPTERS if _detector(code).matches(number)]
+
+
+def tracking_url(code: str, number: str) -> str:
+    return _detector(code).tracking_url(number)

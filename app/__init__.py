@@ -1,0 +1,1 @@
+"""Resolution Tracker: one chronological record per delayed, lost or disputed parcel."""

@@ -1,0 +1,72 @@
+"""Request dependencies: the database session, the caller, the clock, the settings."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlmodel import Session
+
+from app.config import Settings
+from app.db.engine import Database
+from app.domain.tenancy import Principal, authenticate
+from app.errors import Forbidden, Unauthorized
+
+
+def get_database(request: Request) -> Database:
+    return request.app.state.db  # type: ignore[no-any-return]
+
+
+def get_settings_dep(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def get_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
+    """One unit of work per request; handlers commit explicitly before answering."""
+    with db.session() as session:
+        yield session
+
+
+def get_now(request: Request) -> datetime:
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def bearer_secret(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, secret = header.partition(" ")
+    if scheme.lower() != "bearer" or not secret.strip():
+        raise Unauthorized("send 'Authorization: Bearer <api key>'")
+    return secret.strip()
+
+
+def get_principal(request: Request, session: SessionDep) -> Principal:
+    principal = authenticate(session, bearer_secret(request))
+    if principal is None:
+        raise Unauthorized("the API key is unknown or revoked")
+    request.state.principal = principal
+    return principal
+
+
+def require(scope: str) -> Callable[..., Principal]:
+    """A dependency that lets the call through only with ``scope`` (or ``admin``)."""
+
+    def _check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        if not principal.has(scope):
+            raise Forbidden(f"this API key lacks the '{scope}' scope", required_scope=scope)
+        return principal
+
+    return _check
+
+
+ReadDep = Annotated[Principal, Depends(require("read"))]
+ParcelsWriteDep = Annotated[Principal, Depends(require("parcels:write"))]
+IncidentsWriteDep = Annotated[Principal, Depends(require("incidents:write"))]
+AdminDep = Annotated[Principal, Depends(require("admin"))]

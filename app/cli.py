@@ -1,0 +1,103 @@
+"""Operator commands: serve, migrate, tenants and API keys.
+
+python -m app serve
+python -m app migrate
+python -m app tenants create acme --name "Acme Ltd"
+python -m app keys create --tenant acme --scopes read,incidents:write --name helpdesk
+python -m app keys list --tenant acme
+python -m app keys revoke <key id>
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import uuid
+from collections.abc import Sequence
+
+from sqlmodel import Session, select
+
+from app.config import get_settings
+from app.db.engine import Database
+from app.db.migrate import upgrade_to_head
+from app.domain.models import Tenant
+from app.domain.tenancy import ensure_tenant, issue_key, list_keys, parse_scopes, revoke_key
+from app.errors import AppError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="apply migrations and serve the API")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+    commands.add_parser("migrate", help="apply database migrations")
+
+    tenants = commands.add_parser("tenants").add_subparsers(dest="action", required=True)
+    create_tenant = tenants.add_parser("create")
+    create_tenant.add_argument("slug")
+    create_tenant.add_argument("--name")
+    tenants.add_parser("list")
+
+    keys = commands.add_parser("keys").add_subparsers(dest="action", required=True)
+    create_key = keys.add_parser("create", help="create a key (and the tenant if new)")
+    create_key.add_argument("--tenant", required=True)
+    create_key.add_argument("--scopes", required=True, help="comma-separated, e.g. read,admin")
+    create_key.add_argument("--name", default="cli")
+    list_cmd = keys.add_parser("list")
+    list_cmd.add_argument("--tenant", required=True)
+    revoke = keys.add_parser("revoke")
+    revoke.add_argument("key_id", type=uuid.UUID)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    if args.command == "serve":
+        import uvicorn
+
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host or settings.host,
+            port=args.port or settings.port,
+        )
+        return 0
+    db = Database(settings.database_url)
+    try:
+        upgrade_to_head(db.engine)
+        if args.command == "migrate":
+            print("database is at the latest migration")
+            return 0
+        with db.session() as session:
+            _run(session, args)
+            session.commit()
+        return 0
+    except AppError as exc:
+        print(f"error: {exc.detail}", file=sys.stderr)
+        return 2
+    finally:
+        db.dispose()
+
+
+def _run(session: Session, args: argparse.Namespace) -> None:
+    if args.command == "tenants" and args.action == "create":
+        tenant = ensure_tenant(session, slug=args.slug, name=args.name)
+        print(f"tenant {tenant.slug} ({tenant.id})")
+    elif args.command == "tenants":
+        for tenant in session.exec(select(Tenant).order_by(Tenant.slug)):
+            print(f"{tenant.slug}\t{tenant.name}\t{tenant.id}")
+    elif args.action == "create":
+        tenant = ensure_tenant(session, slug=args.tenant)
+        issued = issue_key(session, tenant=tenant, name=args.name, scopes=parse_scopes(args.scopes))
+        print(f"key id:  {issued.key.id}\nscopes:  {issued.key.scopes}")
+        print(f"API key: {issued.secret}\n(shown once: store it now)")
+    elif args.action == "list":
+        tenant = ensure_tenant(session, slug=args.tenant)
+        for key in list_keys(session, tenant=tenant):
+            state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+            print(f"{key.id}\t{key.name}\t{key.prefix}…{key.last4}\t{key.scopes}\t{state}")
+    else:
+        key = revoke_key(session, key_id=args.key_id)
+        print(f"revoked {key.id} ({key.name})")

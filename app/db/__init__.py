@@ -1,0 +1,1 @@
+"""Persistence plumbing: engine, sessions, migrations, portable column types."""

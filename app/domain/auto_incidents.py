@@ -1,0 +1,268 @@
+"""Incidents the scheduler opens, escalates and resolves on its own.
+
+Exactly one open automatic incident per parcel, whatever the number of scheduler processes:
+the row goes in with ``INSERT ... ON CONFLICT DO NOTHING`` against a partial unique index, and
+its timeline entry and events are written only when the row was really inserted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from adapters.base import ScanStatus
+from app.db.upsert import insert_ignore
+from app.domain import incidents
+from app.domain.calendars import add_business_days
+from app.domain.carriers import carrier_name
+from app.domain.detection import Verdict
+from app.domain.events import emit
+from app.domain.incident_schemas import NextStep, TransitionCreate
+from app.domain.models import Incident, Parcel, TimelineEntry
+from app.domain.timeline import append_entry
+from app.domain.views import parcel_payload
+
+SYSTEM = "system"
+AUTO_RESOLVED_TYPES = frozenset({"delay", "customs", "lost"})
+_EXCEPTION_TYPES = (  # words in a carrier's exception text -> incident type
+    (("address", "addressee", "moved"), "wrong_address"),
+    (("damage", "broken", "crushed"), "damaged"),
+    (("return", "refused", "rejected"), "returned"),
+    (("customs", "duties", "clearance"), "customs"),
+    (("lost", "missing"), "lost"),
+)
+
+
+def incident_type_for(verdict: Verdict, parcel: Parcel) -> str:
+    if verdict.kind == "presumed_lost":
+        return "lost"
+    if parcel.status == ScanStatus.CUSTOMS_HOLD:
+        return "customs"
+    if parcel.status == ScanStatus.EXCEPTION:
+        text = (parcel.last_scan_description or "").lower()
+        for words, kind in _EXCEPTION_TYPES:
+            if any(word in text for word in words):
+                return kind
+    return "delay"
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment:%d %b}".lstrip("0")
+
+
+def next_step_for(verdict: Verdict, parcel: Parcel, now: datetime) -> NextStep:
+    carrier = carrier_name(parcel.carrier)
+    number = parcel.tracking_number
+    if verdict.kind == "presumed_lost":
+        return NextStep(
+            action=f"File a claim with {carrier} for {number}: no scan since "
+            f"{_day(verdict.since)}, presumed lost.",
+            due_at=add_business_days(now, 1, verdict.country),
+        )
+    if verdict.kind == "exception":
+        return NextStep(
+            action=f"Contact {carrier} about {number}: the carrier reported a problem "
+            f"({parcel.last_scan_description or 'exception'}). "
+            "Tell the customer what happens next.",
+            due_at=add_business_days(now, 1, verdict.country),
+        )
+    assert verdict.threshold is not None
+    claim_by = ""
+    if verdict.lost_threshold is not None:
+        lost_at = add_business_days(
+            verdict.since, verdict.lost_threshold.business_days, verdict.country
+        )
+        claim_by = f" If no movement by {_day(lost_at)}, file a carrier claim."
+    return NextStep(
+        action=f"Contact {carrier} about {number}: no scan since {_day(verdict.since)} "
+        f"({verdict.elapsed_business_days:.0f} business days, threshold "
+        f"{verdict.threshold.business_days:g}).{claim_by}",
+        due_at=add_business_days(now, 1, verdict.country),
+    )
+
+
+def _rule_data(verdict: Verdict) -> dict[str, object]:
+    return {
+        "rule": verdict.threshold.rule if verdict.threshold else "exception opens at once",
+        "kind": verdict.kind,
+        "since": verdict.since,
+        "country": verdict.country,
+        "elapsed_business_days": round(verdict.elapsed_business_days, 2),
+        "threshold_business_days": verdict.threshold.business_days if verdict.threshold else None,
+        "lost_threshold_business_days": (
+            verdict.lost_threshold.business_days if verdict.lost_threshold else None
+        ),
+    }
+
+
+def open_auto_incident(
+    session: Session, *, parcel: Parcel, verdict: Verdict, now: datetime
+) -> Incident | None:
+    """Open the parcel's automatic incident unless one is open already (then None)."""
+    already = session.exec(
+        select(Incident.id).where(
+            Incident.parcel_id == parcel.id,
+            Incident.source == "auto",
+            col(Incident.status) != "resolved",
+        )
+    ).first()
+    if already is not None:
+        return None
+    step = next_step_for(verdict, parcel, now)
+    incident_id = uuid.uuid4()
+    inserted = insert_ignore(
+        session,
+        Incident.__table__,  # type: ignore[attr-defined]
+        {
+            "id": incident_id,
+            "tenant_id": parcel.tenant_id,
+            "number": incidents.next_number(session, parcel.tenant_id),
+            "parcel_id": parcel.id,
+            "type": incident_type_for(verdict, parcel),
+            "source": "auto",
+            "status": "open",
+            "detected_at": now,
+            "opened_at": now,
+            "next_step_action": step.action,
+            "next_step_due_at": step.due_at,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        },
+    )
+    if not inserted:
+        return None  # another scheduler process opened it a moment ago
+    incident = session.get(Incident, incident_id)
+    assert incident is not None
+    details = _rule_data(verdict)
+    append_entry(
+        session,
+        tenant_id=incident.tenant_id,
+        incident_id=incident.id,
+        kind="opened",
+        actor=SYSTEM,
+        summary=f"{incident.type} incident opened automatically: {details['rule']} fired; "
+        f"next step: {step.action}",
+        now=now,
+        data={
+            "type": incident.type,
+            "source": "auto",
+            "detection": details,
+            "next_step": step.model_dump(mode="json"),
+        },
+    )
+    emit(
+        session,
+        type="parcel.stuck",
+        occurred_at=now,
+        tenant_id=parcel.tenant_id,
+        parcel_id=parcel.id,
+        incident_id=incident.id,
+        payload={"parcel": parcel_payload(parcel), "detection": details},
+    )
+    incidents.emit_incident_event(session, "incident.opened", incident, parcel, now)
+    if verdict.kind == "presumed_lost":
+        escalate_as_lost(session, incident=incident, parcel=parcel, verdict=verdict, now=now)
+    return incident
+
+
+def escalate_as_lost(
+    session: Session, *, incident: Incident, parcel: Parcel, verdict: Verdict, now: datetime
+) -> None:
+    """Presumed lost: type lost, escalated, next step a carrier claim."""
+    if incident.type == "lost" and incident.status == "escalated":
+        return
+    step = next_step_for(verdict, parcel, now)
+    if incident.type != "lost":
+        incidents.save(session, incident, incident.version, {"type": "lost"}, now)
+    if incident.status != "escalated":
+        incidents.transition_incident(
+            session,
+            incident=incident,
+            body=TransitionCreate(to="escalated", next_step=step, reason="presumed lost"),
+            actor=SYSTEM,
+            now=now,
+        )
+
+
+def open_auto_incident_for(session: Session, parcel_id: uuid.UUID) -> Incident | None:
+    return session.exec(
+        select(Incident)
+        .where(
+            Incident.parcel_id == parcel_id,
+            Incident.source == "auto",
+            col(Incident.status) != "resolved",
+        )
+        .with_for_update()
+    ).first()
+
+
+def react_to_movement(
+    session: Session,
+    *,
+    parcel: Parcel,
+    newest_scan_at: datetime,
+    previous_scan_at: datetime | None,
+    now: datetime,
+) -> None:
+    """New scans on a parcel with open incidents: note it, resolve automatic ones on delivery."""
+    moved = previous_scan_at is None or newest_scan_at > previous_scan_at
+    if not moved:
+        return
+    open_incidents = session.exec(
+        select(Incident)
+        .where(Incident.parcel_id == parcel.id, col(Incident.status) != "resolved")
+        .with_for_update()
+    ).all()
+    delivered = parcel.status == ScanStatus.DELIVERED
+    for incident in open_incidents:
+        if incident.source == "auto" and delivered and incident.type in AUTO_RESOLVED_TYPES:
+            incidents.transition_incident(
+                session,
+                incident=incident,
+                body=TransitionCreate(
+                    to="resolved",
+                    resolution="delivered",
+                    reason=f"{carrier_name(parcel.carrier)} scanned it delivered",
+                ),
+                actor=SYSTEM,
+                now=now,
+            )
+            continue
+        summary = (
+            f"Parcel delivered: {parcel.last_scan_description}"
+            if delivered
+            else f"Parcel moved again: {parcel.last_scan_description} "
+            f"({parcel.last_scan_city or parcel.last_scan_country or 'location unknown'})"
+        )
+        append_entry(
+            session,
+            tenant_id=incident.tenant_id,
+            incident_id=incident.id,
+            kind="parcel_delivered" if delivered else "movement_resumed",
+            actor=SYSTEM,
+            summary=summary,
+            now=now,
+            data={"status": parcel.status, "scan_at": newest_scan_at},
+        )
+        if incident.source == "auto" and not delivered and not _resumed_before(session, incident):
+            emit(
+                session,
+                type="parcel.movement_resumed",
+                occurred_at=now,
+                tenant_id=parcel.tenant_id,
+                parcel_id=parcel.id,
+                incident_id=incident.id,
+                payload={"parcel": parcel_payload(parcel), "incident_id": str(incident.id)},
+            )
+
+
+def _resumed_before(session: Session, incident: Incident) -> bool:
+    count = session.exec(
+        select(TimelineEntry.id).where(
+            TimelineEntry.incident_id == incident.id, TimelineEntry.kind == "movement_resumed"
+        )
+    ).all()
+    return len(count) > 1  # the entry just written is one of them

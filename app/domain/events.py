@@ -1,0 +1,49 @@
+"""Domain events, written in the caller's transaction so delivery can never miss or invent one."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from app.domain.models import Event
+
+EVENT_TYPES: dict[str, str] = {
+    "parcel.status_changed": "A parcel's normalised tracking status changed.",
+    "parcel.stuck": "A parcel has had no new scan for longer than its threshold.",
+    "parcel.movement_resumed": "A parcel with an open automatic incident moved again.",
+    "incident.opened": "An incident was opened (by a customer, an agent or automatically).",
+    "incident.escalated": "An incident was escalated.",
+    "incident.next_step_overdue": "An incident's next step passed its deadline.",
+    "incident.resolved": "An incident was resolved.",
+    "incident.reopened": "A resolved incident was reopened.",
+    "carrier.unavailable": "A carrier could not be polled; stuck detection pauses for it.",
+    "carrier.recovered": "A carrier that was unavailable answers again.",
+}
+
+
+def emit(
+    session: Session,
+    *,
+    type: str,
+    occurred_at: datetime,
+    tenant_id: uuid.UUID | None,
+    payload: dict[str, Any],
+    parcel_id: uuid.UUID | None = None,
+    incident_id: uuid.UUID | None = None,
+) -> Event:
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type!r}")
+    event = Event(
+        tenant_id=tenant_id,
+        type=type,
+        occurred_at=occurred_at,
+        parcel_id=parcel_id,
+        incident_id=incident_id,
+        payload=json.dumps(payload, separators=(",", ":"), default=str),
+    )
+    session.add(event)
+    return event

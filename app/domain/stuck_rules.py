@@ -1,0 +1,65 @@
+"""A tenant's stuck thresholds: overrides stored per (carrier, status, destination)."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from sqlmodel import Session, col, delete, select
+
+from app.domain.detection import CARRIER_CLASSES, DEFAULT_THRESHOLDS, StuckRule
+from app.domain.models import StuckRuleRecord
+from app.domain.schemas import DefaultThreshold, StuckRuleIn
+
+
+def rules_for(session: Session, tenant_id: uuid.UUID) -> list[StuckRule]:
+    rows = session.exec(select(StuckRuleRecord).where(StuckRuleRecord.tenant_id == tenant_id))
+    return [
+        StuckRule(
+            business_days=float(r.business_days),
+            carrier=r.carrier,
+            status=r.status,
+            destination_country=r.destination_country,
+        )
+        for r in rows
+    ]
+
+
+def replace_rules(session: Session, tenant_id: uuid.UUID, rules: list[StuckRuleIn]) -> None:
+    session.execute(delete(StuckRuleRecord).where(col(StuckRuleRecord.tenant_id) == tenant_id))
+    for rule in rules:
+        session.add(
+            StuckRuleRecord(
+                tenant_id=tenant_id,
+                carrier=rule.carrier,
+                status=rule.status,
+                destination_country=rule.destination_country,
+                business_days=Decimal(str(rule.business_days)),
+            )
+        )
+    session.flush()
+
+
+def default_thresholds() -> list[DefaultThreshold]:
+    return [
+        DefaultThreshold(status=str(status), express=express, postal=postal)
+        for status, (express, postal) in DEFAULT_THRESHOLDS.items()
+    ]
+
+
+def carrier_classes() -> dict[str, str]:
+    return dict(CARRIER_CLASSES)
+
+
+def rule_inputs(session: Session, tenant_id: uuid.UUID) -> list[StuckRuleIn]:
+    """The stored rules as the API shows them, most specific first."""
+    rules = sorted(rules_for(session, tenant_id), key=lambda r: -r.specificity)
+    return [
+        StuckRuleIn(
+            carrier=r.carrier,
+            status=r.status,
+            destination_country=r.destination_country,
+            business_days=r.business_days,
+        )
+        for r in rules
+    ]

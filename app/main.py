@@ -1,0 +1,83 @@
+"""create_app(): lifespan, routers, error handlers; nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+import anyio
+from fastapi import FastAPI
+
+from app.api import admin, carriers, health, incidents, parcels, stuck_rules
+from app.api.problems import install_problem_handlers
+from app.config import Settings, get_settings
+from app.db.engine import Database
+from app.db.migrate import head_revision, upgrade_to_head
+from app.db.types import utcnow
+from app.domain.carriers import CarrierHub
+from app.domain.tenancy import ensure_bootstrap_key
+from app.idempotency import IdempotencyMiddleware
+from app.scheduler.context import JobContext
+from app.scheduler.runner import build_scheduler
+
+
+def _prepare_database(db: Database, settings: Settings) -> None:
+    if settings.auto_migrate:
+        upgrade_to_head(db.engine)
+    if settings.bootstrap_api_key is not None:
+        with db.session() as session:
+            ensure_bootstrap_key(session, settings.bootstrap_api_key.get_secret_value())
+            session.commit()
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    clock: Callable[[], datetime] = utcnow,
+    carrier_hub: Callable[[], CarrierHub] = CarrierHub.from_registry,
+) -> FastAPI:
+    """Build the service. Tests pass their own settings, database, clock and carriers."""
+    settings = settings or get_settings()
+    db = database or Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await anyio.to_thread.run_sync(_prepare_database, db, settings)
+        app.state.carriers = carrier_hub()  # built here: its HTTP clients live on this loop
+        scheduler = None
+        if settings.scheduler == "embedded":
+            context = JobContext(db=db, carriers=app.state.carriers, settings=settings, clock=clock)
+            scheduler = build_scheduler(context)
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            await app.state.carriers.aclose()
+            if database is None:
+                db.dispose()
+
+    app = FastAPI(
+        title="Resolution Tracker",
+        version="0.1.0",
+        summary="Every delayed, lost, damaged or disputed parcel, on one chronological record.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.clock = clock
+    app.state.schema_head = head_revision()
+    app.add_middleware(
+        IdempotencyMiddleware, database=db, ttl_hours=settings.idempotency_ttl_hours, clock=clock
+    )
+    install_problem_handlers(app)
+    app.include_router(health.router)
+    app.include_router(parcels.router)
+    app.include_router(incidents.router)
+    app.include_router(carriers.router)
+    app.include_router(stuck_rules.router)
+    app.include_router(admin.router)
+    return app

@@ -1,0 +1,1 @@
+"""Background jobs: poll carriers, detect stuck parcels, flag overdue next steps."""

@@ -1,0 +1,49 @@
+"""``python -m app.scheduler``: the jobs without the API, for scaled-out deployments.
+
+Run API replicas with ``RT_SCHEDULER=off`` and one or more of these processes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+import structlog
+
+from app.config import get_settings
+from app.db.engine import Database
+from app.db.migrate import upgrade_to_head
+from app.db.types import utcnow
+from app.domain.carriers import CarrierHub
+from app.logging import configure_logging
+from app.scheduler.context import JobContext
+from app.scheduler.runner import build_scheduler
+
+log = structlog.get_logger("scheduler")
+
+
+async def main() -> None:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    db = Database(settings.database_url)
+    if settings.auto_migrate:
+        upgrade_to_head(db.engine)
+    hub = CarrierHub.from_registry()
+    scheduler = build_scheduler(JobContext(db=db, carriers=hub, settings=settings, clock=utcnow))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    scheduler.start()
+    log.info("scheduler started", jobs=[job.id for job in scheduler.get_jobs()])
+    try:
+        await stop.wait()
+    finally:
+        scheduler.shutdown(wait=False)
+        await hub.aclose()
+        db.dispose()
+        log.info("scheduler stopped")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,132 @@
+"""The detect-stuck job: open (or escalate) automatic incidents for parcels gone quiet.
+
+Set-based: only parcels whose ``stuck_check_at`` has come are read, through its index, so a
+tick with nothing new touches no parcel rows. Parcels of a carrier we cannot currently poll,
+and parcels not polled since their carrier came back, are left alone: silence is not the
+same as not knowing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+
+import anyio
+from sqlmodel import Session, col, select
+
+from app.domain import auto_incidents, carrier_states, stuck_checks
+from app.domain.detection import StuckRule
+from app.domain.models import CarrierState, Incident, Parcel
+from app.domain.stuck_rules import rules_for
+from app.domain.timeline import append_entry
+from app.scheduler.context import JobContext, try_tick_lock
+
+BATCH = 500
+JOB = "detect-stuck"
+# a configured carrier's parcel must have been polled this recently to be judged
+STALE_POLL = timedelta(hours=24)
+RECHECK_UNPOLLED = timedelta(hours=1)
+
+
+def _poll_is_fresh(parcel: Parcel, state: CarrierState | None, now: datetime) -> bool:
+    polled = parcel.last_polled_at
+    if polled is None or now - polled > STALE_POLL:
+        return False
+    return state is None or state.available_since is None or polled >= state.available_since
+
+
+def _annotate_human_incident(
+    session: Session, incident: Incident, summary: str, now: datetime
+) -> None:
+    append_entry(
+        session,
+        tenant_id=incident.tenant_id,
+        incident_id=incident.id,
+        kind="stuck_detected",
+        actor=auto_incidents.SYSTEM,
+        summary=summary,
+        now=now,
+        data={},
+    )
+
+
+def judge_parcel(
+    session: Session, parcel: Parcel, rules: list[StuckRule], now: datetime, counts: Counter[str]
+) -> None:
+    verdict = stuck_checks.schedule(session, parcel=parcel, now=now, rules=rules)
+    parcel.stuck_check_at = stuck_checks.next_check(verdict)
+    if not verdict.stuck:
+        counts["not_stuck"] += 1
+        return
+    counts["stuck"] += 1
+    open_incidents = session.exec(
+        select(Incident)
+        .where(Incident.parcel_id == parcel.id, col(Incident.status) != "resolved")
+        .with_for_update()
+    ).all()
+    automatic = next((i for i in open_incidents if i.source == "auto"), None)
+    if automatic is not None:
+        if verdict.kind == "presumed_lost" and automatic.type != "lost":
+            auto_incidents.escalate_as_lost(
+                session, incident=automatic, parcel=parcel, verdict=verdict, now=now
+            )
+            counts["escalated_lost"] += 1
+        return
+    if open_incidents:  # a customer or agent already owns it: note the finding, do not duplicate
+        summary = f"Detection: {verdict.kind} since {verdict.since:%Y-%m-%d} " + (
+            f"({verdict.elapsed_business_days:.1f} business days)"
+        )
+        for incident in open_incidents:
+            _annotate_human_incident(session, incident, summary, now)
+        counts["annotated"] += 1
+        return
+    if auto_incidents.open_auto_incident(session, parcel=parcel, verdict=verdict, now=now):
+        counts["opened"] += 1
+
+
+def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
+    """One claimed batch in one transaction; False when there was nothing (left) to do."""
+    now = ctx.clock()
+    with ctx.db.session() as session:
+        if not try_tick_lock(session, JOB):
+            counts["skipped_busy"] += 1
+            return False
+        states = carrier_states.states(session)
+        down = [code for code, state in states.items() if not state.available]
+        parcels = session.exec(
+            select(Parcel)
+            .where(col(Parcel.stuck_check_at) <= now, col(Parcel.carrier).not_in(down))
+            .order_by(col(Parcel.stuck_check_at))
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not parcels:
+            return False
+        rules: dict[uuid.UUID, list[StuckRule]] = {}
+        for parcel in parcels:
+            adapter = ctx.carriers.adapters.get(parcel.carrier)
+            polled_by_us = adapter is not None and adapter.configured
+            if polled_by_us and not _poll_is_fresh(parcel, states.get(parcel.carrier), now):
+                parcel.stuck_check_at = now + RECHECK_UNPOLLED
+                session.add(parcel)
+                counts["waiting_for_poll"] += 1
+                continue
+            if parcel.tenant_id not in rules:
+                rules[parcel.tenant_id] = rules_for(session, parcel.tenant_id)
+            judge_parcel(session, parcel, rules[parcel.tenant_id], now, counts)
+        session.commit()
+        counts["checked"] += len(parcels)
+        return len(parcels) == BATCH
+
+
+def run_sync(ctx: JobContext) -> dict[str, int]:
+    counts: Counter[str] = Counter({"opened": 0})
+    deadline = ctx.deadline()
+    while ctx.monotonic() < deadline and tick_batch(ctx, counts):
+        pass
+    return dict(counts)
+
+
+async def run(ctx: JobContext) -> dict[str, int]:
+    return await anyio.to_thread.run_sync(run_sync, ctx)

@@ -1,0 +1,45 @@
+"""Every job the scheduler runs, in one list: its name, its tick, its interval setting."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from app.config import Settings
+from app.scheduler import detect, overdue, poll
+from app.scheduler.context import JobContext
+
+Tick = Callable[[JobContext], Awaitable[dict[str, int]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    tick: Tick
+    interval: Callable[[Settings], int]
+    description: str
+
+
+JOBS: dict[str, Job] = {
+    job.name: job
+    for job in (
+        Job(
+            "poll",
+            poll.run,
+            lambda s: s.poll_interval_seconds,
+            "Fetch due parcels from their carriers and store new scans.",
+        ),
+        Job(
+            "detect-stuck",
+            detect.run,
+            lambda s: s.detect_interval_seconds,
+            "Open or escalate automatic incidents for parcels with no scan past their threshold.",
+        ),
+        Job(
+            "overdue",
+            overdue.run,
+            lambda s: s.overdue_interval_seconds,
+            "Raise incident.next_step_overdue once per deadline; escalate unowned ones.",
+        ),
+    )
+}

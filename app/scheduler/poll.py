@@ -1,0 +1,176 @@
+"""The poll job: fetch due parcels from their carriers and store what is new.
+
+Each carrier runs its own loop (claim a page of its due parcels, fetch them in the carrier's
+batch size under its concurrency limit, store), so one carrier's outage or slowness never
+slows the others. A claimed parcel carries a lease: another process skips it until the lease
+expires, so a crashed poller delays a parcel by at most one lease, never loses it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import anyio
+import structlog
+from sqlmodel import Session, col, or_, select
+
+from adapters.base import (
+    CarrierAdapter,
+    CarrierError,
+    CarrierRateLimited,
+    TrackingQuery,
+    TrackingResult,
+)
+from app.domain import carrier_states, tracking
+from app.domain.models import Parcel
+from app.scheduler.context import JobContext
+
+log = structlog.get_logger("scheduler.poll")
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    parcel_id: uuid.UUID
+    query: TrackingQuery
+    lease_until: datetime
+
+
+def claim_due(ctx: JobContext, *, carrier: str) -> list[Claimed]:
+    """Lease up to ``poll_claim_size`` due parcels of ``carrier`` that nobody else holds."""
+    now = ctx.clock()
+    lease_until = now + timedelta(seconds=ctx.settings.poll_lease_seconds)
+    with ctx.db.session() as session:
+        parcels = session.exec(
+            select(Parcel)
+            .where(
+                col(Parcel.next_poll_at) <= now,
+                col(Parcel.carrier) == carrier,
+                or_(col(Parcel.poll_lease_until).is_(None), col(Parcel.poll_lease_until) < now),
+            )
+            .order_by(col(Parcel.next_poll_at))
+            .limit(ctx.settings.poll_claim_size)
+            .with_for_update(skip_locked=True)
+        ).all()
+        claimed = []
+        for parcel in parcels:
+            parcel.poll_lease_until = lease_until
+            session.add(parcel)
+            claimed.append(Claimed(parcel.id, tracking.query_for(parcel), lease_until))
+        session.commit()
+    return claimed
+
+
+def _locked(session: Session, claimed: Sequence[Claimed]) -> dict[uuid.UUID, Parcel]:
+    rows = session.exec(
+        select(Parcel)
+        .where(col(Parcel.id).in_([c.parcel_id for c in claimed]))
+        .order_by(col(Parcel.id))
+        .with_for_update()
+    ).all()
+    return {p.id: p for p in rows}
+
+
+def store_results(
+    ctx: JobContext, carrier: str, claimed: Sequence[Claimed], results: Sequence[TrackingResult]
+) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    now = ctx.clock()
+    by_number = {r.tracking_number: r for r in results}
+    with ctx.db.session() as session:
+        parcels = _locked(session, claimed)
+        for item in claimed:
+            parcel = parcels.get(item.parcel_id)
+            if parcel is None:  # deleted meanwhile
+                continue
+            result = by_number.get(item.query.number) or TrackingResult.failed(
+                item.query.number, "the carrier's answer did not include this number"
+            )
+            new = tracking.apply_result(
+                session,
+                parcel=parcel,
+                result=result,
+                now=now,
+                max_age=ctx.settings.max_tracking_age,
+            )
+            parcel.poll_lease_until = None
+            counts[f"parcels_{result.outcome}"] += 1
+            counts["scans_new"] += len(new)
+        if carrier_states.record_success(session, carrier=carrier, now=now):
+            counts["carrier_recovered"] += 1
+        session.commit()
+    return counts
+
+
+def store_failure(
+    ctx: JobContext, carrier: str, claimed: Sequence[Claimed], error: CarrierError
+) -> Counter[str]:
+    counts: Counter[str] = Counter({"parcels_failed": len(claimed)})
+    now = ctx.clock()
+    retry_at = None
+    if isinstance(error, CarrierRateLimited) and error.retry_after is not None:
+        retry_at = now + timedelta(seconds=error.retry_after)
+    with ctx.db.session() as session:
+        for parcel in _locked(session, claimed).values():
+            tracking.record_failure(session, parcel=parcel, error=error, now=now, retry_at=retry_at)
+            parcel.poll_lease_until = None
+        # being asked to slow down is not an outage; everything else means we cannot see
+        if not isinstance(error, CarrierRateLimited) and carrier_states.record_outage(
+            session,
+            carrier=carrier,
+            error=f"{type(error).__name__}: {error.message}"[:500],
+            now=now,
+        ):
+            counts["carrier_unavailable"] += 1
+        session.commit()
+    return counts
+
+
+async def _poll_chunk(
+    ctx: JobContext, adapter: CarrierAdapter, chunk: list[Claimed]
+) -> Counter[str]:
+    try:
+        results = await adapter.fetch([c.query for c in chunk])
+    except CarrierError as error:
+        log.warning(
+            "carrier call failed", carrier=adapter.code, error=str(error), parcels=len(chunk)
+        )
+        return await anyio.to_thread.run_sync(store_failure, ctx, adapter.code, chunk, error)
+    return await anyio.to_thread.run_sync(store_results, ctx, adapter.code, chunk, results)
+
+
+async def poll_carrier(ctx: JobContext, adapter: CarrierAdapter, deadline: float) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    size = max(1, adapter.capabilities.batch_size)
+    slots = asyncio.Semaphore(max(1, adapter.capabilities.max_concurrency))
+
+    async def bounded(chunk: list[Claimed]) -> Counter[str]:
+        async with slots:
+            return await _poll_chunk(ctx, adapter, chunk)
+
+    while ctx.monotonic() < deadline:
+        claimed = await anyio.to_thread.run_sync(lambda: claim_due(ctx, carrier=adapter.code))
+        if not claimed:
+            break
+        counts["claimed"] += len(claimed)
+        chunks = [claimed[i : i + size] for i in range(0, len(claimed), size)]
+        for chunk_counts in await asyncio.gather(*(bounded(c) for c in chunks)):
+            counts.update(chunk_counts)
+        counts["calls"] += len(chunks)
+        if counts.get("parcels_failed") and not counts.get("parcels_found"):
+            break  # the carrier is failing: leave the rest for the next tick
+    return counts
+
+
+async def run(ctx: JobContext) -> dict[str, int]:
+    """One poll tick over every configured carrier, carriers in parallel."""
+    deadline = ctx.deadline()
+    adapters = [a for a in ctx.carriers.adapters.values() if a.configured]
+    totals: Counter[str] = Counter()
+    for counts in await asyncio.gather(*(poll_carrier(ctx, a, deadline) for a in adapters)):
+        totals.update(counts)
+    return dict(totals)

@@ -1,0 +1,120 @@
+"""Check digits: worked examples from carriers.md, and every single-character corruption."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adapters.checkdigits import (
+    dhl_express_check_digit,
+    fedex_express_check_digit,
+    is_valid_dhl_express,
+    is_valid_fedex,
+    is_valid_ups_1z,
+    mod10_even_x3_check_digit,
+    normalise_number,
+    parse_s10,
+    s10_check_digit,
+    ups_check_digit,
+)
+
+DIGITS = "0123456789"
+ALNUM = DIGITS + "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+@pytest.mark.parametrize(
+    "number", ["1Z999AA10123456784", "1Z12345E6712345677", "1z 999 aa1 0123456784"]
+)
+def test_published_ups_numbers_verify(number: str) -> None:
+    assert is_valid_ups_1z(number)
+
+
+@pytest.mark.parametrize(
+    "number", ["123456789012", "986578788855", "041441760228964", "9611020987654312345672"]
+)
+def test_published_fedex_numbers_verify(number: str) -> None:
+    assert is_valid_fedex(number)
+
+
+@pytest.mark.parametrize("number", ["1234567891", "3318810025", "8487135506"])
+def test_published_dhl_express_numbers_verify(number: str) -> None:
+    assert is_valid_dhl_express(number)
+
+
+def test_s10_examples_parse_with_their_parts() -> None:
+    ems = parse_s10("EE123456785CN")
+    assert ems is not None and ems.is_ems and ems.country == "CN"
+    registered = parse_s10("rb 123456785 gb")
+    assert registered is not None and not registered.is_ems
+    assert s10_check_digit("47312482") == 9
+
+
+@pytest.mark.parametrize("number", ["EE123456784CN", "EE12345678CN", "1Z999AA10123456785", ""])
+def test_wrong_numbers_do_not_parse_as_s10(number: str) -> None:
+    assert parse_s10(number) is None
+
+
+def test_normalise_strips_separators_and_upper_cases() -> None:
+    assert normalise_number(" 1z-999 aa1\t0123456784 ") == "1Z999AA10123456784"
+
+
+def _corruptions(number: str, alphabet: str, start: int = 0) -> list[str]:
+    return [
+        number[:i] + c + number[i + 1 :]
+        for i in range(start, len(number))
+        for c in alphabet
+        if c != number[i] and (number[i].isdigit() == c.isdigit() or alphabet == ALNUM)
+    ]
+
+
+@given(st.text(ALNUM, min_size=15, max_size=15))
+def test_every_generated_ups_number_verifies_and_no_corruption_does(body: str) -> None:
+    number = f"1Z{body}{ups_check_digit(body)}"
+    assert is_valid_ups_1z(number)
+    for bad in _corruptions(number, DIGITS, start=2):
+        assert not is_valid_ups_1z(bad) or _same_ups_value(number, bad)
+
+
+def _same_ups_value(a: str, b: str) -> bool:
+    """Letters and digits that map to the same value (e.g. 'A' and '2') cannot be told apart."""
+    value = lambda c: int(c) if c.isdigit() else (ord(c) - 63) % 10  # noqa: E731
+    return all(value(x) == value(y) for x, y in zip(a[2:], b[2:], strict=True))
+
+
+@given(st.text(DIGITS, min_size=11, max_size=11))
+def test_fedex_express_numbers_verify_and_corruptions_of_the_check_digit_fail(head: str) -> None:
+    number = head + str(fedex_express_check_digit(head))
+    assert is_valid_fedex(number)
+    for digit in DIGITS.replace(number[-1], ""):
+        assert not is_valid_fedex(number[:-1] + digit)
+
+
+@given(st.text(DIGITS, min_size=14, max_size=14))
+def test_fedex_ground_numbers_verify_and_reject_every_single_digit_change(head: str) -> None:
+    number = head + str(mod10_even_x3_check_digit(head))
+    assert is_valid_fedex(number)
+    for bad in _corruptions(number, DIGITS):
+        assert not is_valid_fedex(bad)
+
+
+@given(st.text(DIGITS, min_size=9, max_size=9))
+def test_dhl_express_numbers_verify_and_corruptions_of_the_check_digit_fail(head: str) -> None:
+    number = head + str(dhl_express_check_digit(head))
+    assert is_valid_dhl_express(number)
+    for digit in DIGITS.replace(number[-1], ""):
+        assert not is_valid_dhl_express(number[:-1] + digit)
+
+
+@given(
+    st.sampled_from(["EE", "EA", "RR", "LX", "CP"]),
+    st.text(DIGITS, min_size=8, max_size=8),
+    st.sampled_from(["CN", "US", "GB"]),
+)
+def test_s10_numbers_verify_and_reject_every_single_serial_digit_change(
+    service: str, serial: str, country: str
+) -> None:
+    number = f"{service}{serial}{s10_check_digit(serial)}{country}"
+    assert parse_s10(number) is not None
+    for bad in _corruptions(number[:11], DIGITS, start=2):
+        assert parse_s10(bad + country) is None

@@ -1,0 +1,81 @@
+"""Liveness, readiness, OpenAPI docs, and problem+json for everything that goes wrong."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from app.config import Settings
+from app.db.engine import Database
+from app.db.migrate import head_revision
+from app.main import create_app
+from tests.factories import ApiClient, FakeClock
+
+
+def test_healthz_and_readyz_when_all_is_well(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["status"] == "ready"
+
+
+def test_readyz_is_503_when_the_schema_is_behind(
+    db: Database, clock: FakeClock, settings: Settings
+) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+    try:
+        with TestClient(create_app(settings, database=db, clock=clock)) as client:
+            response = client.get("/readyz")
+    finally:
+        with db.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE alembic_version SET version_num = :v"), {"v": head_revision()}
+            )
+
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert "older" in response.json()["detail"]
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(
+    settings: Settings, clock: FakeClock
+) -> None:
+    unreachable = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+    app = create_app(
+        settings.model_copy(update={"auto_migrate": False}), database=unreachable, clock=clock
+    )
+    with TestClient(app) as client:
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert "unreachable" in response.json()["detail"]
+
+
+def test_openapi_and_docs_are_served(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert "/v1/incidents/{incident_id}/timeline/verify" in schema["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_unknown_route_wrong_method_and_broken_json_are_problems(
+    api: ApiClient, client: TestClient
+) -> None:
+    unknown = client.get("/v1/nothing-here")
+    wrong_method = api.client.put("/v1/parcels", headers={"Authorization": f"Bearer {api.key}"})
+    broken = api.post(
+        "/v1/parcels", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
+    bad_uuid = api.get("/v1/incidents/not-a-uuid")
+
+    assert (unknown.status_code, wrong_method.status_code) == (404, 405)
+    assert broken.status_code == 422
+    assert bad_uuid.status_code == 422
+    assert bad_uuid.json()["errors"][0] == {
+        "field": "incident_id",
+        "in": "path",
+        "message": bad_uuid.json()["errors"][0]["message"],
+    }
+    for response in (unknown, wrong_method, broken, bad_uuid):
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["status"] == response.status_code
+        assert {"type", "title", "detail"} <= response.json().keys()

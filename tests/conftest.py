@@ -1,0 +1,130 @@
+"""Every database test runs twice: on SQLite and on the real PostgreSQL.
+
+The PostgreSQL half uses a fresh database per test run (and per xdist worker), built by
+running the migrations. Each test then gets empty tables. Without a reachable PostgreSQL the
+PostgreSQL half is skipped with one line saying how to point at one; with CI=true it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from app.config import Settings
+from app.db.engine import Database
+from app.db.migrate import upgrade_to_head
+from app.domain.models import metadata
+from app.main import create_app
+from tests.factories import ApiClient, FakeClock, new_api_key
+
+POSTGRES_URL = os.environ.get(
+    "RT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def _postgres_database() -> Iterator[str]:
+    admin = create_engine(
+        POSTGRES_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3}
+    )
+    name = f"rt_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        admin.dispose()
+        message = (
+            f"PostgreSQL not reachable at {make_url(POSTGRES_URL).render_as_string()}: set "
+            "RT_TEST_POSTGRES_URL=postgresql+psycopg://user@host:5432/db to run these tests"
+        )
+        if IN_CI:
+            pytest.fail(f"{message} ({exc.orig})")
+        pytest.skip(message)
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'rt.db'}"
+    else:
+        yield from _postgres_database()
+
+
+@pytest.fixture(scope="session")
+def migrated_database(database_url: str) -> Iterator[Database]:
+    database = Database(database_url)
+    upgrade_to_head(database.engine)
+    yield database
+    database.dispose()
+
+
+def _wipe(database: Database) -> None:
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    with database.engine.begin() as conn:
+        if database.dialect == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(text(f"DELETE FROM {table}"))
+
+
+@pytest.fixture
+def db(migrated_database: Database) -> Database:
+    """A migrated database whose tables are empty when the test starts."""
+    _wipe(migrated_database)
+    return migrated_database
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(tmp_path: os.PathLike[str]) -> Settings:
+    return Settings(
+        database_url="sqlite://",  # unused: tests hand the app their own Database
+        auto_migrate=False,
+        secret_key="test-secret-key-for-page-tokens-0123456789",
+        data_dir=tmp_path,
+        scheduler="off",
+    )
+
+
+@pytest.fixture
+def app(db: Database, clock: FakeClock, settings: Settings) -> FastAPI:
+    return create_app(settings, database=db, clock=clock)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def api(client: TestClient, db: Database) -> ApiClient:
+    """A client authenticated as tenant 'acme' with every scope."""
+    return ApiClient(client, new_api_key(db, tenant="acme", name="agent-anna"))
+
+
+@pytest.fixture
+def other_api(client: TestClient, db: Database) -> ApiClient:
+    """A client of another tenant, 'globex', with every scope."""
+    return ApiClient(client, new_api_key(db, tenant="globex", name="globex-admin"))

@@ -1,0 +1,24 @@
+"""The schema comes only from migrations; the models must agree with them exactly."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from app.db.engine import Database
+from app.db.migrate import current_revision, head_revision, upgrade_to_head
+from app.domain.models import metadata
+
+
+def test_migrations_and_models_agree(db: Database) -> None:
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, metadata)
+
+    assert differences == []
+
+
+def test_database_is_at_head_and_upgrade_is_idempotent(db: Database) -> None:
+    upgrade_to_head(db.engine)
+
+    assert current_revision(db.engine) == head_revision() is not None

@@ -1,0 +1,135 @@
+"""Polling: due parcels fetched and stored, the next poll adaptive, failures recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from app.db.engine import Database
+from tests.factories import ApiClient, FakeClock, register_parcel
+from tests.scheduler.conftest import run_job
+
+
+def _parcel(api: ApiClient, parcel_id: str) -> dict[str, object]:
+    response = api.get(f"/v1/parcels/{parcel_id}")
+    assert response.status_code == 200
+    body: dict[str, object] = response.json()
+    return body
+
+
+def _at(value: object) -> datetime:
+    assert isinstance(value, str)
+    return datetime.fromisoformat(value)
+
+
+def test_a_due_parcel_is_polled_and_its_scans_stored_once(ops: ApiClient, clock: FakeClock) -> None:
+    parcel = register_parcel(
+        ops, tracking_number="SANDBOX-STALLED-1", carrier=None, shipped_at=None
+    )
+    clock.advance(days=3)
+    first = run_job(ops, "poll")
+    assert first["parcels_found"] == 1
+    assert first["scans_new"] == 4
+
+    clock.advance(hours=4)
+    again = run_job(ops, "poll")
+    assert again["parcels_found"] == 1
+    assert again.get("scans_new", 0) == 0
+    scans = ops.get(f"/v1/parcels/{parcel['id']}/scans").json()
+    assert len(scans) == 4
+    stored = _parcel(ops, parcel["id"])
+    assert stored["status"] == "in_transit"
+    assert _at(stored["last_polled_at"]) == clock.now
+
+
+def test_nothing_is_polled_before_it_is_due(ops: ApiClient, clock: FakeClock) -> None:
+    register_parcel(ops, tracking_number="SANDBOX-INTRANSIT-1", carrier=None, shipped_at=None)
+    clock.advance(days=2)
+    assert run_job(ops, "poll")["claimed"] == 1
+    clock.advance(minutes=30)  # in transit, express: next poll in about three hours
+    assert run_job(ops, "poll").get("claimed", 0) == 0
+
+
+def test_next_poll_comes_sooner_for_a_parcel_out_for_delivery(
+    ops: ApiClient, clock: FakeClock
+) -> None:
+    transit = register_parcel(
+        ops, tracking_number="SANDBOX-STALLED-2", carrier=None, shipped_at=None
+    )
+    delivering = register_parcel(
+        ops, tracking_number="SANDBOX-DELIVERED-2", carrier=None, shipped_at=None
+    )
+    clock.advance(hours=141)  # the delivered journey is out for delivery now
+    run_job(ops, "poll")
+    wait_transit = _at(_parcel(ops, transit["id"])["next_poll_at"]) - clock.now
+    out = _parcel(ops, delivering["id"])
+    assert out["status"] == "out_for_delivery"
+    wait_out = _at(out["next_poll_at"]) - clock.now
+    assert wait_out < timedelta(hours=1.2)
+    assert wait_transit > timedelta(hours=2.5)
+
+
+def test_polling_stops_after_one_confirming_poll_of_a_delivered_parcel(
+    ops: ApiClient, clock: FakeClock
+) -> None:
+    parcel = register_parcel(
+        ops, tracking_number="SANDBOX-DELIVERED-3", carrier=None, shipped_at=None
+    )
+    clock.advance(days=8)
+    run_job(ops, "poll")
+    delivered = _parcel(ops, parcel["id"])
+    assert delivered["status"] == "delivered"
+    assert delivered["next_poll_at"] is not None
+    clock.advance(hours=7)
+    assert run_job(ops, "poll")["claimed"] == 1
+    assert _parcel(ops, parcel["id"])["next_poll_at"] is None
+    clock.advance(days=2)
+    assert run_job(ops, "poll").get("claimed", 0) == 0
+
+
+def test_polling_stops_at_the_maximum_tracking_age(ops: ApiClient, clock: FakeClock) -> None:
+    parcel = register_parcel(
+        ops, tracking_number="SANDBOX-STALLED-4", carrier=None, shipped_at=None
+    )
+    clock.advance(days=91)
+    run_job(ops, "poll")
+    assert _parcel(ops, parcel["id"])["next_poll_at"] is None
+
+
+def test_an_unknown_number_is_recorded_as_not_found_and_polled_again(
+    ops: ApiClient, clock: FakeClock
+) -> None:
+    parcel = register_parcel(
+        ops, tracking_number="SANDBOX-NOTFOUND-1", carrier=None, shipped_at=None
+    )
+    clock.advance(hours=1)
+    counts = run_job(ops, "poll")
+    assert counts["parcels_not_found"] == 1
+    stored = _parcel(ops, parcel["id"])
+    assert "not found" in str(stored["last_poll_error"])
+    assert stored["next_poll_at"] is not None
+
+
+def test_a_failed_poll_keeps_the_scans_and_is_retried(
+    ops: ApiClient, clock: FakeClock, db: Database
+) -> None:
+    parcel = register_parcel(ops, tracking_number="SANDBOX-OUTAGE-5", carrier=None, shipped_at=None)
+    clock.advance(hours=1)
+    assert run_job(ops, "poll")["parcels_failed"] == 1
+    stored = _parcel(ops, parcel["id"])
+    assert stored["last_polled_at"] is None
+    retry = _at(stored["next_poll_at"]) - clock.now
+    assert timedelta(minutes=14) < retry < timedelta(minutes=20)
+
+
+def test_a_lease_keeps_other_pollers_off_a_claimed_parcel(
+    ops: ApiClient, clock: FakeClock, app: object
+) -> None:
+    from app.scheduler.poll import claim_due
+    from tests.scheduler.test_overdue import job_context
+
+    register_parcel(ops, tracking_number="SANDBOX-STALLED-6", carrier=None, shipped_at=None)
+    context = job_context(app)
+    assert len(claim_due(context, carrier="sandbox")) == 1
+    assert claim_due(context, carrier="sandbox") == []  # leased by the first claim
+    clock.advance(minutes=6)  # the lease (5 minutes) expired: a crashed poller loses nothing
+    assert len(claim_due(context, carrier="sandbox")) == 1
