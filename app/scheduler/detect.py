@@ -89,7 +89,7 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
     """One claimed batch in one transaction; False when there was nothing (left) to do."""
     now = ctx.clock()
     with ctx.db.session() as session:
-        if not try_tick_lock(session, JOB):
+        if not try_tick_lock(session, JOB, enabled=ctx.use_tick_lock):
             counts["skipped_busy"] += 1
             return False
         states = carrier_states.states(session)

@@ -28,7 +28,7 @@ JOB = "overdue"
 def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
     now = ctx.clock()
     with ctx.db.session() as session:
-        if not try_tick_lock(session, JOB):
+        if not try_tick_lock(session, JOB, enabled=ctx.use_tick_lock):
             counts["skipped_busy"] += 1
             return False
         due = session.exec(

@@ -73,7 +73,7 @@ def test_two_rules_for_the_same_parcels_are_refused(api: ApiClient) -> None:
     assert response.json()["errors"][0]["field"] == "rules.1"
 
 
-def test_changing_rules_needs_the_admin_scope(client, db) -> None:  # type: ignore[no-untyped-def]
+def test_changing_rules_needs_the_admin_scope(client, db) -> None:
     from tests.factories import new_api_key
 
     reader = ApiClient(client, new_api_key(db, tenant="acme", scopes=("read",)))

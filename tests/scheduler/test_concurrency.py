@@ -22,7 +22,7 @@ from app.db.engine import Database
 from app.domain.carriers import CarrierHub
 from app.domain.models import Event, Incident, Parcel
 from app.domain.tenancy import ensure_tenant
-from app.scheduler import context, detect
+from app.scheduler import detect
 from app.scheduler.context import JobContext
 from tests.factories import START
 
@@ -31,9 +31,6 @@ PROCESSES = 4
 
 
 def _detect_in_process(url: str, now_iso: str, barrier: Any, use_lock: bool, out: Any) -> None:
-    if not use_lock:
-        context.try_tick_lock = lambda session, job: True  # type: ignore[assignment]
-        detect.try_tick_lock = context.try_tick_lock
     database = Database(url)
     now = datetime.fromisoformat(now_iso)
     ctx = JobContext(
@@ -41,6 +38,7 @@ def _detect_in_process(url: str, now_iso: str, barrier: Any, use_lock: bool, out
         carriers=CarrierHub({}),
         settings=Settings(database_url=url, scheduler="off"),
         clock=lambda: now,
+        use_tick_lock=use_lock,
     )
     barrier.wait()
     counts: Counter[str] = Counter()
@@ -89,8 +87,6 @@ def _stuck_parcels(db: Database, now: datetime) -> None:
 def test_four_processes_open_each_incident_exactly_once(
     db: Database, database_url: str, use_lock: bool
 ) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("several processes writing at once is the PostgreSQL deployment")
     now = START + timedelta(days=30)
     _stuck_parcels(db, now)
     spawn = multiprocessing.get_context("spawn")
