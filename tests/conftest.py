@@ -60,7 +60,8 @@ def pytest_collection_modifyitems(
     config: pytest.Config, items: list[pytest.Item]
 ) -> None:
     """``postgres_only`` tests (several processes at once) have no SQLite half to run."""
-    keep, drop = [], []
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
     for item in items:
         params = getattr(item, "callspec", None)
         on_sqlite = params is not None and params.params.get("database_url") == "sqlite"

@@ -80,7 +80,6 @@ def upgrade() -> None:
         )
 
 
-
 def downgrade() -> None:
     with op.batch_alter_table("parcels", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_parcels_stuck_check_at"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Table
@@ -10,14 +11,21 @@ from sqlmodel import Session
 
 
 def insert_ignore(session: Session, table: Table, values: dict[str, Any]) -> bool:
-    """Insert one row unless a unique constraint already holds it; True when inserted.
+    """Insert one row unless a unique constraint already holds it; True when inserted."""
+    return bool(insert_ignore_many(session, table, [values]))
 
-    RETURNING tells us reliably whether the row went in (a DBAPI rowcount is not portable).
+
+def insert_ignore_many(session: Session, table: Table, rows: Sequence[dict[str, Any]]) -> set[Any]:
+    """Insert the rows no unique constraint already holds; the primary keys that went in.
+
+    RETURNING tells us reliably which rows went in (a DBAPI rowcount is not portable), so a
+    caller writes the consequences (timeline entries, events) only for those.
     """
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     primary_key = next(iter(table.primary_key.columns))
-    statement = (
-        module.insert(table).values(**values).on_conflict_do_nothing().returning(primary_key)
-    )
-    return session.execute(statement).first() is not None
+    if not rows:
+        return set()
+    statement = module.insert(table).on_conflict_do_nothing().returning(primary_key)
+    # executemany with RETURNING: SQLAlchemy batches it into multi-row INSERTs ("insertmanyvalues")
+    return set(session.execute(statement, list(rows)).scalars())

@@ -1,19 +1,22 @@
 """Incidents the scheduler opens, escalates and resolves on its own.
 
 Exactly one open automatic incident per parcel, whatever the number of scheduler processes:
-the row goes in with ``INSERT ... ON CONFLICT DO NOTHING`` against a partial unique index, and
-its timeline entry and events are written only when the row was really inserted.
+rows go in with ``INSERT ... ON CONFLICT DO NOTHING`` against a partial unique index, and
+their timeline entries and events are written only for rows that were really inserted.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
 
 from adapters.base import ScanStatus
-from app.db.upsert import insert_ignore
+from app.db.upsert import insert_ignore_many
 from app.domain import incidents
 from app.domain.calendars import add_business_days
 from app.domain.carriers import carrier_name
@@ -21,7 +24,7 @@ from app.domain.detection import Verdict
 from app.domain.events import emit
 from app.domain.incident_schemas import NextStep, TransitionCreate
 from app.domain.models import Incident, Parcel, TimelineEntry
-from app.domain.timeline import append_entry
+from app.domain.timeline import append_entry, chained_entry
 from app.domain.views import parcel_payload
 
 SYSTEM = "system"
@@ -97,61 +100,97 @@ def _rule_data(verdict: Verdict) -> dict[str, object]:
     }
 
 
-def open_auto_incident(
-    session: Session, *, parcel: Parcel, verdict: Verdict, now: datetime
-) -> Incident | None:
-    """Open the parcel's automatic incident unless one is open already (then None)."""
-    already = session.exec(
-        select(Incident.id).where(
-            Incident.parcel_id == parcel.id,
-            Incident.source == "auto",
-            col(Incident.status) != "resolved",
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """A parcel detection found stuck with no open incident: what to open for it."""
+
+    parcel: Parcel
+    verdict: Verdict
+
+
+def open_auto_incidents(
+    session: Session, openings: Sequence[Opening], *, now: datetime
+) -> list[Incident]:
+    """Open an automatic incident for each parcel unless one is open already.
+
+    Set-based, because a tick may open thousands: numbers are reserved per tenant in one
+    statement, the rows go in with one ``INSERT ... ON CONFLICT DO NOTHING`` per chunk against
+    the partial unique index, and timeline entries and events are written only for the rows
+    that really went in (another scheduler process may have opened some a moment ago; their
+    reserved numbers are then skipped, as a sequence skips numbers).
+    """
+    if not openings:
+        return []
+    numbers = _reserve_numbers(session, [o.parcel.tenant_id for o in openings])
+    rows, steps = [], {}
+    for opening in openings:
+        parcel, verdict = opening.parcel, opening.verdict
+        step = next_step_for(verdict, parcel, now)
+        incident_id = uuid.uuid4()
+        steps[incident_id] = (opening, step)
+        rows.append(
+            {
+                "id": incident_id,
+                "tenant_id": parcel.tenant_id,
+                "number": next(numbers[parcel.tenant_id]),
+                "parcel_id": parcel.id,
+                "type": incident_type_for(verdict, parcel),
+                "source": "auto",
+                "status": "open",
+                "detected_at": now,
+                "opened_at": now,
+                "next_step_action": step.action,
+                "next_step_due_at": step.due_at,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
         )
-    ).first()
-    if already is not None:
-        return None
-    step = next_step_for(verdict, parcel, now)
-    incident_id = uuid.uuid4()
-    inserted = insert_ignore(
-        session,
-        Incident.__table__,  # type: ignore[attr-defined]
-        {
-            "id": incident_id,
-            "tenant_id": parcel.tenant_id,
-            "number": incidents.next_number(session, parcel.tenant_id),
-            "parcel_id": parcel.id,
-            "type": incident_type_for(verdict, parcel),
-            "source": "auto",
-            "status": "open",
-            "detected_at": now,
-            "opened_at": now,
-            "next_step_action": step.action,
-            "next_step_due_at": step.due_at,
-            "version": 1,
-            "created_at": now,
-            "updated_at": now,
-        },
-    )
+    inserted = insert_ignore_many(session, Incident.__table__, rows)  # type: ignore[attr-defined]
     if not inserted:
-        return None  # another scheduler process opened it a moment ago
-    incident = session.get(Incident, incident_id)
-    assert incident is not None
+        return []
+    opened = list(session.exec(select(Incident).where(col(Incident.id).in_(inserted))))
+    for incident in opened:
+        opening, step = steps[incident.id]
+        _record_opening(session, incident, opening, step, now)
+    return opened
+
+
+def _reserve_numbers(
+    session: Session, tenant_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Iterator[int]]:
+    """Consecutive human numbers per tenant, one UPDATE per tenant however many are needed."""
+    wanted = Counter(tenant_ids)
+    reserved: dict[uuid.UUID, Iterator[int]] = {}
+    for tenant_id, count in wanted.items():
+        last = incidents.next_number(session, tenant_id, count=count)
+        reserved[tenant_id] = iter(range(last - count + 1, last + 1))
+    return reserved
+
+
+def _record_opening(
+    session: Session, incident: Incident, opening: Opening, step: NextStep, now: datetime
+) -> None:
+    """The opened incident's first timeline entry and its events, in the same transaction."""
+    parcel, verdict = opening.parcel, opening.verdict
     details = _rule_data(verdict)
-    append_entry(
-        session,
-        tenant_id=incident.tenant_id,
-        incident_id=incident.id,
-        kind="opened",
-        actor=SYSTEM,
-        summary=f"{incident.type} incident opened automatically: {details['rule']} fired; "
-        f"next step: {step.action}",
-        now=now,
-        data={
-            "type": incident.type,
-            "source": "auto",
-            "detection": details,
-            "next_step": step.model_dump(mode="json"),
-        },
+    session.add(
+        chained_entry(
+            tenant_id=incident.tenant_id,
+            incident_id=incident.id,
+            after=None,
+            kind="opened",
+            actor=SYSTEM,
+            summary=f"{incident.type} incident opened automatically: {details['rule']} fired; "
+            f"next step: {step.action}",
+            now=now,
+            data={
+                "type": incident.type,
+                "source": "auto",
+                "detection": details,
+                "next_step": step.model_dump(mode="json"),
+            },
+        )
     )
     emit(
         session,
@@ -165,7 +204,6 @@ def open_auto_incident(
     incidents.emit_incident_event(session, "incident.opened", incident, parcel, now)
     if verdict.kind == "presumed_lost":
         escalate_as_lost(session, incident=incident, parcel=parcel, verdict=verdict, now=now)
-    return incident
 
 
 def escalate_as_lost(

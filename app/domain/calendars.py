@@ -59,13 +59,16 @@ def _calendar(country: str, year: int) -> holidays.HolidayBase | None:
         return None
 
 
+@lru_cache(maxsize=65536)
 def is_working_day(country: str | None, day: date) -> bool:
+    """Cached: detection asks the same few countries about the same few weeks all day."""
     calendar = _calendar(country.upper(), day.year) if country else None
     if calendar is None:
         return day.weekday() < 5
     return bool(calendar.is_working_day(day))
 
 
+@lru_cache(maxsize=65536)
 def _day_start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 

@@ -46,11 +46,12 @@ def default_next_step(*, source: str, now: datetime, hours: int) -> NextStep:
     return NextStep(action=action, due_at=now + timedelta(hours=hours))
 
 
-def next_number(session: Session, tenant_id: uuid.UUID) -> int:
+def next_number(session: Session, tenant_id: uuid.UUID, *, count: int = 1) -> int:
+    """Reserve ``count`` human numbers for the tenant; the last of them (row lock held)."""
     statement = (
         update(Tenant)
         .where(Tenant.id == tenant_id)  # type: ignore[arg-type]
-        .values(incident_seq=col(Tenant.incident_seq) + 1)
+        .values(incident_seq=col(Tenant.incident_seq) + count)
         .returning(col(Tenant.incident_seq))
     )
     return int(session.execute(statement).scalar_one())

@@ -66,7 +66,39 @@ def append_entry(
         .order_by(col(TimelineEntry.seq).desc())
         .limit(1)
     ).first()
-    seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    entry = chained_entry(
+        tenant_id=tenant_id,
+        incident_id=incident_id,
+        after=(last[0], last[1]) if last else None,
+        kind=kind,
+        actor=actor,
+        summary=summary,
+        now=now,
+        data=data,
+        occurred_at=occurred_at,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def chained_entry(
+    *,
+    tenant_id: uuid.UUID,
+    incident_id: uuid.UUID,
+    after: tuple[int, str] | None,
+    kind: str,
+    actor: str,
+    summary: str,
+    now: datetime,
+    data: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> TimelineEntry:
+    """The entry that follows ``after`` (its seq and hash; None: the incident's first entry).
+
+    Not added to a session: a caller opening many incidents at once adds them in one flush.
+    """
+    seq, prev_hash = (after[0] + 1, after[1]) if after else (1, GENESIS)
     entry = TimelineEntry(
         tenant_id=tenant_id,
         incident_id=incident_id,
@@ -81,8 +113,6 @@ def append_entry(
         hash="",
     )
     entry.hash = entry_hash(entry)
-    session.add(entry)
-    session.flush()
     return entry
 
 

@@ -52,19 +52,20 @@ def _annotate_human_incident(
 
 
 def judge_parcel(
-    session: Session, parcel: Parcel, rules: list[StuckRule], now: datetime, counts: Counter[str]
-) -> None:
+    session: Session,
+    parcel: Parcel,
+    open_incidents: list[Incident],
+    rules: list[StuckRule],
+    now: datetime,
+    counts: Counter[str],
+) -> auto_incidents.Opening | None:
+    """Judge one parcel; escalate or annotate its open incidents, or say what to open."""
     verdict = stuck_checks.schedule(session, parcel=parcel, now=now, rules=rules)
     parcel.stuck_check_at = stuck_checks.next_check(verdict)
     if not verdict.stuck:
         counts["not_stuck"] += 1
-        return
+        return None
     counts["stuck"] += 1
-    open_incidents = session.exec(
-        select(Incident)
-        .where(Incident.parcel_id == parcel.id, col(Incident.status) != "resolved")
-        .with_for_update()
-    ).all()
     automatic = next((i for i in open_incidents if i.source == "auto"), None)
     if automatic is not None:
         if verdict.kind == "presumed_lost" and automatic.type != "lost":
@@ -72,7 +73,7 @@ def judge_parcel(
                 session, incident=automatic, parcel=parcel, verdict=verdict, now=now
             )
             counts["escalated_lost"] += 1
-        return
+        return None
     if open_incidents:  # a customer or agent already owns it: note the finding, do not duplicate
         summary = f"Detection: {verdict.kind} since {verdict.since:%Y-%m-%d} " + (
             f"({verdict.elapsed_business_days:.1f} business days)"
@@ -80,9 +81,25 @@ def judge_parcel(
         for incident in open_incidents:
             _annotate_human_incident(session, incident, summary, now)
         counts["annotated"] += 1
-        return
-    if auto_incidents.open_auto_incident(session, parcel=parcel, verdict=verdict, now=now):
-        counts["opened"] += 1
+        return None
+    return auto_incidents.Opening(parcel=parcel, verdict=verdict)
+
+
+def _open_incidents_of(session: Session, parcels: list[Parcel]) -> dict[uuid.UUID, list[Incident]]:
+    """Every unresolved incident of the batch's parcels, locked, in one query."""
+    by_parcel: dict[uuid.UUID, list[Incident]] = {}
+    rows = session.exec(
+        select(Incident)
+        .where(
+            col(Incident.parcel_id).in_([p.id for p in parcels]),
+            col(Incident.status) != "resolved",
+        )
+        .order_by(col(Incident.opened_at))
+        .with_for_update()
+    )
+    for incident in rows:
+        by_parcel.setdefault(incident.parcel_id, []).append(incident)
+    return by_parcel
 
 
 def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
@@ -103,7 +120,9 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
         ).all()
         if not parcels:
             return False
+        incidents_by_parcel = _open_incidents_of(session, list(parcels))
         rules: dict[uuid.UUID, list[StuckRule]] = {}
+        openings: list[auto_incidents.Opening] = []
         for parcel in parcels:
             adapter = ctx.carriers.adapters.get(parcel.carrier)
             polled_by_us = adapter is not None and adapter.configured
@@ -114,7 +133,18 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
                 continue
             if parcel.tenant_id not in rules:
                 rules[parcel.tenant_id] = rules_for(session, parcel.tenant_id)
-            judge_parcel(session, parcel, rules[parcel.tenant_id], now, counts)
+            opening = judge_parcel(
+                session,
+                parcel,
+                incidents_by_parcel.get(parcel.id, []),
+                rules[parcel.tenant_id],
+                now,
+                counts,
+            )
+            if opening is not None:
+                openings.append(opening)
+        opened = auto_incidents.open_auto_incidents(session, openings, now=now)
+        counts["opened"] += len(opened)
         session.commit()
         counts["checked"] += len(parcels)
         return len(parcels) == BATCH
