@@ -11,9 +11,19 @@ from collections.abc import Iterator
 import httpx
 
 from adapters.base import CarrierAdapter
+from adapters.china_post import ChinaPostAdapter
+from adapters.dhl import DhlAdapter
+from adapters.ems import EmsAdapter
+from adapters.fedex import FedexAdapter
 from adapters.sandbox import SandboxAdapter
+from adapters.ups import UpsAdapter
 
 ADAPTERS: dict[str, type[CarrierAdapter]] = {
+    "dhl": DhlAdapter,
+    "fedex": FedexAdapter,
+    "ups": UpsAdapter,
+    "ems": EmsAdapter,
+    "china_post": ChinaPostAdapter,
     "sandbox": SandboxAdapter,
 }
 

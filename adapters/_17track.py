@@ -1,0 +1,292 @@
+"""The shared 17TRACK v2.2 client behind the EMS and China Post adapters.
+
+Neither EMS nor China Post offers a public self-service tracking API (``../shared/carriers.md``
+§4.1, §5.1), so both read 17TRACK: header ``17token``, ``POST /track/v2.2/register`` once per
+number, then ``POST /track/v2.2/gettrackinfo``, at most 40 numbers a call. Registration is
+remembered per adapter instance (per process); 17TRACK's "already registered" answer counts as
+success, and a number 17TRACK has forgotten is registered again and asked for once more.
+
+EMS and China Post stay two adapters (own code, name, public tracking page and 17TRACK carrier
+key) that subclass ``SeventeenTrackAdapter``. Errors, as everywhere in ``adapters``::
+
+    CarrierError                  17TRACK refused the call for another documented reason
+    ├── CarrierAuthError          HTTP 401/403, key invalid, IP not whitelisted, account disabled
+    ├── CarrierRateLimited        HTTP 429, daily limit or purchased quota used up
+    ├── CarrierUnavailable        timeouts, 5xx, 17TRACK internal error, breaker open
+    └── CarrierMalformedResponse  not JSON, or not the documented envelope
+
+A number 17TRACK rejects individually (bad format, carrier unknown, quota at registration) is
+a ``TrackingResult.failed``; a number it has no events for yet is ``not_found``. The request
+body, the envelope check and the register answer are pure functions here; the tracking answer
+and the status tables are in ``adapters/_17track_parse.py``.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from adapters._17track_parse import (
+    NOT_REGISTERED,
+    answer_lists,
+    code_of,
+    item_number,
+    parse_tracking,
+    rejection,
+)
+from adapters._http import CarrierHttpClient, HttpPolicy, load_json
+from adapters.base import (
+    Capabilities,
+    CarrierAuthError,
+    CarrierError,
+    CarrierHealth,
+    CarrierMalformedResponse,
+    CarrierRateLimited,
+    CarrierUnavailable,
+    TrackingQuery,
+    TrackingResult,
+)
+from adapters.checkdigits import normalise_number
+
+PRODUCTION_URL = "https://api.17track.net"
+API_KEY_ENV = "RT_17TRACK_API_KEY"
+REGISTER_PATH = "/track/v2.2/register"
+GETTRACKINFO_PATH = "/track/v2.2/gettrackinfo"
+MAX_NUMBERS_PER_CALL = 40  # documented per-call limit for register and gettrackinfo
+_KEY_HEADER = "17token"
+
+# Whole-call and registration error codes (v2 error-code table, transcribed by public clients).
+ALREADY_REGISTERED = -18019901  # "tracking number is already registered": success for us
+INTERNAL_ERROR = -18010003  # "internal service error, please retry later"
+AUTH_ERRORS = frozenset(
+    {
+        -18010001,  # calling IP not in the key's whitelist
+        -18010002,  # access key invalid
+        -18010004,  # account disabled
+        -18010005,  # unauthorised access
+    }
+)
+QUOTA_ERRORS = frozenset(
+    {
+        -18019907,  # daily tracking limit exceeded
+        -18019908,  # purchased quota used up
+    }
+)
+
+
+def build_request_body(
+    numbers: Sequence[str], carrier_key_of: Callable[[str], int | None]
+) -> list[dict[str, Any]]:
+    """The JSON list ``register`` and ``gettrackinfo`` both take; no key lets 17TRACK detect."""
+    body: list[dict[str, Any]] = []
+    for number in numbers:
+        item: dict[str, Any] = {"number": number}
+        key = carrier_key_of(number)
+        if key is not None:
+            item["carrier"] = key
+        body.append(item)
+    return body
+
+
+def check_envelope(body: Any, carrier: str) -> None:
+    """Raise the CarrierError a whole-call 17TRACK error code stands for; else return."""
+    if not isinstance(body, dict):
+        raise CarrierMalformedResponse(carrier, "17TRACK body is not an object", str(body))
+    code, message = code_of(body.get("code")), ""
+    data = body.get("data")
+    errors = data.get("errors") if isinstance(data, dict) else None
+    if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+        code = code or code_of(errors[0].get("code"))
+        message = str(errors[0].get("message") or "")
+    if not code:
+        return
+    text = f"17TRACK error {code}: {message or 'no message'}"
+    if code in AUTH_ERRORS:
+        raise CarrierAuthError(carrier, text)
+    if code in QUOTA_ERRORS:
+        raise CarrierRateLimited(carrier, text)
+    if code == INTERNAL_ERROR:
+        raise CarrierUnavailable(carrier, text)
+    raise CarrierError(carrier, text)
+
+
+@dataclass(slots=True)
+class RegisterOutcome:
+    """Which numbers 17TRACK now tracks for us, and why the others were refused."""
+
+    registered: set[str] = field(default_factory=set)
+    failed: dict[str, str] = field(default_factory=dict)
+    quota_exhausted: bool = False
+
+
+def parse_register(body: Any, carrier: str) -> RegisterOutcome:
+    """Read a ``register`` answer; "already registered" counts as registered."""
+    accepted, rejected = answer_lists(body, carrier)
+    outcome = RegisterOutcome()
+    for item in accepted:
+        number = item_number(item)
+        if number:
+            outcome.registered.add(number)
+    for item in rejected:
+        number, code, message = rejection(item)
+        if not number:
+            continue
+        if code == ALREADY_REGISTERED:
+            outcome.registered.add(number)
+        else:
+            outcome.quota_exhausted |= code in QUOTA_ERRORS
+            outcome.failed[number] = f"17TRACK refused to register: {code} {message}".strip()
+    return outcome
+
+
+def unregistered_numbers(body: Any) -> set[str]:
+    """Numbers ``gettrackinfo`` rejected because 17TRACK forgot (or never had) them."""
+    try:
+        _, rejected = answer_lists(body, "17track")
+    except CarrierMalformedResponse:
+        return set()
+    found = (rejection(item) for item in rejected)
+    return {number for number, code, _ in found if number and code == NOT_REGISTERED}
+
+
+class SeventeenTrackSettings(BaseSettings):
+    """One 17TRACK account serves EMS and China Post, so both read these ``RT_17TRACK_*``."""
+
+    model_config = SettingsConfigDict(env_prefix="RT_17TRACK_", extra="ignore")
+
+    api_key: SecretStr | None = Field(
+        default=None, description="17TRACK API key, sent as the 17token header."
+    )
+    base_url: str = Field(default=PRODUCTION_URL, description="17TRACK API root (production).")
+    requests_per_second: float = Field(
+        default=1.5,
+        description=(
+            "Calls per second for ONE adapter. 17TRACK allows 3/s per key (third-party "
+            "transcription of its v1 docs) and EMS and China Post share the key: 1.5 each."
+        ),
+    )
+    max_concurrency: int = Field(
+        default=1, description="Calls in flight at once per adapter; 17TRACK documents none."
+    )
+    daily_quota: int | None = Field(
+        default=None,
+        description=(
+            "Calls per day, if your plan limits calls; 17TRACK meters registered numbers "
+            "(100 free a month), which no call counter can see."
+        ),
+    )
+
+
+class SeventeenTrackAdapter(ABC):
+    """Everything EMS and China Post share; subclasses add code, name, key, format and URL."""
+
+    code: str
+    name: str
+
+    def __init__(
+        self,
+        settings: SeventeenTrackSettings,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        policy: HttpPolicy | None = None,
+    ) -> None:
+        self.settings = settings
+        self.capabilities = Capabilities(
+            batch_size=MAX_NUMBERS_PER_CALL,
+            requests_per_second=settings.requests_per_second,
+            max_concurrency=settings.max_concurrency,
+            daily_quota=settings.daily_quota,
+        )
+        self._http = CarrierHttpClient(
+            self.code, settings.base_url, self.capabilities, policy, transport=transport
+        )
+        self._registered: set[str] = set()
+
+    @abstractmethod
+    def carrier_key_of(self, number: str) -> int | None:
+        """17TRACK's numeric carrier key for ``number``; None lets 17TRACK detect it."""
+
+    def parse(self, body: Any, numbers: Sequence[str]) -> list[TrackingResult]:
+        """``parse_tracking`` for this carrier (its code names unmapped statuses)."""
+        return parse_tracking(body, numbers, carrier=self.code)
+
+    @property
+    def configured(self) -> bool:
+        key = self.settings.api_key
+        return key is not None and bool(key.get_secret_value().strip())
+
+    def health(self) -> CarrierHealth:
+        return self._http.health()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def fetch(self, queries: Sequence[TrackingQuery]) -> list[TrackingResult]:
+        """One result per query, in order; 40 numbers per 17TRACK call."""
+        if not self.configured or self.settings.api_key is None:
+            raise CarrierAuthError(self.code, f"17TRACK API key not set: set {API_KEY_ENV}")
+        token = self.settings.api_key.get_secret_value().strip()
+        numbers = list(dict.fromkeys(normalise_number(q.number) for q in queries))
+        results: dict[str, TrackingResult] = {}
+        for start in range(0, len(numbers), MAX_NUMBERS_PER_CALL):
+            chunk = numbers[start : start + MAX_NUMBERS_PER_CALL]
+            results.update(await self._track(chunk, token))
+        out = []
+        for query in queries:
+            result = results[normalise_number(query.number)]
+            out.append(TrackingResult(query.number, result.outcome, result.scans, result.error))
+        return out
+
+    async def _track(self, numbers: list[str], token: str) -> dict[str, TrackingResult]:
+        """Register what is new, ask for all, and retry once what 17TRACK had forgotten."""
+        new = [n for n in numbers if n not in self._registered]
+        registration = await self._register(new, token)
+        if len(registration.failed) == len(numbers) and registration.quota_exhausted:
+            raise CarrierRateLimited(self.code, "17TRACK quota used up: nothing could register")
+        results = {n: TrackingResult.failed(n, why) for n, why in registration.failed.items()}
+        asked = [n for n in numbers if n not in registration.failed]
+        if not asked:
+            return results
+        body = await self._post(GETTRACKINFO_PATH, asked, token)
+        results.update(zip(asked, self.parse(body, asked), strict=True))
+        unregistered = unregistered_numbers(body)
+        forgotten = [n for n in asked if n in unregistered]
+        if forgotten:
+            self._registered.difference_update(forgotten)
+            again = await self._register(forgotten, token)
+            results.update({n: TrackingResult.failed(n, why) for n, why in again.failed.items()})
+            retry = [n for n in forgotten if n in self._registered]
+            if retry:
+                body = await self._post(GETTRACKINFO_PATH, retry, token)
+                results.update(zip(retry, self.parse(body, retry), strict=True))
+        return results
+
+    async def _register(self, numbers: list[str], token: str) -> RegisterOutcome:
+        if not numbers:
+            return RegisterOutcome()
+        outcome = parse_register(await self._post(REGISTER_PATH, numbers, token), self.code)
+        self._registered.update(outcome.registered)
+        return outcome
+
+    async def _post(self, path: str, numbers: list[str], token: str) -> Any:
+        response = await self._http.request(
+            "POST",
+            path,
+            json=build_request_body(numbers, self.carrier_key_of),
+            headers={_KEY_HEADER: token},
+        )
+        body = load_json(self.code, response)
+        try:
+            check_envelope(body, self.code)
+        except CarrierError as exc:
+            health = self._http.health()
+            health.last_error_at, health.last_error = datetime.now(UTC), exc.message
+            raise
+        return body

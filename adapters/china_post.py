@@ -1,0 +1,72 @@
+"""China Post international mail (registered, ePacket, parcels) tracked through 17TRACK.
+
+China Post publishes no self-service tracking API for international items (``../shared/
+carriers.md`` §5.1); integrators read an aggregator. This adapter reads 17TRACK
+(``adapters/_17track.py``), which returns China Post's events and the destination post's in
+one UPU-style stream; the status tables live in ``adapters/_17track_parse.py``.
+
+A number is China Post when it is a valid UPU S10 identifier issued by China (``..CN``) with an
+international non-EMS service indicator: ``R`` registered letter, ``L`` tracked letter (ePacket
+items are commonly ``L?``, [?] carriers.md §5.2), ``C`` parcel, ``H`` e-commerce parcel, ``V``
+insured, ``U`` letter post under customs, ``M`` M-bag. ``E`` belongs to the EMS adapter, so the
+two never both match; domestic/bilateral indicators and IBRS (``Q``) are not tracked here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from adapters._17track import SeventeenTrackAdapter, SeventeenTrackSettings
+from adapters._17track import build_request_body as build_request_body
+from adapters._17track_parse import SUB_STATUSES as SUB_STATUSES
+from adapters._17track_parse import parse_tracking as parse_17track
+from adapters._http import HttpPolicy
+from adapters.base import TrackingResult
+from adapters.checkdigits import normalise_number, parse_s10
+
+CODE = "china_post"
+# 17TRACK carrier key of China Post [S: several public 17TRACK clients and test payloads]
+CHINA_POST_KEY = 3011
+# International S10 service indicators China Post issues (first letter; carriers.md §4.3).
+SERVICE_LETTERS = frozenset("RLCHVUM")
+
+
+class ChinaPostSettings(SeventeenTrackSettings):
+    """The shared ``RT_17TRACK_*`` settings (EMS and China Post use one 17TRACK account)."""
+
+
+def parse_tracking(body: Any, numbers: Sequence[str]) -> list[TrackingResult]:
+    """Results of one 17TRACK ``gettrackinfo`` answer, one per number, in order."""
+    return parse_17track(body, numbers, carrier=CODE)
+
+
+class ChinaPostAdapter(SeventeenTrackAdapter):
+    """China Post international items, via 17TRACK; see the module docstring."""
+
+    code = CODE
+    name = "China Post"
+
+    def __init__(
+        self,
+        settings: ChinaPostSettings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        policy: HttpPolicy | None = None,
+    ) -> None:
+        super().__init__(settings or ChinaPostSettings(), transport=transport, policy=policy)
+
+    def carrier_key_of(self, number: str) -> int | None:
+        return CHINA_POST_KEY
+
+    def matches(self, number: str) -> bool:
+        s10 = parse_s10(number)
+        return s10 is not None and s10.country == "CN" and s10.service[0] in SERVICE_LETTERS
+
+    def tracking_url(self, number: str) -> str:
+        """China Post's international mail query page (English)."""
+        value = quote(normalise_number(number), safe="")
+        return f"https://yjcx.ems.com.cn/qps/english/yjcx?mailNo={value}"

@@ -1,0 +1,73 @@
+"""EMS (the UPU's Express Mail Service) tracked through 17TRACK.
+
+EMS is a cooperative of national posts, not one carrier, and it publishes no JSON tracking
+API (``../shared/carriers.md`` §4.1): the items.ems.post tracker returns HTML. So this adapter
+reads the 17TRACK aggregator (``adapters/_17track.py``), which merges the origin post's and
+the destination post's UPU events; the status tables live in ``adapters/_17track_parse.py``.
+
+A number is EMS when it is a valid UPU S10 identifier whose service indicator starts with
+``E`` (any issuing post). China-issued items are registered with 17TRACK's "China EMS" key;
+items of other posts are left to 17TRACK's detection, because the China EMS key would send
+17TRACK to the wrong post.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from adapters._17track import SeventeenTrackAdapter, SeventeenTrackSettings
+from adapters._17track import build_request_body as build_request_body
+from adapters._17track_parse import UPU_EVENTS as UPU_EVENTS
+from adapters._17track_parse import parse_tracking as parse_17track
+from adapters._http import HttpPolicy
+from adapters.base import TrackingResult
+from adapters.checkdigits import normalise_number, parse_s10
+
+CODE = "ems"
+# 17TRACK carrier key of China EMS [S: public 17TRACK client code; check apicarrier.all.json]
+CHINA_EMS_KEY = 3013
+
+
+class EmsSettings(SeventeenTrackSettings):
+    """The shared ``RT_17TRACK_*`` settings (EMS and China Post use one 17TRACK account)."""
+
+
+def parse_tracking(body: Any, numbers: Sequence[str]) -> list[TrackingResult]:
+    """Results of one 17TRACK ``gettrackinfo`` answer, one per number, in order."""
+    return parse_17track(body, numbers, carrier=CODE)
+
+
+class EmsAdapter(SeventeenTrackAdapter):
+    """EMS items of every post, via 17TRACK; see the module docstring."""
+
+    code = CODE
+    name = "EMS"
+
+    def __init__(
+        self,
+        settings: EmsSettings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        policy: HttpPolicy | None = None,
+    ) -> None:
+        super().__init__(settings or EmsSettings(), transport=transport, policy=policy)
+
+    def carrier_key_of(self, number: str) -> int | None:
+        s10 = parse_s10(number)
+        return CHINA_EMS_KEY if s10 is not None and s10.country == "CN" else None
+
+    def matches(self, number: str) -> bool:
+        s10 = parse_s10(number)
+        return s10 is not None and s10.is_ems
+
+    def tracking_url(self, number: str) -> str:
+        """China EMS's own page for Chinese items, the EMS Cooperative's tracker otherwise."""
+        value = quote(normalise_number(number), safe="")
+        s10 = parse_s10(value)
+        if s10 is not None and s10.country == "CN":
+            return f"https://www.ems.com.cn/qps/yjcx?mailNum={value}"
+        return f"https://items.ems.post/api/publicTracking/track?language=EN&itemId={value}"
