@@ -56,9 +56,7 @@ def _postgres_database() -> Iterator[str]:
         admin.dispose()
 
 
-def pytest_collection_modifyitems(
-    config: pytest.Config, items: list[pytest.Item]
-) -> None:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``postgres_only`` tests (several processes at once) have no SQLite half to run."""
     keep: list[pytest.Item] = []
     drop: list[pytest.Item] = []

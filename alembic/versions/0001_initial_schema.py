@@ -182,7 +182,7 @@ def upgrade() -> None:
         sa.Column("country", sa.String(length=2), nullable=True),
         sa.Column("raw_code", sa.String(length=64), nullable=True),
         sa.Column("raw_text", sa.String(length=1000), nullable=True),
-        sa.Column("raw_timestamp", sa.String(length=64), nullable=True),
+        sa.Column("raw_timestamp", sa.String(length=200), nullable=True),
         sa.Column("carrier_delay", sa.Boolean(), nullable=False),
         sa.Column("exception_reason", sa.String(length=500), nullable=True),
         sa.Column("source", sa.String(length=16), nullable=False),

@@ -122,7 +122,7 @@ class ScanRecord(SQLModel, table=True):
     country: str | None = Field(default=None, max_length=2)
     raw_code: str | None = Field(default=None, max_length=64)
     raw_text: str | None = Field(default=None, max_length=1000)
-    raw_timestamp: str | None = Field(default=None, max_length=64)
+    raw_timestamp: str | None = Field(default=None, max_length=200)
     carrier_delay: bool = False
     exception_reason: str | None = Field(default=None, max_length=500)
     source: str = Field(max_length=16, description="'api' (pushed) or 'carrier' (polled).")

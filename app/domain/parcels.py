@@ -19,7 +19,7 @@ from sqlmodel import Session, col, func, select
 
 from adapters.base import Location as ScanLocation
 from adapters.base import Scan, ScanStatus
-from app.db.upsert import insert_ignore
+from app.db.upsert import insert_ignore_many
 from app.domain import carriers, stuck_checks
 from app.domain.events import emit
 from app.domain.models import Parcel, ScanRecord
@@ -221,39 +221,49 @@ def _fingerprint(scan: Scan) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
+def _fit(column: str, value: str | None) -> str | None:
+    """Carrier text is untrusted: cut it to its column rather than fail the whole poll."""
+    if value is None:
+        return None
+    length = getattr(ScanRecord.__table__.c[column].type, "length", None)  # type: ignore[attr-defined]
+    return value[:length] if length else value
+
+
+def _country(value: str | None) -> str | None:
+    """ISO alpha-2 or nothing: a carrier's odd country text is kept in raw_text, not here."""
+    return value.upper() if value and len(value) == 2 and value.isalpha() else None
+
+
 def store_scans(
     session: Session, *, parcel: Parcel, scans: Sequence[Scan], source: str, now: datetime
 ) -> StoredScans:
     """Insert new scans (duplicates ignored), then re-derive status from the newest scan."""
-    inserted: list[uuid.UUID] = []
-    for scan in scans:
-        scan_id = uuid.uuid4()
-        is_new = insert_ignore(
-            session,
-            ScanRecord.__table__,  # type: ignore[attr-defined]
-            {
-                "id": scan_id,
-                "tenant_id": parcel.tenant_id,
-                "parcel_id": parcel.id,
-                "status": scan.status.value,
-                "occurred_at": scan.occurred_at,
-                "description": scan.description[:500],
-                "city": scan.location.city,
-                "region": scan.location.region,
-                "postal_code": scan.location.postal_code,
-                "country": scan.location.country,
-                "raw_code": scan.raw_code,
-                "raw_text": (scan.raw_text or "")[:1000] or None,
-                "raw_timestamp": scan.raw_timestamp,
-                "carrier_delay": scan.carrier_delay,
-                "exception_reason": scan.exception_reason,
-                "source": source,
-                "fingerprint": _fingerprint(scan),
-                "recorded_at": now,
-            },
-        )
-        if is_new:
-            inserted.append(scan_id)
+    ids = [uuid.uuid4() for _ in scans]
+    rows = [
+        {
+            "id": scan_id,
+            "tenant_id": parcel.tenant_id,
+            "parcel_id": parcel.id,
+            "status": scan.status.value,
+            "occurred_at": scan.occurred_at,
+            "description": _fit("description", scan.description) or "",
+            "city": _fit("city", scan.location.city),
+            "region": _fit("region", scan.location.region),
+            "postal_code": _fit("postal_code", scan.location.postal_code),
+            "country": _country(scan.location.country),
+            "raw_code": _fit("raw_code", scan.raw_code),
+            "raw_text": _fit("raw_text", scan.raw_text or None),
+            "raw_timestamp": _fit("raw_timestamp", scan.raw_timestamp),
+            "carrier_delay": scan.carrier_delay,
+            "exception_reason": _fit("exception_reason", scan.exception_reason),
+            "source": source,
+            "fingerprint": _fingerprint(scan),
+            "recorded_at": now,
+        }
+        for scan_id, scan in zip(ids, scans, strict=True)
+    ]
+    new_ids = insert_ignore_many(session, ScanRecord.__table__, rows)  # type: ignore[attr-defined]
+    inserted = [scan_id for scan_id in ids if scan_id in new_ids]
     changed = _refresh_last_scan(session, parcel=parcel, now=now) if inserted else False
     return StoredScans(
         inserted_ids=inserted, duplicates=len(scans) - len(inserted), status_changed=changed
