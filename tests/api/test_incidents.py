@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlmodel import col, select
 
@@ -350,3 +352,26 @@ def test_customer_contact_action_sets_first_response(api: ApiClient, clock: Fake
     assert api.get(url).json()["first_response_at"] == "2026-03-12T10:00:00Z"
     assert future.status_code == 422
     assert future.json()["errors"][0]["field"] == "occurred_at"
+
+
+def test_concurrent_patches_with_one_etag_let_exactly_one_through(api: ApiClient) -> None:
+    incident = open_incident(api, register_parcel(api)["id"])
+    url = f"/v1/incidents/{incident.json()['id']}"
+    etag = incident.headers["etag"]
+    causes = ["weather", "peak_season", "customs_inspection", "carrier_delay"]
+    start = threading.Barrier(len(causes))
+
+    def patch(cause: str) -> tuple[int, str]:
+        start.wait()
+        response = api.patch(url, json={"root_cause": cause}, headers={"If-Match": etag})
+        return response.status_code, cause
+
+    with ThreadPoolExecutor(max_workers=len(causes)) as pool:
+        outcomes = list(pool.map(patch, causes))
+
+    statuses = sorted(status for status, _ in outcomes)
+    assert statuses == [200, 412, 412, 412]
+    [winner] = [cause for status, cause in outcomes if status == 200]
+    stored = api.get(url).json()
+    assert stored["root_cause"] == winner
+    assert stored["version"] == 2
