@@ -26,7 +26,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -286,7 +285,7 @@ class SeventeenTrackAdapter(ABC):
         try:
             check_envelope(body, self.code)
         except CarrierError as exc:
-            health = self._http.health()
-            health.last_error_at, health.last_error = datetime.now(UTC), exc.message
+            # an error inside HTTP 200; 17TRACK's own outage counts towards the breaker
+            self._http.record_failure(exc.message, outage=isinstance(exc, CarrierUnavailable))
             raise
         return body

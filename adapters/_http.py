@@ -6,11 +6,29 @@ carrier's behaviour in one place so an outage at one never slows the others:
 - explicit connect/read timeouts; responses capped at ``max_body_bytes`` (untrusted input);
 - tenacity retries with full-jitter exponential backoff on connect errors, timeouts, 408,
   429 and 5xx, always bounded by ``max_attempts``; ``Retry-After`` (seconds or HTTP date,
-  capped) replaces the backoff when the carrier sends one; other 4xx are never retried;
+  capped) replaces the backoff when the carrier sends one; other 4xx are never retried. A 429
+  or 503 asking for longer than ``retry_after_cap`` (a daily quota answering "tomorrow") is
+  not retried at all: ``CarrierRateLimited`` is raised at once with the full wait;
 - a concurrency limit and a requests-per-second pace from the adapter's ``Capabilities``,
-  plus an in-process daily quota when the carrier documents one;
+  plus an in-process daily quota (reset at UTC midnight) when the carrier documents one;
 - a circuit breaker: after ``breaker_threshold`` whole-call failures in a row the carrier is
-  not called for ``breaker_reset`` seconds, then one trial call decides.
+  not called for ``breaker_reset`` seconds, then a trial call closes or reopens it.
+
+What counts as a success (resets the breaker, sets ``last_success_at``): a 2xx, or a 404 the
+adapter accepted (the carrier answering "no such number" is a working carrier). Other statuses
+in ``accept_statuses`` (a per-number 400, a 401 the adapter renews its token for) are handed
+back untouched: they say nothing either way about the carrier's health. An adapter that finds a
+failure inside an accepted answer (17TRACK's errors in HTTP 200) reports it with
+``record_failure``.
+
+Whole-call failures raised by ``request`` (the tree of ``adapters.base``)::
+
+    CarrierError                  another 4xx not in ``accept_statuses``
+    ├── CarrierAuthError          401/403 not in ``accept_statuses``
+    ├── CarrierRateLimited        429 after retries, over-cap Retry-After, daily quota used
+    ├── CarrierUnavailable        connect errors, timeouts (cause kept), 5xx after retries,
+    │                             breaker open
+    └── CarrierMalformedResponse  body over ``max_body_bytes``; ``load_json`` on non-JSON
 """
 
 from __future__ import annotations
@@ -18,13 +36,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
@@ -42,6 +62,11 @@ from adapters.base import (
 logger = logging.getLogger("adapters.http")
 
 RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# statuses whose Retry-After may ask for more than we wait in-call (RFC 9110 §10.2.3)
+_WAIT_STATUSES = frozenset({429, 503})
+_DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+
+BreakerState = Literal["closed", "open", "half_open"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,24 +87,32 @@ class HttpPolicy:
 NO_RETRY = HttpPolicy(max_attempts=1)
 
 
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 def parse_retry_after(
     value: str | None, *, now: datetime | None = None, cap: float = 60.0
 ) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), capped."""
-    if value is None or not value.strip():
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date), capped.
+
+    None when the header is absent or unreadable (the caller falls back to backoff); a date
+    already past is 0. ``cap=math.inf`` gives the carrier's full wait.
+    """
+    if value is None:
         return None
     text = value.strip()
-    try:
+    if _DELTA_SECONDS.fullmatch(text):
         seconds = float(text)
-    except ValueError:
+    else:
         try:
             when = parsedate_to_datetime(text)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, IndexError, OverflowError):
             return None
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        seconds = (when - (now or datetime.now(UTC))).total_seconds()
-    if seconds != seconds:  # NaN
+        seconds = (when - (now or _utcnow())).total_seconds()
+    if not math.isfinite(seconds):
         return None
     return min(max(seconds, 0.0), cap)
 
@@ -109,33 +142,46 @@ class _Retryable(Exception):
 
 
 class CircuitBreaker:
-    """Closed -> open after N failures in a row -> half open after ``reset`` -> one trial."""
+    """Closed -> open after N failures in a row -> half open after ``reset`` -> a trial."""
 
     def __init__(self, threshold: int, reset: float, clock: Callable[[], float]) -> None:
         self.threshold, self.reset, self.clock = threshold, reset, clock
         self.failures = 0
         self.opened_at: float | None = None
+        self.trial_running = False
 
     @property
-    def state(self) -> str:
+    def state(self) -> BreakerState:
         if self.opened_at is None:
             return "closed"
         return "half_open" if self.clock() - self.opened_at >= self.reset else "open"
 
     def allow(self) -> bool:
-        return self.state != "open"
+        """Closed: yes. Open: no. Half open: only the one trial call, until it is judged."""
+        state = self.state
+        if state == "closed":
+            return True
+        if state == "open" or self.trial_running:
+            return False
+        self.trial_running = True
+        return True
 
     def succeeded(self) -> None:
-        self.failures, self.opened_at = 0, None
+        self.failures, self.opened_at, self.trial_running = 0, None, False
 
     def failed(self) -> None:
         self.failures += 1
         if self.state == "half_open" or self.failures >= self.threshold:
             self.opened_at = self.clock()
+        self.trial_running = False
 
 
 class CarrierHttpClient:
-    """A carrier's HTTP connection with its limits; see the module docstring."""
+    """A carrier's HTTP connection with its limits; see the module docstring.
+
+    ``sleep`` and ``clock`` (monotonic seconds: pacing, backoff, breaker) and ``now`` (UTC wall
+    time: health, daily quota, Retry-After dates) are injectable so tests never really wait.
+    """
 
     def __init__(
         self,
@@ -147,11 +193,12 @@ class CarrierHttpClient:
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.carrier = carrier
         self.capabilities = capabilities
         self.policy = policy or HttpPolicy()
-        self._sleep, self._clock = sleep, clock
+        self._sleep, self._clock, self._now = sleep, clock, now
         self._client = httpx.AsyncClient(
             base_url=base_url,
             transport=transport,
@@ -162,7 +209,7 @@ class CarrierHttpClient:
         self._slots = asyncio.Semaphore(max(1, capabilities.max_concurrency))
         self._pace_lock = asyncio.Lock()
         self._next_slot = 0.0
-        self._quota_day = datetime.now(UTC).date()
+        self._quota_day = now().date()
         self._quota_used = 0
         self.breaker = CircuitBreaker(
             self.policy.breaker_threshold, self.policy.breaker_reset, clock
@@ -170,8 +217,19 @@ class CarrierHttpClient:
         self._health = CarrierHealth()
 
     def health(self) -> CarrierHealth:
-        self._health.breaker_state = self.breaker.state  # type: ignore[assignment]
+        self._health.breaker_state = self.breaker.state
         return self._health
+
+    def record_failure(self, message: str, *, outage: bool = False) -> None:
+        """Show a failure in ``health()``: for errors an adapter finds in an accepted answer.
+
+        ``outage``: the answer says the carrier itself is failing (17TRACK's internal error
+        inside HTTP 200), so it counts towards the circuit breaker like a 5xx would.
+        """
+        self._health.last_error_at = self._now()
+        self._health.last_error = message
+        if outage:
+            self.breaker.failed()
 
     async def aclose(self) -> None:
         await self._client.aclose()
@@ -190,7 +248,6 @@ class CarrierHttpClient:
         """Send with retries; return a 2xx or accepted response, else raise a CarrierError."""
         if not self.breaker.allow():
             raise CarrierUnavailable(self.carrier, "circuit breaker open after repeated failures")
-        self._take_quota()
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(1, self.policy.max_attempts)),
             wait=self._wait,
@@ -205,7 +262,8 @@ class CarrierHttpClient:
                         method, path, params, headers, json, data, accept_statuses
                     )
         except _Retryable as exc:
-            raise self._exhausted(exc) from None
+            # keep an httpx.TimeoutException as the cause: the API answers 504 for it
+            raise self._exhausted(exc) from (exc.__cause__ if exc.timed_out else None)
         return self._judge(response, accept_statuses)
 
     def _wait(self, state: RetryCallState) -> float:
@@ -227,6 +285,7 @@ class CarrierHttpClient:
         data: Mapping[str, Any] | None,
         accept_statuses: Collection[int],
     ) -> httpx.Response:
+        self._take_quota()  # per attempt: the carrier counts every call, retries included
         async with self._slots:
             await self._pace()
             request = self._client.build_request(
@@ -246,10 +305,7 @@ class CarrierHttpClient:
                 raise _Retryable(f"connection failed: {exc or type(exc).__name__}") from exc
         status = response.status_code
         if status in RETRYABLE_STATUSES and status not in accept_statuses:
-            wait = parse_retry_after(
-                response.headers.get("Retry-After"), cap=self.policy.retry_after_cap
-            )
-            raise _Retryable(f"HTTP {status}", status=status, retry_after=wait)
+            raise self._retry_or_give_up(status, response.headers.get("Retry-After"))
         headers_out = {
             k: v
             for k, v in response.headers.items()
@@ -257,16 +313,29 @@ class CarrierHttpClient:
         }
         return httpx.Response(status, headers=headers_out, content=body, request=request)
 
+    def _retry_or_give_up(self, status: int, retry_after: str | None) -> Exception:
+        """A retryable status becomes ``_Retryable``, unless the carrier asked for too long."""
+        cap = self.policy.retry_after_cap
+        asked = parse_retry_after(retry_after, now=self._now(), cap=math.inf)
+        if asked is not None and asked > cap and status in _WAIT_STATUSES:
+            message = f"HTTP {status} asking to wait {asked:.0f} s (over our {cap:.0f} s cap)"
+            self.record_failure(message)
+            return CarrierRateLimited(self.carrier, message, retry_after=asked)
+        wait = None if asked is None else min(asked, cap)
+        return _Retryable(f"HTTP {status}", status=status, retry_after=wait)
+
     async def _read_capped(self, response: httpx.Response) -> bytes:
         limit = self.policy.max_body_bytes
         declared = response.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > limit:
+            self.record_failure(f"body of {declared} bytes over {limit}")
             raise CarrierMalformedResponse(self.carrier, f"body of {declared} bytes over {limit}")
         chunks: list[bytes] = []
         size = 0
         async for chunk in response.aiter_bytes():
             size += len(chunk)
             if size > limit:
+                self.record_failure(f"body over {limit} bytes")
                 raise CarrierMalformedResponse(self.carrier, f"body over {limit} bytes")
             chunks.append(chunk)
         return b"".join(chunks)
@@ -286,7 +355,7 @@ class CarrierHttpClient:
         quota = self.capabilities.daily_quota
         if quota is None:
             return
-        now = datetime.now(UTC)
+        now = self._now()
         if now.date() != self._quota_day:
             self._quota_day, self._quota_used = now.date(), 0
         if self._quota_used >= quota:
@@ -299,27 +368,22 @@ class CarrierHttpClient:
         self._quota_used += 1
 
     def _exhausted(self, exc: _Retryable) -> CarrierError:
-        self._record_failure(exc.reason)
+        self.record_failure(exc.reason)
         if exc.status == 429:
             return CarrierRateLimited(self.carrier, "rate limited (HTTP 429)", exc.retry_after)
-        error = CarrierUnavailable(self.carrier, exc.reason)
-        if exc.timed_out:
-            error.__cause__ = exc.__cause__  # the httpx.TimeoutException: the API answers 504
         self.breaker.failed()
-        return error
+        return CarrierUnavailable(self.carrier, exc.reason)
 
     def _judge(self, response: httpx.Response, accept_statuses: Collection[int]) -> httpx.Response:
         status = response.status_code
-        if 200 <= status < 300 or status in accept_statuses:
+        if 200 <= status < 300 or (status == 404 and status in accept_statuses):
             self.breaker.succeeded()
-            self._health.last_success_at = datetime.now(UTC)
+            self._health.last_success_at = self._now()
             return response
+        if status in accept_statuses:
+            return response  # the adapter reads it; it tells nothing of the carrier's health
         snippet = response.content[:300].decode("utf-8", "replace")
-        self._record_failure(f"HTTP {status}")
+        self.record_failure(f"HTTP {status}")
         if status in (401, 403):
             raise CarrierAuthError(self.carrier, f"credentials refused (HTTP {status})")
         raise CarrierError(self.carrier, f"request refused (HTTP {status}): {snippet}")
-
-    def _record_failure(self, message: str) -> None:
-        self._health.last_error_at = datetime.now(UTC)
-        self._health.last_error = message

@@ -229,6 +229,7 @@ class FedexAdapter:
         """One tracking call; a 401 drops the cached token and retries once with a fresh one."""
         response = await self._send(token, body, accept_statuses={401, 404})
         if response.status_code == 401:
+            self._http.record_failure("HTTP 401: bearer token refused, fetching a new one")
             token.invalidate()
             response = await self._send(token, body, accept_statuses={404})
         return response

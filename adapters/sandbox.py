@@ -198,7 +198,7 @@ def journey(query: TrackingQuery, now: datetime) -> TrackingResult:
         occurred = start + timedelta(hours=step.hours, minutes=jitter)
         if occurred > now:
             break
-        raw = occurred.strftime("%Y-%m-%dT%H:%M:%SZ")
+        raw = occurred.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         scans.append(
             Scan(
                 status=step.status,

@@ -226,6 +226,7 @@ class UpsAdapter:
         bearer = await token.get()
         response = await self._track(number, bearer, accept_401=True)
         if response.status_code == 401:  # expired or revoked token: one fresh try
+            self._http.record_failure("HTTP 401: bearer token refused, fetching a new one")
             if await token.get() == bearer:  # not already renewed by a concurrent call
                 token.invalidate()
             response = await self._track(number, await token.get(), accept_401=False)
