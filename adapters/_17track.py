@@ -49,6 +49,7 @@ from adapters.base import (
     CarrierMalformedResponse,
     CarrierRateLimited,
     CarrierUnavailable,
+    Network,
     TrackingQuery,
     TrackingResult,
 )
@@ -187,6 +188,7 @@ class SeventeenTrackAdapter(ABC):
     """Everything EMS and China Post share; subclasses add code, name, key, format and URL."""
 
     code: str
+    network: Network = "postal"
     name: str
 
     def __init__(

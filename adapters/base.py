@@ -64,6 +64,8 @@ class ScanStatus(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+Network = Literal["express", "postal"]
+
 TERMINAL_STATUSES = frozenset(
     {ScanStatus.DELIVERED, ScanStatus.RETURNED_TO_SENDER, ScanStatus.CANCELLED}
 )
@@ -191,6 +193,9 @@ class CarrierAdapter(Protocol):
 
     code: str
     name: str
+    # an express courier (DHL, FedEx, UPS) or a postal network (EMS, China Post): stuck
+    # thresholds and polling intervals differ between the two
+    network: Network
     capabilities: Capabilities
 
     @property

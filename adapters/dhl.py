@@ -41,6 +41,7 @@ from adapters.base import (
     CarrierAuthError,
     CarrierError,
     CarrierHealth,
+    Network,
     TrackingQuery,
     TrackingResult,
 )
@@ -126,6 +127,7 @@ class DhlAdapter:
 
     code = "dhl"
     name = "DHL"
+    network: Network = "express"
 
     def __init__(
         self,

@@ -41,6 +41,7 @@ from adapters.base import (
     CarrierAuthError,
     CarrierError,
     CarrierHealth,
+    Network,
     TrackingQuery,
     TrackingResult,
 )
@@ -152,6 +153,7 @@ class FedexAdapter:
 
     code = CARRIER
     name = "FedEx"
+    network: Network = "express"
 
     def __init__(
         self,

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import httpx
 
-from adapters.base import CarrierAdapter
+from adapters.base import CarrierAdapter, Network
 from adapters.china_post import ChinaPostAdapter
 from adapters.dhl import DhlAdapter
 from adapters.ems import EmsAdapter
@@ -58,6 +58,12 @@ def _detector(code: str) -> CarrierAdapter:
 def detect(number: str) -> list[str]:
     """Codes of every carrier whose format and check digit accept ``number``."""
     return [code for code in ADAPTERS if _detector(code).matches(number)]
+
+
+def network(code: str) -> Network:
+    """Express courier or postal network; a carrier we do not know is treated as postal."""
+    adapter = ADAPTERS.get(code)
+    return adapter.network if adapter is not None else "postal"
 
 
 def tracking_url(code: str, number: str) -> str:

@@ -28,6 +28,7 @@ from adapters.base import (
     CarrierHealth,
     CarrierUnavailable,
     Location,
+    Network,
     Scan,
     ScanStatus,
     TrackingQuery,
@@ -140,6 +141,7 @@ class SandboxAdapter:
 
     code = "sandbox"
     name = "Sandbox (test carrier)"
+    network: Network = "express"
     capabilities = Capabilities(batch_size=50, requests_per_second=0, max_concurrency=8)
 
     def __init__(

@@ -45,6 +45,7 @@ from adapters.base import (
     Capabilities,
     CarrierAuthError,
     CarrierHealth,
+    Network,
     TrackingQuery,
     TrackingResult,
 )
@@ -157,6 +158,7 @@ class UpsAdapter:
 
     code = "ups"
     name = "UPS"
+    network: Network = "express"
 
     def __init__(
         self,

@@ -34,18 +34,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from adapters.base import Scan, ScanStatus
+from adapters import registry
+from adapters.base import Network, Scan, ScanStatus
 from app.domain.calendars import add_business_days, business_days_between
 
-CarrierClass = Literal["express", "postal"]
-CARRIER_CLASSES: dict[str, CarrierClass] = {
-    "dhl": "express",
-    "fedex": "express",
-    "ups": "express",
-    "ems": "postal",
-    "china_post": "postal",
-    "sandbox": "express",
-}
+CarrierClass = Network
 PRESUMED_LOST = "presumed_lost"
 DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {  # (express, postal)
     ScanStatus.INFO_RECEIVED: (3, 5),
@@ -127,7 +120,8 @@ class Verdict:
 
 
 def carrier_class(carrier: str) -> CarrierClass:
-    return CARRIER_CLASSES.get(carrier, "postal")
+    """Each adapter says whether it is an express courier or a postal network."""
+    return registry.network(carrier)
 
 
 def threshold_for(facts: ParcelFacts, status: str, rules: Sequence[StuckRule]) -> Threshold | None:

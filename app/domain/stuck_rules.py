@@ -7,7 +7,8 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, delete, select
 
-from app.domain.detection import CARRIER_CLASSES, DEFAULT_THRESHOLDS, StuckRule
+from adapters import registry
+from app.domain.detection import DEFAULT_THRESHOLDS, StuckRule
 from app.domain.models import StuckRuleRecord
 from app.domain.schemas import DefaultThreshold, StuckRuleIn
 
@@ -48,7 +49,7 @@ def default_thresholds() -> list[DefaultThreshold]:
 
 
 def carrier_classes() -> dict[str, str]:
-    return dict(CARRIER_CLASSES)
+    return {code: registry.network(code) for code in registry.ADAPTERS}
 
 
 def rule_inputs(session: Session, tenant_id: uuid.UUID) -> list[StuckRuleIn]:

@@ -56,6 +56,7 @@ def test_every_adapter_satisfies_the_protocol(code: str) -> None:
     assert isinstance(adapter, CarrierAdapter)
     assert adapter.code == code
     assert adapter.name
+    assert adapter.network in ("express", "postal")
     caps = adapter.capabilities
     assert caps.batch_size >= 1
     assert caps.max_concurrency >= 1
@@ -119,6 +120,19 @@ def test_an_unconfigured_carrier_refuses_to_fetch_and_names_its_setting(code: st
 
     with pytest.raises(CarrierAuthError, match="RT_"):
         asyncio.run(fetch())
+
+
+def test_postal_carriers_say_so_and_couriers_are_express() -> None:
+    networks = {code: registry.network(code) for code in registry.ADAPTERS}
+    assert networks == {
+        "dhl": "express",
+        "fedex": "express",
+        "ups": "express",
+        "ems": "postal",
+        "china_post": "postal",
+        "sandbox": "express",
+    }
+    assert registry.network("carrier-we-never-heard-of") == "postal"
 
 
 def test_the_service_knows_exactly_the_registered_carriers() -> None:
