@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, insert, select
 
 from adapters.base import ScanStatus
 from app.db.upsert import insert_ignore_many
@@ -150,9 +150,12 @@ def open_auto_incidents(
     if not inserted:
         return []
     opened = list(session.exec(select(Incident).where(col(Incident.id).in_(inserted))))
+    entries = [_opening_entry(incident, *steps[incident.id], now) for incident in opened]
+    # the first entry of each chain, in one statement: no chain to read, nothing to lock
+    session.execute(insert(TimelineEntry), [entry.model_dump() for entry in entries])
     for incident in opened:
-        opening, step = steps[incident.id]
-        _record_opening(session, incident, opening, step, now)
+        opening, _step = steps[incident.id]
+        _announce_opening(session, incident, opening, now)
     return opened
 
 
@@ -168,30 +171,34 @@ def _reserve_numbers(
     return reserved
 
 
-def _record_opening(
-    session: Session, incident: Incident, opening: Opening, step: NextStep, now: datetime
-) -> None:
-    """The opened incident's first timeline entry and its events, in the same transaction."""
-    parcel, verdict = opening.parcel, opening.verdict
-    details = _rule_data(verdict)
-    session.add(
-        chained_entry(
-            tenant_id=incident.tenant_id,
-            incident_id=incident.id,
-            after=None,
-            kind="opened",
-            actor=SYSTEM,
-            summary=f"{incident.type} incident opened automatically: {details['rule']} fired; "
-            f"next step: {step.action}",
-            now=now,
-            data={
-                "type": incident.type,
-                "source": "auto",
-                "detection": details,
-                "next_step": step.model_dump(mode="json"),
-            },
-        )
+def _opening_entry(
+    incident: Incident, opening: Opening, step: NextStep, now: datetime
+) -> TimelineEntry:
+    """The automatic incident's first timeline entry: which rule fired, and its numbers."""
+    details = _rule_data(opening.verdict)
+    return chained_entry(
+        tenant_id=incident.tenant_id,
+        incident_id=incident.id,
+        after=None,
+        kind="opened",
+        actor=SYSTEM,
+        summary=f"{incident.type} incident opened automatically: {details['rule']} fired; "
+        f"next step: {step.action}",
+        now=now,
+        data={
+            "type": incident.type,
+            "source": "auto",
+            "detection": details,
+            "next_step": step.model_dump(mode="json"),
+        },
     )
+
+
+def _announce_opening(
+    session: Session, incident: Incident, opening: Opening, now: datetime
+) -> None:
+    """The opened incident's events (same transaction); presumed lost escalates at once."""
+    parcel, verdict = opening.parcel, opening.verdict
     emit(
         session,
         type="parcel.stuck",
@@ -199,7 +206,7 @@ def _record_opening(
         tenant_id=parcel.tenant_id,
         parcel_id=parcel.id,
         incident_id=incident.id,
-        payload={"parcel": parcel_payload(parcel), "detection": details},
+        payload={"parcel": parcel_payload(parcel), "detection": _rule_data(verdict)},
     )
     incidents.emit_incident_event(session, "incident.opened", incident, parcel, now)
     if verdict.kind == "presumed_lost":
