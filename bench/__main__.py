@@ -20,6 +20,7 @@ from pathlib import Path
 from bench.figures import Figure
 
 BENCHMARKS: dict[str, str] = {
+    "api": "bench.api",
     "parse": "bench.parse",
     "detect": "bench.detect",
     "webhooks": "bench.webhooks",
