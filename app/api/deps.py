@@ -14,7 +14,6 @@ from app.db.engine import Database
 from app.domain.tenancy import Principal, authenticate
 from app.errors import Forbidden, Unauthorized
 
-
 # Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in the
 # thread pool, and a thread hop per dependency per request is most of a cheap read's cost.
 
