@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from app.config import Settings
 from app.scheduler import detect, overdue, poll
 from app.scheduler.context import JobContext
+from app.webhooks import deliver
 
 Tick = Callable[[JobContext], Awaitable[dict[str, int]]]
 
@@ -40,6 +41,12 @@ JOBS: dict[str, Job] = {
             overdue.run,
             lambda s: s.overdue_interval_seconds,
             "Raise incident.next_step_overdue once per deadline; escalate unowned ones.",
+        ),
+        Job(
+            "deliver-webhooks",
+            deliver.run,
+            lambda s: s.webhook_dispatch_interval_seconds,
+            "Send due webhook deliveries (signed, retried, in order per parcel and endpoint).",
         ),
     )
 }

@@ -1,0 +1,149 @@
+"""The outbox fan-out: one delivery row per matching endpoint, in the event's own transaction.
+
+``emit`` calls ``fan_out`` for every domain event, so an event and its deliveries commit
+together or not at all: a crash can never leave an event nobody will deliver. Events without
+a tenant (a carrier outage) go to every tenant's endpoints that subscribe to them.
+
+Endpoints are read once per transaction and tenant (a detection tick emits thousands of
+events); functions that change endpoints call ``forget_routes`` so the same transaction never
+routes with a stale list.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import event as orm_events
+from sqlalchemy import tuple_
+from sqlmodel import Session, col, func, select, update
+
+from app.domain.models import Event
+from app.domain.webhook_models import IS_PENDING, WebhookDelivery, WebhookEndpoint
+
+ALL_TYPES = "*"
+TARGETED_TYPES = frozenset({"webhook.test"})
+"""Types delivered only to the endpoint they name, never fanned out."""
+
+_CACHE_KEY = "webhook_routes"
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    endpoint_id: uuid.UUID
+    tenant_id: uuid.UUID
+    event_types: frozenset[str]
+
+    def accepts(self, event_type: str) -> bool:
+        return ALL_TYPES in self.event_types or event_type in self.event_types
+
+
+def forget_routes(session: Session) -> None:
+    session.info.pop(_CACHE_KEY, None)
+
+
+def _routes(session: Session, tenant_id: uuid.UUID | None) -> list[Route]:
+    transaction = session.get_transaction()
+    cached = session.info.get(_CACHE_KEY)
+    if cached is None or cached[0] is not transaction:
+        cached = (transaction, {})
+        session.info[_CACHE_KEY] = cached
+    by_tenant: dict[uuid.UUID | None, list[Route]] = cached[1]
+    if tenant_id not in by_tenant:
+        query = select(WebhookEndpoint).where(
+            col(WebhookEndpoint.enabled).is_(True), col(WebhookEndpoint.deleted_at).is_(None)
+        )
+        if tenant_id is not None:
+            query = query.where(WebhookEndpoint.tenant_id == tenant_id)
+        by_tenant[tenant_id] = [
+            Route(e.id, e.tenant_id, frozenset(e.event_types.split()))
+            for e in session.exec(query.order_by(col(WebhookEndpoint.created_at)))
+        ]
+    return by_tenant[tenant_id]
+
+
+def delivery_for(event: Event, *, endpoint_id: uuid.UUID, tenant_id: uuid.UUID) -> WebhookDelivery:
+    return WebhookDelivery(
+        tenant_id=tenant_id,
+        endpoint_id=endpoint_id,
+        event_id=event.id,
+        event_type=event.type,
+        parcel_id=event.parcel_id,
+        occurred_at=event.occurred_at,
+        next_attempt_at=event.occurred_at,
+        created_at=event.occurred_at,
+    )
+
+
+def fan_out(session: Session, event: Event) -> int:
+    """Add a pending delivery of ``event`` for every enabled endpoint that wants it."""
+    if event.type in TARGETED_TYPES:
+        return 0
+    matching = [route for route in _routes(session, event.tenant_id) if route.accepts(event.type)]
+    for route in matching:
+        session.add(delivery_for(event, endpoint_id=route.endpoint_id, tenant_id=route.tenant_id))
+    return len(matching)
+
+
+@orm_events.listens_for(Session, "before_flush")
+def _queue_behind_pending(session: Session, _context: object, _instances: object) -> None:
+    """A parcel's new delivery is never due before the pending ones ahead of it.
+
+    They go first anyway (see ``claims``); scheduling the new one no earlier keeps the
+    dispatcher's claim from wading through deliveries that must wait (an endpoint that is
+    down collects them by the thousand). Once per flush, for every new delivery at once.
+    """
+    new = [
+        obj
+        for obj in session.new
+        if isinstance(obj, WebhookDelivery) and obj.parcel_id is not None and obj.next_attempt_at
+    ]
+    if not new:
+        return
+    pairs = sorted({(d.endpoint_id, d.parcel_id) for d in new})
+    latest: dict[tuple[uuid.UUID, uuid.UUID | None], datetime] = {}
+    with session.no_autoflush:
+        for start in range(0, len(pairs), 500):
+            rows = session.exec(
+                select(
+                    WebhookDelivery.endpoint_id,
+                    WebhookDelivery.parcel_id,
+                    func.max(WebhookDelivery.next_attempt_at),
+                )
+                .where(IS_PENDING)
+                .where(
+                    tuple_(col(WebhookDelivery.endpoint_id), col(WebhookDelivery.parcel_id)).in_(
+                        pairs[start : start + 500]
+                    )
+                )
+                .group_by(col(WebhookDelivery.endpoint_id), col(WebhookDelivery.parcel_id))
+            )
+            latest.update({(e, p): at for e, p, at in rows if at is not None})
+    for delivery in new:
+        ahead = latest.get((delivery.endpoint_id, delivery.parcel_id))
+        due = delivery.next_attempt_at
+        if ahead is not None and due is not None and ahead > due:
+            delivery.next_attempt_at = ahead
+
+
+def pause(session: Session, endpoint_id: uuid.UUID) -> None:
+    """A disabled endpoint's pending deliveries wait, unscheduled, until it is enabled again."""
+    session.execute(
+        update(WebhookDelivery)
+        .where(col(WebhookDelivery.endpoint_id) == endpoint_id)
+        .where(IS_PENDING)
+        .values(next_attempt_at=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def resume(session: Session, endpoint_id: uuid.UUID, now: datetime) -> None:
+    session.execute(
+        update(WebhookDelivery)
+        .where(col(WebhookDelivery.endpoint_id) == endpoint_id)
+        .where(IS_PENDING)
+        .where(col(WebhookDelivery.next_attempt_at).is_(None))
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
