@@ -76,6 +76,17 @@ ActionKind = Literal[
     "other",
 ]
 CompensationKind = Literal["refund", "partial_refund", "reshipment", "discount", "coupon", "other"]
+ProcessStep = Literal[
+    "assessment",
+    "department",
+    "root_cause",
+    "proposal",
+    "approval",
+    "execution",
+    "lessons",
+    "done",
+]
+"""Where the incident is in the seller's complaint process (see app/domain/workflow.py)."""
 
 
 class NextStep(InputModel):
@@ -200,6 +211,9 @@ class IncidentRead(BaseModel):
     proposed_solution: str | None
     compensation: CompensationRead | None
     lessons_learned: str | None
+    process_step: ProcessStep = Field(
+        description="The complaint process step the incident is at; 'done' once lessons are in."
+    )
     version: int
     created_at: datetime
     updated_at: datetime

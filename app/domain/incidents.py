@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from app.domain import approvals
 from app.domain.events import emit
 from app.domain.incident_schemas import ActionCreate, IncidentUpdate, NextStep, TransitionCreate
 from app.domain.models import Incident, Parcel, Tenant
@@ -32,6 +33,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "resolved": frozenset({"open"}),  # reopen, with a reason
 }
 STATUS_EVENTS = {"resolved": "incident.resolved", "escalated": "incident.escalated"}
+MONEY_RESOLUTIONS = frozenset({"refunded", "partially_refunded"})
+REFUND_KINDS = frozenset({"refund", "partial_refund"})
+# resolutions that hand over the compensation on the incident, if it carries one
+APPLIES_COMPENSATION = MONEY_RESOLUTIONS | {"reshipped", "compensated"}
 _COMPENSATION_COLUMNS = ("kind", "amount", "currency", "percent")
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
@@ -197,6 +202,8 @@ def transition_incident(
         raise ValidationFailed("resolution", "only allowed when resolving")
     if reopening and not body.reason:
         raise ValidationFailed("reason", "required to reopen an incident")
+    if resolving:
+        check_resolution(session, incident, body)
     values: dict[str, Any] = {"status": body.to}
     if resolving:
         values |= {"resolution": body.resolution, "resolved_at": now}
@@ -239,6 +246,35 @@ def transition_incident(
     return incident
 
 
+def check_resolution(session: Session, incident: Incident, body: TransitionCreate) -> None:
+    """``rejected`` needs substantiated=false and a reason; money, the approved compensation."""
+    if body.resolution == "rejected":
+        if incident.substantiated is not False:
+            raise ValidationFailed(
+                "resolution", "rejected needs the complaint judged not substantiated first"
+            )
+        if not body.reason:
+            raise ValidationFailed("reason", "required to reject a complaint: say why")
+    if body.resolution in MONEY_RESOLUTIONS and incident.compensation_kind not in REFUND_KINDS:
+        raise _unapproved(f"{body.resolution} needs an approved refund compensation; propose one")
+    carries = body.resolution in APPLIES_COMPENSATION and incident.compensation_kind is not None
+    if carries and not approvals.covers(approvals.latest_proposal(session, incident.id), incident):
+        raise _unapproved(
+            "the incident's compensation is not approved (or changed since it was): "
+            "propose it and have it approved first"
+        )
+
+
+def _unapproved(message: str) -> Conflict:
+    return Conflict(message, errors=[{"field": "resolution", "message": message}])
+
+
+def note_first_response(session: Session, incident: Incident, at: datetime, now: datetime) -> None:
+    """The first time someone answered the customer: a logged contact or an outbound message."""
+    if incident.first_response_at is None:
+        save(session, incident, incident.version, {"first_response_at": at}, now)
+
+
 def log_action(
     session: Session, *, incident: Incident, body: ActionCreate, actor: str, now: datetime
 ) -> None:
@@ -246,8 +282,8 @@ def log_action(
     occurred_at = body.occurred_at or now
     if occurred_at > now + MAX_CLOCK_SKEW:
         raise ValidationFailed("occurred_at", "an action cannot have happened in the future")
-    if body.kind == "customer_contacted" and incident.first_response_at is None:
-        save(session, incident, incident.version, {"first_response_at": occurred_at}, now)
+    if body.kind == "customer_contacted":
+        note_first_response(session, incident, occurred_at, now)
     append_entry(
         session,
         tenant_id=incident.tenant_id,

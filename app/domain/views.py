@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from app.domain import carriers
+from app.domain.approvals import current_step
 from app.domain.incident_schemas import CompensationRead, IncidentRead, NextStepRead
 from app.domain.models import Incident, Parcel
 from app.domain.parcels import customer_view, last_scan_view, parcel_view
@@ -69,6 +70,7 @@ def incident_view(incident: Incident, parcel: Parcel, *, now: datetime) -> Incid
         proposed_solution=incident.proposed_solution,
         compensation=compensation,
         lessons_learned=incident.lessons_learned,
+        process_step=current_step(incident),
         version=incident.version,
         created_at=incident.created_at,
         updated_at=incident.updated_at,

@@ -1,0 +1,1 @@
+"""Files the service ships: fonts for the evidence-pack PDF (with their licences)."""
