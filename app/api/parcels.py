@@ -9,6 +9,7 @@ import anyio
 from fastapi import APIRouter, Query, Request, Response, status
 
 from adapters.base import CarrierError, ScanStatus
+from app import metrics
 from app.api.deps import NowDep, ParcelsWriteDep, ReadDep, SessionDep, SettingsDep
 from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
 from app.domain import carriers, tracking
@@ -128,7 +129,7 @@ def refresh_parcel(
     hub: carriers.CarrierHub = request.app.state.carriers
     adapter = hub.get(parcel.carrier)
     try:
-        [result] = anyio.from_thread.run(adapter.fetch, [query])
+        [result] = anyio.from_thread.run(metrics.timed_fetch, adapter, [query])
     except CarrierError as error:
         parcel = domain.get_parcel(session, tenant_id=principal.tenant_id, parcel_id=parcel_id)
         tracking.record_failure(session, parcel=parcel, error=error, now=now)
