@@ -271,9 +271,11 @@ def store_scans(
 
 
 def _refresh_last_scan(session: Session, *, parcel: Parcel, now: datetime) -> bool:
-    newest_at = session.exec(
-        select(func.max(ScanRecord.occurred_at)).where(ScanRecord.parcel_id == parcel.id)
-    ).one()
+    newest_at = (
+        select(func.max(ScanRecord.occurred_at))
+        .where(ScanRecord.parcel_id == parcel.id)
+        .scalar_subquery()
+    )
     candidates = session.exec(
         select(ScanRecord).where(
             ScanRecord.parcel_id == parcel.id, ScanRecord.occurred_at == newest_at
@@ -289,7 +291,6 @@ def _refresh_last_scan(session: Session, *, parcel: Parcel, now: datetime) -> bo
     parcel.last_scan_country = latest.country
     parcel.updated_at = now
     session.add(parcel)
-    session.flush()
     if previous == parcel.status:
         return False
     emit(

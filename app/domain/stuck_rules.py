@@ -12,21 +12,33 @@ from app.domain.detection import DEFAULT_THRESHOLDS, StuckRule
 from app.domain.models import StuckRuleRecord
 from app.domain.schemas import DefaultThreshold, StuckRuleIn
 
+_CACHE_KEY = "stuck_rules"
+
 
 def rules_for(session: Session, tenant_id: uuid.UUID) -> list[StuckRule]:
-    rows = session.exec(select(StuckRuleRecord).where(StuckRuleRecord.tenant_id == tenant_id))
-    return [
-        StuckRule(
-            business_days=float(r.business_days),
-            carrier=r.carrier,
-            status=r.status,
-            destination_country=r.destination_country,
-        )
-        for r in rows
-    ]
+    """The tenant's overrides, read once per transaction (a poll stores hundreds of parcels)."""
+    transaction = session.get_transaction()
+    cached = session.info.get(_CACHE_KEY)
+    if cached is None or cached[0] is not transaction:
+        cached = (transaction, {})
+        session.info[_CACHE_KEY] = cached
+    by_tenant: dict[uuid.UUID, list[StuckRule]] = cached[1]
+    if tenant_id not in by_tenant:
+        rows = session.exec(select(StuckRuleRecord).where(StuckRuleRecord.tenant_id == tenant_id))
+        by_tenant[tenant_id] = [
+            StuckRule(
+                business_days=float(r.business_days),
+                carrier=r.carrier,
+                status=r.status,
+                destination_country=r.destination_country,
+            )
+            for r in rows
+        ]
+    return by_tenant[tenant_id]
 
 
 def replace_rules(session: Session, tenant_id: uuid.UUID, rules: list[StuckRuleIn]) -> None:
+    session.info.pop(_CACHE_KEY, None)
     session.execute(delete(StuckRuleRecord).where(col(StuckRuleRecord.tenant_id) == tenant_id))
     for rule in rules:
         session.add(

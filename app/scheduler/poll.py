@@ -26,11 +26,14 @@ from adapters.base import (
     TrackingQuery,
     TrackingResult,
 )
+from app import metrics
 from app.domain import carrier_states, tracking
 from app.domain.models import Parcel
 from app.scheduler.context import JobContext
 
 log = structlog.get_logger("scheduler.poll")
+# pages being stored while the next is fetched; their parcels differ, so they never contend
+STORES_IN_FLIGHT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +84,8 @@ def store_results(
     counts: Counter[str] = Counter()
     now = ctx.clock()
     by_number = {r.tracking_number: r for r in results}
-    with ctx.db.session() as session:
+    with ctx.db.session() as session, session.no_autoflush:
+        # no flush per parcel: every parcel's changes go out together at commit
         parcels = _locked(session, claimed)
         for item in claimed:
             parcel = parcels.get(item.parcel_id)
@@ -130,39 +134,72 @@ def store_failure(
     return counts
 
 
-async def _poll_chunk(
-    ctx: JobContext, adapter: CarrierAdapter, chunk: list[Claimed]
-) -> Counter[str]:
+Fetched = tuple[list[Claimed], list[TrackingResult] | CarrierError]
+
+
+async def _fetch_chunk(adapter: CarrierAdapter, chunk: list[Claimed]) -> Fetched:
+    """One carrier call; a whole-call failure comes back as data for the store step."""
     try:
-        results = await adapter.fetch([c.query for c in chunk])
+        return chunk, await metrics.timed_fetch(adapter, [c.query for c in chunk])
     except CarrierError as error:
         log.warning(
             "carrier call failed", carrier=adapter.code, error=str(error), parcels=len(chunk)
         )
-        return await anyio.to_thread.run_sync(store_failure, ctx, adapter.code, chunk, error)
-    return await anyio.to_thread.run_sync(store_results, ctx, adapter.code, chunk, results)
+        return chunk, error
+
+
+def store_claim(ctx: JobContext, carrier: str, fetched: Sequence[Fetched]) -> Counter[str]:
+    """Store one claim's answers: failed calls first, then every answer in one transaction."""
+    counts: Counter[str] = Counter()
+    answered: list[Claimed] = []
+    results: list[TrackingResult] = []
+    for chunk, outcome in fetched:
+        if isinstance(outcome, CarrierError):
+            counts.update(store_failure(ctx, carrier, chunk, outcome))
+        else:
+            answered += chunk
+            results += outcome
+    if answered:  # the carrier answered, so it is available: recorded after any failure
+        counts.update(store_results(ctx, carrier, answered, results))
+    return counts
 
 
 async def poll_carrier(ctx: JobContext, adapter: CarrierAdapter, deadline: float) -> Counter[str]:
+    """Claim, fetch and store pages of the carrier's due parcels until none is left.
+
+    Storing a page runs while the next page is claimed and fetched, so the carrier's
+    concurrency limit, not our database round trips, sets the pace.
+    """
     counts: Counter[str] = Counter()
     size = max(1, adapter.capabilities.batch_size)
     slots = asyncio.Semaphore(max(1, adapter.capabilities.max_concurrency))
 
-    async def bounded(chunk: list[Claimed]) -> Counter[str]:
+    async def bounded(chunk: list[Claimed]) -> Fetched:
         async with slots:
-            return await _poll_chunk(ctx, adapter, chunk)
+            return await _fetch_chunk(adapter, chunk)
 
-    while ctx.monotonic() < deadline:
-        claimed = await anyio.to_thread.run_sync(lambda: claim_due(ctx, carrier=adapter.code))
-        if not claimed:
-            break
-        counts["claimed"] += len(claimed)
-        chunks = [claimed[i : i + size] for i in range(0, len(claimed), size)]
-        for chunk_counts in await asyncio.gather(*(bounded(c) for c in chunks)):
-            counts.update(chunk_counts)
-        counts["calls"] += len(chunks)
-        if counts.get("parcels_failed") and not counts.get("parcels_found"):
-            break  # the carrier is failing: leave the rest for the next tick
+    storing: list[asyncio.Task[Counter[str]]] = []
+    try:
+        while ctx.monotonic() < deadline:
+            claimed = await anyio.to_thread.run_sync(lambda: claim_due(ctx, carrier=adapter.code))
+            if not claimed:
+                break
+            counts["claimed"] += len(claimed)
+            chunks = [claimed[i : i + size] for i in range(0, len(claimed), size)]
+            fetched = await asyncio.gather(*(bounded(c) for c in chunks))
+            counts["calls"] += len(chunks)
+            if len(storing) >= STORES_IN_FLIGHT:
+                counts.update(await storing.pop(0))
+            storing.append(
+                asyncio.create_task(
+                    anyio.to_thread.run_sync(store_claim, ctx, adapter.code, fetched)
+                )
+            )
+            if all(isinstance(outcome, CarrierError) for _, outcome in fetched):
+                break  # the carrier is failing: leave the rest for the next tick
+    finally:
+        for task in storing:
+            counts.update(await task)
     return counts
 
 
