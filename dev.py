@@ -70,7 +70,9 @@ def main(argv: list[str]) -> int:
             ):
                 if run(*check) != 0:
                     return 1
-        return run(python, "-m", "pytest", *rest)
+        # the whole suite on every core (pytest-xdist); `pytest` alone runs as it is asked
+        parallel = ("-n", "auto") if command == "test" else ()
+        return run(python, "-m", "pytest", *parallel, *rest)
     if command == "bench":
         ensure_environment("dev")
         return run(python, "-m", "bench", *rest)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,15 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite:///./data/resolution-tracker.db"
+# Days from the ship date to file a claim (README "Carrier claims" says which are confirmed).
+DEFAULT_CLAIM_WINDOWS: dict[str, dict[str, int]] = {
+    "dhl": {"lost": 30, "damaged": 30, "delay": 14},
+    "fedex": {"lost": 270, "damaged": 21, "delay": 21},
+    "ups": {"lost": 60, "damaged": 60, "delay": 60},
+    "ems": {"lost": 180, "damaged": 180, "delay": 180},
+    "china_post": {"lost": 180, "damaged": 180, "delay": 180},
+    "sandbox": {"lost": 30, "damaged": 30, "delay": 30},
+}
 
 
 class Settings(BaseSettings):
@@ -68,10 +78,110 @@ class Settings(BaseSettings):
     tick_budget_seconds: int = Field(
         50, ge=1, description="A tick stops claiming new work after this long; the next goes on."
     )
+    webhook_allow_http: bool = Field(
+        False, description="Accept http:// webhook URLs (development); https only otherwise."
+    )
+    webhook_allow_private_networks: bool = Field(
+        False,
+        description="Development and tests only: lift the address and port checks, so a "
+        "receiver on 127.0.0.1 or a private network is allowed (metadata addresses never are).",
+    )
+    webhook_allowed_ports: list[int] = Field(
+        default=[443, 8443, 80, 8080],
+        description="Ports a webhook URL may use (JSON list); 80 and 8080 need http allowed.",
+    )
+    webhook_timeout_seconds: float = Field(
+        15.0, gt=0, description="A webhook attempt that has no 2xx answer by then has failed."
+    )
+    webhook_retry_schedule: list[float] = Field(
+        default=[5, 300, 1800, 7200, 18000, 36000, 36000],
+        min_length=1,
+        description="Seconds to wait before each retry (JSON list); after the last retry a "
+        "delivery still failing is marked failed.",
+    )
+    webhook_disable_after_days: float = Field(
+        5.0, gt=0, description="An endpoint failing without a success this long is disabled."
+    )
+    webhook_dispatch_interval_seconds: int = Field(
+        1, ge=1, description="How often the deliver-webhooks job ticks."
+    )
+    webhook_concurrency: int = Field(
+        64, ge=1, description="Webhook requests one dispatcher process has in flight at most."
+    )
+    webhook_claim_size: int = Field(
+        100, ge=1, description="Deliveries one dispatcher claim takes at most."
+    )
+    webhook_lease_seconds: int = Field(
+        60,
+        ge=2,
+        description="A claimed delivery is left alone by other dispatchers this long; keep it "
+        "well above RT_WEBHOOK_TIMEOUT_SECONDS.",
+    )
+    webhook_secret_overlap_hours: float = Field(
+        24.0, ge=0, description="After a secret rotation the old secret also signs this long."
+    )
+    webhook_api_base_url: str | None = Field(
+        None,
+        description="Public base URL of this API, for the links in webhook payloads; unset: "
+        "http://RT_HOST:RT_PORT.",
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="When set, GET /metrics needs 'Authorization: Bearer <this token>' (it "
+        "never takes API keys); unset, /metrics is open (keep it off the public network).",
+    )
+    metrics_cache_seconds: float = Field(
+        15.0,
+        ge=0,
+        description="How long one process reuses the database half of /metrics: at most one "
+        "aggregate query per replica per period, whatever the number of scrapers.",
+    )
+
+    storage_dir: Path | None = Field(
+        None,
+        description="Where evidence files are stored (RT_STORAGE_DIR); unset: "
+        "RT_DATA_DIR/evidence, which is ./data/evidence by default.",
+    )
+    evidence_max_bytes: int = Field(
+        50 * 1024 * 1024, ge=1, description="Largest evidence upload accepted, in bytes (50 MB)."
+    )
+    approval_threshold: Decimal = Field(
+        Decimal(50),
+        ge=0,
+        description="A compensation worth more than this needs a second key with "
+        "incidents:approve; 0 = every compensation does. In RT_APPROVAL_CURRENCY.",
+    )
+    approval_thresholds: dict[str, Decimal] = Field(
+        default_factory=dict,
+        description='Per-tenant thresholds by tenant slug (JSON object), e.g. {"acme": 100}.',
+    )
+    approval_currency: str | None = Field(
+        None,
+        description="Currency the threshold is in; unset: the order's currency. A compensation "
+        "in another currency always needs approval (nothing is converted).",
+    )
+    claim_windows: dict[str, dict[str, int]] = Field(
+        default_factory=lambda: {k: dict(v) for k, v in DEFAULT_CLAIM_WINDOWS.items()},
+        description="Days after the ship date to file a carrier claim, by carrier and claim "
+        "type (JSON); see the README for which values are confirmed.",
+    )
+    claim_window_default_days: int = Field(
+        30, ge=1, description="Claim window for a carrier or claim type claim_windows lacks."
+    )
+    claim_deadline_warning_days: int = Field(
+        7, ge=0, description="A claim not yet filed is flagged this many days before its deadline."
+    )
+    customer_update_business_days: int = Field(
+        2, ge=1, description="'I will update you by <date>' in messages: this many business days."
+    )
 
     @property
     def max_tracking_age(self) -> timedelta:
         return timedelta(days=self.max_tracking_age_days)
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.storage_dir or self.data_dir / "evidence"
 
     @property
     def is_sqlite(self) -> bool:

@@ -62,6 +62,11 @@ class IdempotencyMiddleware:
         if key is None or scheme.lower() != "bearer" or not secret.strip():
             await self.app(scope, receive, send)
             return
+        if headers.get("content-type", "").lower().startswith("multipart/"):
+            # an upload is streamed to disk under its size cap, never held here in memory;
+            # a retried upload is a second evidence file with the same sha256, not a loss
+            await self.app(scope, receive, send)
+            return
         if not 1 <= len(key) <= 255 or not key.isprintable():
             response = problem_response(
                 400,

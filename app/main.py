@@ -9,7 +9,22 @@ from datetime import datetime
 import anyio
 from fastapi import FastAPI
 
-from app.api import admin, carriers, health, incidents, parcels, stuck_rules
+from app.api import (
+    admin,
+    carriers,
+    claims,
+    evidence,
+    health,
+    incidents,
+    messages,
+    parcels,
+    stuck_rules,
+    templates,
+    tracker_sheet,
+    webhooks,
+    workflow,
+)
+from app.api.metrics import router as metrics_router
 from app.api.problems import install_problem_handlers
 from app.config import Settings, get_settings
 from app.db.engine import Database
@@ -18,6 +33,7 @@ from app.db.types import utcnow
 from app.domain.carriers import CarrierHub
 from app.domain.tenancy import ensure_bootstrap_key
 from app.idempotency import IdempotencyMiddleware
+from app.metrics import HttpMetricsMiddleware
 from app.scheduler.context import JobContext
 from app.scheduler.runner import build_scheduler
 
@@ -73,11 +89,17 @@ def create_app(
     app.add_middleware(
         IdempotencyMiddleware, database=db, ttl_hours=settings.idempotency_ttl_hours, clock=clock
     )
+    app.add_middleware(HttpMetricsMiddleware)  # outermost: times and counts every request
     install_problem_handlers(app)
     app.include_router(health.router)
+    app.include_router(metrics_router)
     app.include_router(parcels.router)
+    app.include_router(tracker_sheet.router)  # before incidents: /export is not an id
     app.include_router(incidents.router)
     app.include_router(carriers.router)
     app.include_router(stuck_rules.router)
     app.include_router(admin.router)
+    app.include_router(webhooks.router)
+    for workflow_router in (workflow, messages, templates, evidence, claims):
+        app.include_router(workflow_router.router)
     return app

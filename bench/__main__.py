@@ -22,8 +22,10 @@ from bench.figures import Figure
 BENCHMARKS: dict[str, str] = {
     "api": "bench.api",
     "parse": "bench.parse",
+    "poll": "bench.poll",
     "detect": "bench.detect",
     "webhooks": "bench.webhooks",
+    "export": "bench.export",
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

@@ -267,3 +267,7 @@ class IdempotencyRecord(SQLModel, table=True):
     response_body: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     created_at: datetime = _when()
     expires_at: datetime = _when(index=True)
+
+
+from app.domain import webhook_models as _webhook_models  # noqa: E402, F401  (webhook tables)
+from app.domain import workflow_models as _workflow_models  # noqa: E402, F401  (workflow tables)

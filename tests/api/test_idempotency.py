@@ -9,7 +9,14 @@ from sqlmodel import func, select
 
 from app.db.engine import Database
 from app.domain.models import Incident, Parcel
-from tests.factories import ApiClient, FakeClock, new_api_key, parcel_payload
+from tests.factories import (
+    ApiClient,
+    FakeClock,
+    new_api_key,
+    open_incident,
+    parcel_payload,
+    register_parcel,
+)
 
 
 def count(db: Database, model: type[Parcel] | type[Incident]) -> int:
@@ -115,3 +122,20 @@ def test_concurrent_duplicates_create_one_row(api: ApiClient, db: Database) -> N
         if r.status_code == 409
     )
     assert count(db, Incident) == 1
+
+
+def test_a_multipart_upload_with_a_key_is_not_held_in_memory_but_passed_through(
+    api: ApiClient,
+) -> None:
+    incident = open_incident(api, register_parcel(api)["id"]).json()
+    url = f"/v1/incidents/{incident['id']}/evidence"
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    headers = {"Idempotency-Key": "upload-1"}
+
+    first = api.post(url, headers=headers, files={"file": ("box.png", png, "image/png")})
+    second = api.post(url, headers=headers, files={"file": ("box.png", png, "image/png")})
+
+    assert first.status_code == 201, first.text
+    assert second.status_code == 201
+    assert "Idempotent-Replayed" not in second.headers
+    assert first.json()["sha256"] == second.json()["sha256"]
