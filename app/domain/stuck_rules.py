@@ -8,6 +8,7 @@ from decimal import Decimal
 from sqlmodel import Session, col, delete, select
 
 from adapters import registry
+from app.db.tx_cache import forget, per_transaction
 from app.domain.detection import DEFAULT_THRESHOLDS, StuckRule
 from app.domain.models import StuckRuleRecord
 from app.domain.schemas import DefaultThreshold, StuckRuleIn
@@ -17,12 +18,7 @@ _CACHE_KEY = "stuck_rules"
 
 def rules_for(session: Session, tenant_id: uuid.UUID) -> list[StuckRule]:
     """The tenant's overrides, read once per transaction (a poll stores hundreds of parcels)."""
-    transaction = session.get_transaction()
-    cached = session.info.get(_CACHE_KEY)
-    if cached is None or cached[0] is not transaction:
-        cached = (transaction, {})
-        session.info[_CACHE_KEY] = cached
-    by_tenant: dict[uuid.UUID, list[StuckRule]] = cached[1]
+    by_tenant: dict[uuid.UUID, list[StuckRule]] = per_transaction(session, _CACHE_KEY)
     if tenant_id not in by_tenant:
         rows = session.exec(select(StuckRuleRecord).where(StuckRuleRecord.tenant_id == tenant_id))
         by_tenant[tenant_id] = [
@@ -38,7 +34,7 @@ def rules_for(session: Session, tenant_id: uuid.UUID) -> list[StuckRule]:
 
 
 def replace_rules(session: Session, tenant_id: uuid.UUID, rules: list[StuckRuleIn]) -> None:
-    session.info.pop(_CACHE_KEY, None)
+    forget(session, _CACHE_KEY)
     session.execute(delete(StuckRuleRecord).where(col(StuckRuleRecord.tenant_id) == tenant_id))
     for rule in rules:
         session.add(

@@ -19,6 +19,7 @@ from sqlalchemy import event as orm_events
 from sqlalchemy import tuple_
 from sqlmodel import Session, col, func, select, update
 
+from app.db.tx_cache import forget, per_transaction
 from app.domain.models import Event
 from app.domain.webhook_models import IS_PENDING, WebhookDelivery, WebhookEndpoint
 
@@ -40,16 +41,11 @@ class Route:
 
 
 def forget_routes(session: Session) -> None:
-    session.info.pop(_CACHE_KEY, None)
+    forget(session, _CACHE_KEY)
 
 
 def _routes(session: Session, tenant_id: uuid.UUID | None) -> list[Route]:
-    transaction = session.get_transaction()
-    cached = session.info.get(_CACHE_KEY)
-    if cached is None or cached[0] is not transaction:
-        cached = (transaction, {})
-        session.info[_CACHE_KEY] = cached
-    by_tenant: dict[uuid.UUID | None, list[Route]] = cached[1]
+    by_tenant: dict[uuid.UUID | None, list[Route]] = per_transaction(session, _CACHE_KEY)
     if tenant_id not in by_tenant:
         query = select(WebhookEndpoint).where(
             col(WebhookEndpoint.enabled).is_(True), col(WebhookEndpoint.deleted_at).is_(None)
