@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Executable, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
@@ -43,13 +45,36 @@ def _make_sqlite_serialisable(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+_LOCK_NOT_AVAILABLE = "55P03"
+
+
+def _make_apart_engine(engine: Engine) -> Engine:
+    """A small autocommit pool whose commits do not wait for the disk (see ``commit_apart``)."""
+    apart = create_engine(
+        engine.url, isolation_level="AUTOCOMMIT", pool_size=4, max_overflow=0, pool_timeout=30
+    )
+
+    @event.listens_for(apart, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit = off")
+            # a row the caller's own open transaction holds would wait forever: give up soon
+            cursor.execute("SET lock_timeout = '2s'")
+
+    return apart
+
+
 class Database:
     """Owns the engine; ``session()`` is the unit of work a request or a job uses."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = _make_engine(url)
-        self._factory = sessionmaker(self.engine, class_=Session, expire_on_commit=False)
+        self._factory = sessionmaker(
+            self.engine, class_=Session, expire_on_commit=False, info={"database": self}
+        )
+        self._apart: Engine | None = None
+        self._apart_lock = threading.Lock()
 
     @property
     def dialect(self) -> str:
@@ -67,5 +92,38 @@ class Database:
         finally:
             session.close()
 
+    @property
+    def can_commit_apart(self) -> bool:
+        return self.dialect == "postgresql"
+
+    def commit_apart(self, statement: Executable) -> Any | None:
+        """Run one statement in a transaction of its own, committed at once; its scalar result.
+
+        For counters (incident numbers): a row lock held only for one statement instead of the
+        caller's whole transaction, so concurrent writers of a tenant do not queue behind each
+        other. A caller that rolls back leaves a gap, never a duplicate. The commit does not
+        wait for the disk: whoever uses the value commits later, synchronously, and that flush
+        carries this earlier WAL record with it. PostgreSQL only: SQLite has one writer.
+
+        None when no row answered or the row stayed locked (the caller's own transaction may
+        have created or changed it): the caller then does the work in its own transaction.
+        """
+        with self._apart_lock:
+            if self._apart is None:
+                self._apart = _make_apart_engine(self.engine)
+            apart = self._apart
+        for attempt in (1, 2):
+            try:
+                with apart.connect() as connection:
+                    return connection.execute(statement).scalar_one_or_none()
+            except DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) == _LOCK_NOT_AVAILABLE:
+                    return None
+                if attempt == 2 or not exc.connection_invalidated:
+                    raise  # a connection the database dropped gets one fresh try
+        raise AssertionError("unreachable")
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._apart is not None:
+            self._apart.dispose()

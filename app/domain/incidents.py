@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
+from app.db.engine import Database
 from app.domain import approvals
 from app.domain.events import emit
 from app.domain.incident_schemas import ActionCreate, IncidentUpdate, NextStep, TransitionCreate
@@ -52,13 +53,23 @@ def default_next_step(*, source: str, now: datetime, hours: int) -> NextStep:
 
 
 def next_number(session: Session, tenant_id: uuid.UUID, *, count: int = 1) -> int:
-    """Reserve ``count`` human numbers for the tenant; the last of them (row lock held)."""
+    """Reserve ``count`` consecutive human numbers for the tenant; the last of them.
+
+    On PostgreSQL the reservation commits on its own (``Database.commit_apart``): holding the
+    tenant's row until the caller commits made every creation of a tenant wait for the one
+    before it. A creation that fails leaves a gap in the numbers, never a duplicate.
+    """
     statement = (
         update(Tenant)
         .where(Tenant.id == tenant_id)  # type: ignore[arg-type]
         .values(incident_seq=col(Tenant.incident_seq) + count)
         .returning(col(Tenant.incident_seq))
     )
+    database: Database | None = session.info.get("database")
+    if database is not None and database.can_commit_apart:
+        reserved = database.commit_apart(statement)
+        if reserved is not None:
+            return int(reserved)
     return int(session.execute(statement).scalar_one())
 
 
