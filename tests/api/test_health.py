@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import text
 
 from app.config import Settings
 from app.db.engine import Database
-from app.db.migrate import head_revision
+from app.db.migrate import head_revision, known_revisions
 from app.main import create_app
 from tests.factories import ApiClient, FakeClock
 
@@ -19,23 +20,42 @@ def test_healthz_and_readyz_when_all_is_well(client: TestClient) -> None:
     assert ready.json()["status"] == "ready"
 
 
-def test_readyz_is_503_when_the_schema_is_behind(
-    db: Database, clock: FakeClock, settings: Settings
-) -> None:
+def _readyz_with_schema_at(
+    revision: str, db: Database, clock: FakeClock, settings: Settings
+) -> Response:
     with db.engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = 'older'"))
+        conn.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": revision})
     try:
         with TestClient(create_app(settings, database=db, clock=clock)) as client:
-            response = client.get("/readyz")
+            response: Response = client.get("/readyz")
+            return response
     finally:
         with db.engine.begin() as conn:
             conn.execute(
                 text("UPDATE alembic_version SET version_num = :v"), {"v": head_revision()}
             )
 
+
+def test_readyz_is_503_when_the_schema_is_behind(
+    db: Database, clock: FakeClock, settings: Settings
+) -> None:
+    older = sorted(known_revisions() - {head_revision()})[-1]
+    response = _readyz_with_schema_at(older, db, clock, settings)
+
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
-    assert "older" in response.json()["detail"]
+    assert f"at {older}" in response.json()["detail"]
+    assert "python -m app migrate" in response.json()["detail"]
+
+
+def test_readyz_stays_ready_when_a_newer_release_migrated_during_a_rolling_deploy(
+    db: Database, clock: FakeClock, settings: Settings
+) -> None:
+    response = _readyz_with_schema_at("9999_from_the_next_release", db, clock, settings)
+
+    assert response.status_code == 200
+    assert response.json()["schema"] == "9999_from_the_next_release"
+    assert "newer than this release" in response.json()["note"]
 
 
 def test_readyz_is_503_when_the_database_is_unreachable(
