@@ -130,6 +130,16 @@ class Settings(BaseSettings):
         description="When set, GET /metrics needs 'Authorization: Bearer <this token>' (it "
         "never takes API keys); unset, /metrics is open (keep it off the public network).",
     )
+    scheduler_metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="python -m app.scheduler serves its own process metrics (job ticks, carrier "
+        "calls, breakers) at http://RT_SCHEDULER_METRICS_HOST:<port>/metrics; unset: off.",
+    )
+    scheduler_metrics_host: str = Field(
+        "127.0.0.1", description="Address the scheduler's metrics listener binds to."
+    )
     metrics_cache_seconds: float = Field(
         15.0,
         ge=0,

@@ -79,6 +79,17 @@ CARRIER_POLL_SECONDS = Histogram(
     ["carrier"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0),
 )
+JOB_TICKS = Counter(
+    "rt_job_ticks",
+    "Scheduler job ticks run by this process, by job and outcome (ok, error).",
+    ["job", "outcome"],
+)
+JOB_TICK_SECONDS = Histogram(
+    "rt_job_tick_duration_seconds",
+    "Duration of one scheduler job tick, by job.",
+    ["job"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0),
+)
 CARRIER_RESULTS = Counter(
     "rt_carrier_tracking_results",
     "Per tracking number outcomes of successful carrier calls (found, not_found, error).",

@@ -17,6 +17,7 @@ from app.db.types import utcnow
 from app.domain.carriers import CarrierHub
 from app.logging import configure_logging
 from app.scheduler.context import JobContext
+from app.scheduler.metrics_server import serve_process_metrics
 from app.scheduler.runner import build_scheduler
 
 log = structlog.get_logger("scheduler")
@@ -29,6 +30,13 @@ async def main() -> None:
     if settings.auto_migrate:
         upgrade_to_head(db.engine)
     hub = CarrierHub.from_registry()
+    metrics = None
+    if settings.scheduler_metrics_port is not None:
+        metrics = serve_process_metrics(
+            settings.scheduler_metrics_host,
+            settings.scheduler_metrics_port,
+            hub.adapters.values(),
+        )
     scheduler = build_scheduler(JobContext(db=db, carriers=hub, settings=settings, clock=utcnow))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -40,6 +48,8 @@ async def main() -> None:
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
+        if metrics is not None:
+            metrics.shutdown()
         await hub.aclose()
         db.dispose()
         log.info("scheduler stopped")

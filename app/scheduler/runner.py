@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from app.metrics import JOB_TICK_SECONDS, JOB_TICKS
 from app.scheduler.context import JobContext
 from app.scheduler.jobs import JOBS
 
@@ -25,8 +26,12 @@ async def run_job(name: str, ctx: JobContext) -> dict[str, int]:
     try:
         counts = await JOBS[name].tick(ctx)
     except Exception:
+        JOB_TICKS.labels(name, "error").inc()
         log.exception("job tick failed", job=name)
         raise
+    finally:
+        JOB_TICK_SECONDS.labels(name).observe(time.monotonic() - started)
+    JOB_TICKS.labels(name, "ok").inc()
     # an idle tick (the webhook dispatcher ticks every second) is not worth an INFO line
     emit = log.info if any(counts.values()) else log.debug
     emit("job tick", job=name, seconds=round(time.monotonic() - started, 3), **counts)
