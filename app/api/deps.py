@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlmodel import Session
 
@@ -26,10 +27,19 @@ async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_session(db: Annotated[Database, Depends(get_database)]) -> Iterator[Session]:
-    """One unit of work per request; handlers commit explicitly before answering."""
-    with db.session() as session:
+async def get_session(db: Annotated[Database, Depends(get_database)]) -> AsyncIterator[Session]:
+    """One unit of work per request; handlers commit explicitly before answering.
+
+    Opening a session does no I/O, so it happens on the event loop; closing returns the
+    connection and rolls back what was not committed, so it runs in the thread pool, shielded
+    so that a client hanging up cannot leave the connection checked out.
+    """
+    session = db.new_session()
+    try:
         yield session
+    finally:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(session.close)
 
 
 async def get_now(request: Request) -> datetime:

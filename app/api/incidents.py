@@ -146,12 +146,9 @@ def list_incidents(
 def _load(
     session: Session, tenant_id: uuid.UUID, incident_id: uuid.UUID, *, lock: bool = False
 ) -> tuple[Incident, Parcel]:
-    incident = incidents.get_incident(
+    return incidents.get_incident_with_parcel(
         session, tenant_id=tenant_id, incident_id=incident_id, lock=lock
     )
-    parcel = session.get(Parcel, incident.parcel_id)
-    assert parcel is not None
-    return incident, parcel
 
 
 @router.get("/{incident_id}", response_model=IncidentRead)

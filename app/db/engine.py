@@ -80,6 +80,10 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def new_session(self) -> Session:
+        """A session not yet connected (no I/O); closing it rolls back what was not committed."""
+        return self._factory()
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that rolls back whatever the caller did not commit."""

@@ -137,6 +137,23 @@ def get_incident(
     return incident
 
 
+def get_incident_with_parcel(
+    session: Session, *, tenant_id: uuid.UUID, incident_id: uuid.UUID, lock: bool = False
+) -> tuple[Incident, Parcel]:
+    """The incident and its parcel in one round trip; ``lock`` locks the incident's row only."""
+    query = (
+        select(Incident, Parcel)
+        .join(Parcel, col(Parcel.id) == col(Incident.parcel_id))
+        .where(Incident.id == incident_id, Incident.tenant_id == tenant_id)
+    )
+    if lock:
+        query = query.with_for_update(of=Incident)
+    row = session.exec(query).first()
+    if row is None:
+        raise NotFound(f"incident {incident_id} not found")
+    return row[0], row[1]
+
+
 def update_incident(
     session: Session,
     *,

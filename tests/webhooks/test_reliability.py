@@ -17,11 +17,16 @@ import time
 import uuid
 from collections import Counter, defaultdict
 from datetime import datetime
+from urllib.parse import urlsplit
+
+from sqlmodel import col, select
 
 from app.config import Settings
 from app.db.engine import Database
 from app.db.types import utcnow
 from app.domain.events import emit
+from app.domain.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from app.webhooks.payloads import message_id
 from tests.factories import ApiClient
 from tests.webhooks.conftest import deliver_now, verify
 from tests.webhooks.helpers import deliveries, make_parcels, subscribe, tenant_id
@@ -75,6 +80,18 @@ class FaultyReceiver:
         return Reply(200)
 
 
+def _pairs_with_an_attempt_we_gave_up_on(db: Database) -> set[tuple[str, str]]:
+    """(path, webhook-id) of every delivery with an attempt that got no HTTP status back."""
+    with db.session() as session:
+        rows = session.exec(
+            select(WebhookEndpoint.url, WebhookDelivery.event_id)
+            .join(WebhookDelivery, col(WebhookDelivery.endpoint_id) == col(WebhookEndpoint.id))
+            .join(WebhookAttempt, col(WebhookAttempt.delivery_id) == col(WebhookDelivery.id))
+            .where(col(WebhookAttempt.status_code).is_(None))
+        ).all()
+    return {(urlsplit(url).path, message_id(event_id)) for url, event_id in rows}
+
+
 def emit_events(db: Database, parcels: list[uuid.UUID], tenant: uuid.UUID) -> None:
     """EVENTS events, ten per transaction, round-robin over the parcels."""
     with db.session() as session:
@@ -123,10 +140,12 @@ def test_every_event_reaches_every_endpoint_despite_faults(
     wanted = {(path, r.headers["webhook-id"]) for r in receiver.requests for path in PATHS}
     assert set(processed) == wanted
     assert len(wanted) == EVENTS * len(PATHS)
-    # duplicates come only from answers slower than our timeout
+    # duplicates come only from attempts we gave up on after the receiver had the request:
+    # the deliberately slow answers, and (on a starved machine) any answer slower than our
+    # timeout; never from a 5xx or a reset, which the receiver did not process
     duplicates = {key for key, count in processed.items() if count > 1}
-    assert duplicates <= behaviour.timed_out
-    assert duplicates, "the timeout case was exercised"
+    assert duplicates <= _pairs_with_an_attempt_we_gave_up_on(db)
+    assert duplicates & behaviour.timed_out, "the timeout case was exercised"
     # about 30% of attempts failed on purpose, each kind of fault seen
     attempts = sum(behaviour.faults.values())
     assert 0.2 < 1 - behaviour.faults["ok"] / attempts < 0.35
