@@ -244,6 +244,28 @@ def open_auto_incident_for(session: Session, parcel_id: uuid.UUID) -> Incident |
     ).first()
 
 
+def has_moved(newest_scan_at: datetime, previous_scan_at: datetime | None) -> bool:
+    return previous_scan_at is None or newest_scan_at > previous_scan_at
+
+
+def open_incidents_of(
+    session: Session, parcel_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Incident]]:
+    """The open incidents of many parcels, locked, in one query (in id order: no deadlocks)."""
+    found: dict[uuid.UUID, list[Incident]] = {parcel_id: [] for parcel_id in parcel_ids}
+    if not parcel_ids:
+        return found
+    rows = session.exec(
+        select(Incident)
+        .where(col(Incident.parcel_id).in_(parcel_ids), col(Incident.status) != "resolved")
+        .order_by(col(Incident.id))
+        .with_for_update()
+    )
+    for incident in rows:
+        found[incident.parcel_id].append(incident)
+    return found
+
+
 def react_to_movement(
     session: Session,
     *,
@@ -251,16 +273,17 @@ def react_to_movement(
     newest_scan_at: datetime,
     previous_scan_at: datetime | None,
     now: datetime,
+    open_incidents: Sequence[Incident] | None = None,
 ) -> None:
-    """New scans on a parcel with open incidents: note it, resolve automatic ones on delivery."""
-    moved = previous_scan_at is None or newest_scan_at > previous_scan_at
-    if not moved:
+    """New scans on a parcel with open incidents: note it, resolve automatic ones on delivery.
+
+    ``open_incidents``: the parcel's open incidents when the caller already read them for a
+    whole batch (``open_incidents_of``).
+    """
+    if not has_moved(newest_scan_at, previous_scan_at):
         return
-    open_incidents = session.exec(
-        select(Incident)
-        .where(Incident.parcel_id == parcel.id, col(Incident.status) != "resolved")
-        .with_for_update()
-    ).all()
+    if open_incidents is None:
+        open_incidents = open_incidents_of(session, [parcel.id])[parcel.id]
     delivered = parcel.status == ScanStatus.DELIVERED
     for incident in open_incidents:
         if incident.source == "auto" and delivered and incident.type in AUTO_RESOLVED_TYPES:

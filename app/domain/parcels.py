@@ -238,49 +238,103 @@ def store_scans(
     session: Session, *, parcel: Parcel, scans: Sequence[Scan], source: str, now: datetime
 ) -> StoredScans:
     """Insert new scans (duplicates ignored), then re-derive status from the newest scan."""
-    ids = [uuid.uuid4() for _ in scans]
+    return store_scans_many(session, [(parcel, scans)], source=source, now=now)[0]
+
+
+def store_scans_many(
+    session: Session,
+    batch: Sequence[tuple[Parcel, Sequence[Scan]]],
+    *,
+    source: str,
+    now: datetime,
+) -> list[StoredScans]:
+    """``store_scans`` for many parcels in two statements, not two per parcel.
+
+    A poll page stores hundreds of answers: one INSERT for all their scans and one read of
+    every moved parcel's newest scans. Each parcel's consequences (its status, its
+    ``parcel.status_changed``) are then written in order, parcel by parcel.
+    """
+    ids = [[uuid.uuid4() for _ in scans] for _, scans in batch]
     rows = [
-        {
-            "id": scan_id,
-            "tenant_id": parcel.tenant_id,
-            "parcel_id": parcel.id,
-            "status": scan.status.value,
-            "occurred_at": scan.occurred_at,
-            "description": _fit("description", scan.description) or "",
-            "city": _fit("city", scan.location.city),
-            "region": _fit("region", scan.location.region),
-            "postal_code": _fit("postal_code", scan.location.postal_code),
-            "country": _country(scan.location.country),
-            "raw_code": _fit("raw_code", scan.raw_code),
-            "raw_text": _fit("raw_text", scan.raw_text or None),
-            "raw_timestamp": _fit("raw_timestamp", scan.raw_timestamp),
-            "carrier_delay": scan.carrier_delay,
-            "exception_reason": _fit("exception_reason", scan.exception_reason),
-            "source": source,
-            "fingerprint": _fingerprint(scan),
-            "recorded_at": now,
-        }
-        for scan_id, scan in zip(ids, scans, strict=True)
+        _scan_row(parcel, scan, scan_id, source=source, now=now)
+        for (parcel, scans), scan_ids in zip(batch, ids, strict=True)
+        for scan_id, scan in zip(scan_ids, scans, strict=True)
     ]
     new_ids = insert_ignore_many(session, ScanRecord.__table__, rows)  # type: ignore[attr-defined]
-    inserted = [scan_id for scan_id in ids if scan_id in new_ids]
-    changed = _refresh_last_scan(session, parcel=parcel, now=now) if inserted else False
-    return StoredScans(
-        inserted_ids=inserted, duplicates=len(scans) - len(inserted), status_changed=changed
+    inserted = [[scan_id for scan_id in scan_ids if scan_id in new_ids] for scan_ids in ids]
+    newest = _newest_scans(
+        session, [parcel.id for (parcel, _), new in zip(batch, inserted, strict=True) if new]
     )
-
-
-def _refresh_last_scan(session: Session, *, parcel: Parcel, now: datetime) -> bool:
-    newest_at = (
-        select(func.max(ScanRecord.occurred_at))
-        .where(ScanRecord.parcel_id == parcel.id)
-        .scalar_subquery()
-    )
-    candidates = session.exec(
-        select(ScanRecord).where(
-            ScanRecord.parcel_id == parcel.id, ScanRecord.occurred_at == newest_at
+    return [
+        StoredScans(
+            inserted_ids=new,
+            duplicates=len(scans) - len(new),
+            status_changed=_refresh_last_scan(session, parcel, newest[parcel.id], now)
+            if new
+            else False,
         )
-    ).all()
+        for (parcel, scans), new in zip(batch, inserted, strict=True)
+    ]
+
+
+def _scan_row(
+    parcel: Parcel, scan: Scan, scan_id: uuid.UUID, *, source: str, now: datetime
+) -> dict[str, Any]:
+    return {
+        "id": scan_id,
+        "tenant_id": parcel.tenant_id,
+        "parcel_id": parcel.id,
+        "status": scan.status.value,
+        "occurred_at": scan.occurred_at,
+        "description": _fit("description", scan.description) or "",
+        "city": _fit("city", scan.location.city),
+        "region": _fit("region", scan.location.region),
+        "postal_code": _fit("postal_code", scan.location.postal_code),
+        "country": _country(scan.location.country),
+        "raw_code": _fit("raw_code", scan.raw_code),
+        "raw_text": _fit("raw_text", scan.raw_text or None),
+        "raw_timestamp": _fit("raw_timestamp", scan.raw_timestamp),
+        "carrier_delay": scan.carrier_delay,
+        "exception_reason": _fit("exception_reason", scan.exception_reason),
+        "source": source,
+        "fingerprint": _fingerprint(scan),
+        "recorded_at": now,
+    }
+
+
+_NEWEST_CHUNK = 500
+
+
+def _newest_scans(
+    session: Session, parcel_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[ScanRecord]]:
+    """Each parcel's scans at its latest ``occurred_at`` (several can share that instant)."""
+    newest: dict[uuid.UUID, list[ScanRecord]] = {}
+    for start in range(0, len(parcel_ids), _NEWEST_CHUNK):
+        chunk = parcel_ids[start : start + _NEWEST_CHUNK]
+        latest = (
+            select(col(ScanRecord.parcel_id), func.max(ScanRecord.occurred_at).label("at"))
+            .where(col(ScanRecord.parcel_id).in_(chunk))
+            .group_by(col(ScanRecord.parcel_id))
+            .subquery()
+        )
+        rows = session.exec(
+            select(ScanRecord).join(
+                latest,
+                and_(
+                    col(ScanRecord.parcel_id) == latest.c.parcel_id,
+                    col(ScanRecord.occurred_at) == latest.c.at,
+                ),
+            )
+        )
+        for scan in rows:
+            newest.setdefault(scan.parcel_id, []).append(scan)
+    return newest
+
+
+def _refresh_last_scan(
+    session: Session, parcel: Parcel, candidates: Sequence[ScanRecord], now: datetime
+) -> bool:
     latest = max(candidates, key=lambda s: (_STAGE[ScanStatus(s.status)], s.recorded_at))
     previous = parcel.status
     parcel.status = latest.status

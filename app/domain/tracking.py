@@ -8,6 +8,7 @@ stored scans; it only records ``last_poll_error``.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -15,9 +16,9 @@ from sqlmodel import Session, col, select
 
 from adapters.base import CarrierError, Scan, ScanStatus, TrackingQuery, TrackingResult
 from app.domain import stuck_checks
-from app.domain.auto_incidents import react_to_movement
+from app.domain.auto_incidents import has_moved, open_incidents_of, react_to_movement
 from app.domain.models import Parcel, ScanRecord
-from app.domain.parcels import store_scans
+from app.domain.parcels import store_scans_many
 from app.domain.polling import next_poll_at, retry_after_failure
 
 NOT_FOUND_YET = "not found at the carrier (new labels can take hours to appear)"
@@ -38,23 +39,55 @@ def ingest_scans(
     session: Session, *, parcel: Parcel, scans: Sequence[Scan], source: str, now: datetime
 ) -> list[ScanRecord]:
     """Store scans and react: stuck check rescheduled, open incidents told it moved."""
-    previous_scan_at = parcel.last_scan_at
-    stored = store_scans(session, parcel=parcel, scans=scans, source=source, now=now)
-    if not stored.inserted_ids:
+    inserted = ingest_scans_many(session, [(parcel, scans)], source=source, now=now)[0]
+    return _records(session, inserted)
+
+
+def ingest_scans_many(
+    session: Session,
+    batch: Sequence[tuple[Parcel, Sequence[Scan]]],
+    *,
+    source: str,
+    now: datetime,
+) -> list[list[uuid.UUID]]:
+    """``ingest_scans`` for a page of parcels; the ids of each one's new scans.
+
+    The reads a page needs (newest scans, open incidents) are one query each for the whole
+    page; what follows from each parcel's scans is then written parcel by parcel, in order.
+    """
+    previous = [parcel.last_scan_at for parcel, _ in batch]
+    stored = store_scans_many(session, batch, source=source, now=now)
+    moved = [
+        parcel
+        for (parcel, _), before, result in zip(batch, previous, stored, strict=True)
+        if result.inserted_ids
+        and parcel.last_scan_at is not None
+        and has_moved(parcel.last_scan_at, before)
+    ]
+    incidents_by_parcel = open_incidents_of(session, [parcel.id for parcel in moved])
+    for (parcel, _), before, result in zip(batch, previous, stored, strict=True):
+        if not result.inserted_ids:
+            continue
+        stuck_checks.schedule(session, parcel=parcel, now=now)
+        if parcel.last_scan_at is not None:
+            react_to_movement(
+                session,
+                parcel=parcel,
+                newest_scan_at=parcel.last_scan_at,
+                previous_scan_at=before,
+                now=now,
+                open_incidents=incidents_by_parcel.get(parcel.id, []),
+            )
+    return [result.inserted_ids for result in stored]
+
+
+def _records(session: Session, ids: Sequence[uuid.UUID]) -> list[ScanRecord]:
+    if not ids:
         return []
-    stuck_checks.schedule(session, parcel=parcel, now=now)
-    if parcel.last_scan_at is not None:
-        react_to_movement(
-            session,
-            parcel=parcel,
-            newest_scan_at=parcel.last_scan_at,
-            previous_scan_at=previous_scan_at,
-            now=now,
-        )
     return list(
         session.exec(
             select(ScanRecord)
-            .where(col(ScanRecord.id).in_(stored.inserted_ids))
+            .where(col(ScanRecord.id).in_(ids))
             .order_by(col(ScanRecord.occurred_at))
         )
     )
@@ -69,29 +102,47 @@ def apply_result(
     max_age: timedelta = DEFAULT_MAX_AGE,
 ) -> list[ScanRecord]:
     """Store a per-number result and schedule the next poll; returns the new scans."""
-    if result.outcome == "error":
-        parcel.last_poll_error = (result.error or "carrier reported an error")[:500]
-        parcel.next_poll_at = retry_after_failure(now)
+    inserted = apply_results(session, [(parcel, result)], now=now, max_age=max_age)[0]
+    return _records(session, inserted)
+
+
+def apply_results(
+    session: Session,
+    batch: Sequence[tuple[Parcel, TrackingResult]],
+    *,
+    now: datetime,
+    max_age: timedelta = DEFAULT_MAX_AGE,
+) -> list[list[uuid.UUID]]:
+    """``apply_result`` for a poll page; the ids of each parcel's new scans."""
+    previous_status = [ScanStatus(parcel.status) for parcel, _ in batch]
+    polled_before = [parcel.last_polled_at is not None for parcel, _ in batch]
+    found: list[tuple[Parcel, Sequence[Scan]]] = []
+    for parcel, result in batch:
+        if result.outcome == "error":
+            parcel.last_poll_error = (result.error or "carrier reported an error")[:500]
+            parcel.next_poll_at = retry_after_failure(now)
+            session.add(parcel)
+            continue
+        parcel.last_polled_at = now
+        parcel.last_poll_error = None if result.outcome == "found" else NOT_FOUND_YET
+        if result.outcome == "found":
+            found.append((parcel, result.scans))
+    inserted_ids = ingest_scans_many(session, found, source="carrier", now=now) if found else []
+    new_by_parcel = {parcel.id: ids for (parcel, _), ids in zip(found, inserted_ids, strict=True)}
+    for (parcel, result), before, polled in zip(batch, previous_status, polled_before, strict=True):
+        if result.outcome == "error":
+            continue
+        parcel.next_poll_at = next_poll_at(
+            carrier=parcel.carrier,
+            status=ScanStatus(parcel.status),
+            # a parcel first seen already delivered still gets its one confirming poll
+            previous_status=before if polled else ScanStatus.UNKNOWN,
+            registered_at=parcel.created_at,
+            now=now,
+            max_age=max_age,
+        )
         session.add(parcel)
-        return []
-    previous_status = ScanStatus(parcel.status)
-    polled_before = parcel.last_polled_at is not None
-    parcel.last_polled_at = now
-    parcel.last_poll_error = None if result.outcome == "found" else NOT_FOUND_YET
-    new = []
-    if result.outcome == "found":
-        new = ingest_scans(session, parcel=parcel, scans=result.scans, source="carrier", now=now)
-    parcel.next_poll_at = next_poll_at(
-        carrier=parcel.carrier,
-        status=ScanStatus(parcel.status),
-        # a parcel first seen already delivered still gets its one confirming poll
-        previous_status=previous_status if polled_before else ScanStatus.UNKNOWN,
-        registered_at=parcel.created_at,
-        now=now,
-        max_age=max_age,
-    )
-    session.add(parcel)
-    return new
+    return [new_by_parcel.get(parcel.id, []) for parcel, _ in batch]
 
 
 def record_failure(

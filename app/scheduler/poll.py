@@ -87,6 +87,7 @@ def store_results(
     with ctx.db.session() as session, session.no_autoflush:
         # no flush per parcel: every parcel's changes go out together at commit
         parcels = _locked(session, claimed)
+        batch: list[tuple[Parcel, TrackingResult]] = []
         for item in claimed:
             parcel = parcels.get(item.parcel_id)
             if parcel is None:  # deleted meanwhile
@@ -94,16 +95,13 @@ def store_results(
             result = by_number.get(item.query.number) or TrackingResult.failed(
                 item.query.number, "the carrier's answer did not include this number"
             )
-            new = tracking.apply_result(
-                session,
-                parcel=parcel,
-                result=result,
-                now=now,
-                max_age=ctx.settings.max_tracking_age,
-            )
             parcel.poll_lease_until = None
+            batch.append((parcel, result))
             counts[f"parcels_{result.outcome}"] += 1
-            counts["scans_new"] += len(new)
+        new_scans = tracking.apply_results(
+            session, batch, now=now, max_age=ctx.settings.max_tracking_age
+        )
+        counts["scans_new"] += sum(len(ids) for ids in new_scans)
         if carrier_states.record_success(session, carrier=carrier, now=now):
             counts["carrier_recovered"] += 1
         session.commit()
