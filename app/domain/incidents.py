@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
 from app.db.engine import Database
@@ -137,18 +137,24 @@ def get_incident(
     return incident
 
 
+# built once: reading an incident is the hottest path, and building costs as much as running
+_WITH_PARCEL = (
+    select(Incident, Parcel)
+    .join(Parcel, col(Parcel.id) == col(Incident.parcel_id))
+    .where(
+        col(Incident.id) == bindparam("incident_id"),
+        col(Incident.tenant_id) == bindparam("tenant_id"),
+    )
+)
+_WITH_PARCEL_LOCKED = _WITH_PARCEL.with_for_update(of=Incident)
+
+
 def get_incident_with_parcel(
     session: Session, *, tenant_id: uuid.UUID, incident_id: uuid.UUID, lock: bool = False
 ) -> tuple[Incident, Parcel]:
     """The incident and its parcel in one round trip; ``lock`` locks the incident's row only."""
-    query = (
-        select(Incident, Parcel)
-        .join(Parcel, col(Parcel.id) == col(Incident.parcel_id))
-        .where(Incident.id == incident_id, Incident.tenant_id == tenant_id)
-    )
-    if lock:
-        query = query.with_for_update(of=Incident)
-    row = session.exec(query).first()
+    query = _WITH_PARCEL_LOCKED if lock else _WITH_PARCEL
+    row = session.exec(query, params={"incident_id": incident_id, "tenant_id": tenant_id}).first()
     if row is None:
         raise NotFound(f"incident {incident_id} not found")
     return row[0], row[1]
