@@ -17,9 +17,11 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 import anyio
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import col, delete, select
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +32,7 @@ from app.domain.models import IdempotencyRecord
 from app.domain.tenancy import hash_key
 from app.errors import problem_response
 
+log = structlog.get_logger("idempotency")
 ABANDONED_AFTER = timedelta(minutes=2)
 _KEPT_HEADERS = ("content-type", "location", "etag")
 
@@ -133,12 +136,24 @@ class IdempotencyMiddleware:
         try:
             await self.app(scope, replay_receive, capture)
         except BaseException:
-            await anyio.to_thread.run_sync(self._forget, record_id)
+            await self._after_response(self._forget, record_id)
             raise
         if status >= 500 or status in (401, 403):
-            await anyio.to_thread.run_sync(self._forget, record_id)
+            await self._after_response(self._forget, record_id)
         else:
-            await anyio.to_thread.run_sync(self._store, record_id, status, kept, b"".join(chunks))
+            await self._after_response(self._store, record_id, status, kept, b"".join(chunks))
+
+    async def _after_response(self, bookkeeping: Callable[..., None], *args: Any) -> None:
+        """Store or forget the key once the answer is on its way; if the database has gone
+        meanwhile, log it. Raising here would only make the server drop the connection (and
+        the client's next request on it) or hide the request's own error; the claim stays
+        ``in_progress`` and a retry is refused with 409 until ``ABANDONED_AFTER``."""
+        try:
+            await anyio.to_thread.run_sync(bookkeeping, *args)
+        except SQLAlchemyError as exc:
+            log.warning(
+                "idempotency key not updated", step=bookkeeping.__name__, error=repr(exc)[:300]
+            )
 
     def _claim(self, scope_hash: str, path: str, key: str, fingerprint: str) -> Claim:
         now = self.clock()

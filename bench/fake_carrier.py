@@ -1,7 +1,18 @@
-"""A fake UPS and FedEx on 127.0.0.1 for the polling benchmark: real bodies, fixed latency.
+"""A fake UPS, FedEx and DHL on 127.0.0.1 for benchmarks and system tests: real bodies.
 
-Every tracking answer is the carrier's own in-transit fixture (tests/adapters/fixtures) with
-the asked numbers put in, sent after ``RT_FAKE_CARRIER_LATENCY`` seconds (default 0.2).
+Every tracking answer is one of the carrier's own fixtures (tests/adapters/fixtures) with the
+asked number put in and its dates moved so the newest scan is a chosen number of days ago,
+sent after ``RT_FAKE_CARRIER_LATENCY`` seconds (default 0.2).
+
+What a number gets is its *scenario*, chosen by the longest matching prefix in
+``RT_FAKE_CARRIER_SCENARIOS`` (a JSON object ``{"prefix": "scenario"}``); a number no prefix
+matches is ``in_transit``, which is all the polling benchmark uses:
+
+- ``in_transit``: moving, newest scan yesterday;
+- ``delivered``: delivered yesterday;
+- ``stalled``: in transit, but the newest scan is ``STALLED_DAYS`` days old;
+- ``customs``: held in customs since yesterday;
+- ``silent``: the carrier never answers (the request hangs until the client gives up).
 """
 
 from __future__ import annotations
@@ -11,15 +22,28 @@ import copy
 import json
 import os
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "adapters" / "fixtures"
 TOKEN = {"access_token": "bench-token", "token_type": "Bearer", "expires_in": "14399"}
+SCENARIOS_ENV = "RT_FAKE_CARRIER_SCENARIOS"
+STALLED_DAYS = 15
+SILENT_SECONDS = 3600.0  # far beyond any client timeout
 
+Scenario = Literal["in_transit", "delivered", "stalled", "customs", "silent"]
+SCENARIOS: tuple[str, ...] = get_args(Scenario)
+# scenario -> (fixture file, age in days of the newest scan)
+_ANSWERS: dict[str, tuple[str, int]] = {
+    "in_transit": ("track_in_transit", 1),
+    "delivered": ("track_delivered", 1),
+    "stalled": ("track_in_transit", STALLED_DAYS),
+    "customs": ("track_customs_hold", 1),
+}
 
 _UPS_DATE = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
 _ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
@@ -59,12 +83,26 @@ def _newest_date(value: Any) -> date:
     return max(found)
 
 
-def _fixture(carrier: str) -> dict[str, Any]:
-    """The carrier's in-transit answer, its newest scan moved to yesterday: a live parcel."""
-    body: dict[str, Any] = json.loads((FIXTURES / carrier / "track_in_transit.json").read_text())
-    yesterday = datetime.now(UTC).date() - timedelta(days=1)
-    shifted: dict[str, Any] = _shift(body, (yesterday - _newest_date(body)).days)
+def _fixture(carrier: str, name: str = "track_in_transit", age_days: int = 1) -> dict[str, Any]:
+    """A fixture of the carrier with its newest scan moved to ``age_days`` days ago."""
+    body: dict[str, Any] = json.loads((FIXTURES / carrier / f"{name}.json").read_text())
+    newest = datetime.now(UTC).date() - timedelta(days=age_days)
+    shifted: dict[str, Any] = _shift(body, (newest - _newest_date(body)).days)
     return shifted
+
+
+def scenario_for(number: str, prefixes: Mapping[str, str]) -> str:
+    """The scenario of the longest prefix of ``number`` in ``prefixes``, else in transit."""
+    best = max((p for p in prefixes if number.startswith(p)), key=len, default=None)
+    return prefixes[best] if best is not None else "in_transit"
+
+
+def _read_prefixes() -> dict[str, str]:
+    prefixes: dict[str, str] = json.loads(os.environ.get(SCENARIOS_ENV, "{}"))
+    unknown = sorted(set(prefixes.values()) - set(SCENARIOS))
+    if unknown:
+        raise ValueError(f"{SCENARIOS_ENV}: unknown scenarios {unknown}; known: {SCENARIOS}")
+    return prefixes
 
 
 def _ups_answer(template: dict[str, Any], number: str) -> dict[str, Any]:
@@ -75,24 +113,45 @@ def _ups_answer(template: dict[str, Any], number: str) -> dict[str, Any]:
     return body
 
 
-def _fedex_answer(template: dict[str, Any], numbers: list[str]) -> dict[str, Any]:
+def _fedex_result(template: dict[str, Any], number: str) -> dict[str, Any]:
+    one: dict[str, Any] = copy.deepcopy(template["output"]["completeTrackResults"][0])
+    one["trackingNumber"] = number
+    for track in one["trackResults"]:
+        track["trackingNumberInfo"]["trackingNumber"] = number
+    return one
+
+
+def _fedex_answer(templates: list[dict[str, Any]], numbers: list[str]) -> dict[str, Any]:
+    """One body answering every number, each from its own scenario's template."""
+    body = copy.deepcopy(templates[0])
+    body["output"]["completeTrackResults"] = [
+        _fedex_result(template, number) for template, number in zip(templates, numbers, strict=True)
+    ]
+    return body
+
+
+def _dhl_answer(template: dict[str, Any], number: str) -> dict[str, Any]:
     body = copy.deepcopy(template)
-    result = body["output"]["completeTrackResults"][0]
-    answers = []
-    for number in numbers:
-        one = copy.deepcopy(result)
-        one["trackingNumber"] = number
-        for track in one["trackResults"]:
-            track["trackingNumberInfo"]["trackingNumber"] = number
-        answers.append(one)
-    body["output"]["completeTrackResults"] = answers
+    body["shipments"] = body["shipments"][:1]
+    body["shipments"][0]["id"] = number
     return body
 
 
 def create_app() -> FastAPI:
     latency = float(os.environ.get("RT_FAKE_CARRIER_LATENCY", "0.2"))
-    ups, fedex = _fixture("ups"), _fixture("fedex")
+    prefixes = _read_prefixes()
+    templates = {
+        (carrier, scenario): _fixture(carrier, name, age)
+        for carrier in ("ups", "fedex", "dhl")
+        for scenario, (name, age) in _ANSWERS.items()
+    }
     app = FastAPI()
+
+    async def answer_after_latency(numbers: list[str]) -> list[str]:
+        """The scenario of each number, once the latency (or forever, if silent) has passed."""
+        scenarios = [scenario_for(number, prefixes) for number in numbers]
+        await asyncio.sleep(SILENT_SECONDS if "silent" in scenarios else latency)
+        return scenarios
 
     @app.post("/security/v1/oauth/token")
     @app.post("/oauth/token")
@@ -101,14 +160,19 @@ def create_app() -> FastAPI:
 
     @app.get("/api/track/v1/details/{number}")
     async def ups_track(number: str) -> dict[str, Any]:
-        await asyncio.sleep(latency)
-        return _ups_answer(ups, number)
+        [scenario] = await answer_after_latency([number])
+        return _ups_answer(templates["ups", scenario], number)
 
     @app.post("/track/v1/trackingnumbers")
     async def fedex_track(request: Request) -> dict[str, Any]:
         asked = await request.json()
         numbers = [n["trackingNumberInfo"]["trackingNumber"] for n in asked["trackingInfo"]]
-        await asyncio.sleep(latency)
-        return _fedex_answer(fedex, numbers)
+        scenarios = await answer_after_latency(numbers)
+        return _fedex_answer([templates["fedex", s] for s in scenarios], numbers)
+
+    @app.get("/track/shipments")
+    async def dhl_track(number: Annotated[str, Query(alias="trackingNumber")]) -> dict[str, Any]:
+        [scenario] = await answer_after_latency([number])
+        return _dhl_answer(templates["dhl", scenario], number)
 
     return app

@@ -20,11 +20,14 @@ from app.domain.models import CarrierState
 SUCCESS_WRITE_INTERVAL = timedelta(minutes=1)
 
 
-def _ensure_row(session: Session, carrier: str, now: datetime) -> None:
+def _ensure_row(session: Session, carrier: str) -> None:
+    """The carrier's row, available. ``available_since`` stays empty: it is when an outage
+    ended, and a carrier first seen has had none. Stamping this transaction's ``now`` there
+    made parcels a concurrent poll stored with an earlier time look unpolled to detection."""
     insert_ignore(
         session,
         CarrierState.__table__,  # type: ignore[attr-defined]
-        {"carrier": carrier, "available": True, "available_since": now},
+        {"carrier": carrier, "available": True},
     )
 
 
@@ -38,7 +41,7 @@ def record_success(session: Session, *, carrier: str, now: datetime) -> bool:
         and now - state.last_success_at < SUCCESS_WRITE_INTERVAL
     ):
         return False
-    _ensure_row(session, carrier, now)
+    _ensure_row(session, carrier)
     recovered = session.execute(
         update(CarrierState)
         .where(col(CarrierState.carrier) == carrier, col(CarrierState.available).is_(False))
@@ -66,7 +69,7 @@ def record_success(session: Session, *, carrier: str, now: datetime) -> bool:
 
 def record_outage(session: Session, *, carrier: str, error: str, now: datetime) -> bool:
     """A whole call failed; True when this started an outage (``carrier.unavailable`` raised)."""
-    _ensure_row(session, carrier, now)
+    _ensure_row(session, carrier)
     started = session.execute(
         update(CarrierState)
         .where(col(CarrierState.carrier) == carrier, col(CarrierState.available).is_(True))

@@ -9,7 +9,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlalchemy import bindparam
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from app.db.types import utcnow
 from app.domain.models import ApiKey, Tenant
@@ -100,7 +102,19 @@ def issue_key(
 
 
 def ensure_bootstrap_key(session: Session, secret: str) -> None:
-    """Make ``secret`` a key with every scope for tenant ``default`` (idempotent)."""
+    """Make ``secret`` a key with every scope for tenant ``default`` (idempotent).
+
+    Replicas starting together on a new database all run this: the one that loses the race
+    for the tenant or key row finds them on its second pass instead of failing to start.
+    """
+    try:
+        with session.begin_nested():
+            _ensure_bootstrap_key(session, secret)
+    except IntegrityError:
+        _ensure_bootstrap_key(session, secret)
+
+
+def _ensure_bootstrap_key(session: Session, secret: str) -> None:
     existing = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).first()
     if existing is not None:
         existing.revoked_at = None
@@ -110,13 +124,17 @@ def ensure_bootstrap_key(session: Session, secret: str) -> None:
     issue_key(session, tenant=tenant, name="bootstrap", scopes=frozenset(SCOPES), secret=secret)
 
 
+# built once: every request runs it, and building a statement costs as much as running it
+_ACTIVE_KEY = (
+    select(ApiKey, Tenant)
+    .join(Tenant, col(Tenant.id) == col(ApiKey.tenant_id))
+    .where(col(ApiKey.key_hash) == bindparam("key_hash"), col(ApiKey.revoked_at).is_(None))
+)
+
+
 def authenticate(session: Session, secret: str) -> Principal | None:
     key_hash = hash_key(secret)
-    row = session.exec(
-        select(ApiKey, Tenant)
-        .join(Tenant, Tenant.id == ApiKey.tenant_id)  # type: ignore[arg-type]
-        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))  # type: ignore[union-attr]
-    ).first()
+    row = session.exec(_ACTIVE_KEY, params={"key_hash": key_hash}).first()
     if row is None:
         return None
     key, tenant = row
