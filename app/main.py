@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 import anyio
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from app.api import (
     admin,
@@ -24,7 +24,9 @@ from app.api import (
     webhooks,
     workflow,
 )
+from app.api.deps import refuse_nul
 from app.api.metrics import router as metrics_router
+from app.api.openapi import install_problem_docs
 from app.api.problems import install_problem_handlers
 from app.config import Settings, get_settings
 from app.db.engine import Database
@@ -81,6 +83,7 @@ def create_app(
         version="0.1.0",
         summary="Every delayed, lost, damaged or disputed parcel, on one chronological record.",
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul)],
     )
     app.state.settings = settings
     app.state.db = db
@@ -91,6 +94,7 @@ def create_app(
     )
     app.add_middleware(HttpMetricsMiddleware)  # outermost: times and counts every request
     install_problem_handlers(app)
+    install_problem_docs(app)
     app.include_router(health.router)
     app.include_router(metrics_router)
     app.include_router(parcels.router)

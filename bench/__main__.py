@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, str] = {
     "detect": "bench.detect",
     "webhooks": "bench.webhooks",
     "export": "bench.export",
+    "contract": "bench.contract",
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from app.config import Settings
 from app.db.engine import Database
 from app.domain.tenancy import Principal, authenticate
-from app.errors import Forbidden, Unauthorized
+from app.errors import Forbidden, Unauthorized, ValidationFailed
 
 # Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in the
 # thread pool, and a thread hop per dependency per request is most of a cheap read's cost.
@@ -45,6 +45,20 @@ async def get_session(db: Annotated[Database, Depends(get_database)]) -> AsyncIt
 async def get_now(request: Request) -> datetime:
     clock: Callable[[], datetime] = request.app.state.clock
     return clock()
+
+
+async def refuse_nul(request: Request) -> None:
+    """PostgreSQL text cannot hold NUL (0x00): a query or path value with one is a 422, not a
+    500 from the driver. (Bodies are checked by ``InputModel``; headers cannot carry it.)"""
+    for where, pairs in (
+        ("query", request.query_params.multi_items()),
+        ("path", list(request.path_params.items())),
+    ):
+        for name, value in pairs:
+            if "\x00" in name or "\x00" in str(value):
+                message = "must not contain NUL (\\x00) characters"
+                errors = [{"field": name, "in": where, "message": message}]
+                raise ValidationFailed(name, message, errors=errors)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -100,7 +100,10 @@ class _EvidenceForm:
         if self._part == "file" and self._sink is not None:
             self.received, self._sink = self._sink.close(), None
         elif self._part:
-            self.fields[self._part] = self._text.decode("utf-8", "replace").strip()
+            text = self._text.decode("utf-8", "replace").strip()
+            if "\x00" in text:  # PostgreSQL text cannot hold it: 422, not a 500 at the INSERT
+                raise ValidationFailed(self._part, "must not contain NUL (\\x00) characters")
+            self.fields[self._part] = text
 
     def discard(self) -> None:
         if self._sink is not None:

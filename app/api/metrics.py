@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
@@ -76,6 +76,8 @@ def metrics_summary(
     """Patterns over a window: incidents, detection lead time, response and resolution times,
     stuck rates per carrier and lane, root causes, compensation and claims."""
     end = to or now
+    if from_ is None and end - datetime.min.replace(tzinfo=UTC) < DEFAULT_WINDOW:
+        raise ValidationFailed("to", "is too early to count 30 days back from")
     start = from_ or end - DEFAULT_WINDOW
     if start >= end:
         raise ValidationFailed("from", "must be before 'to'")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from http import HTTPStatus
 from typing import Any
 
 import httpx
@@ -62,7 +63,8 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "Not Found", 405: "Method Not Allowed"}.get(exc.status_code, "HTTP Error")
+        known = exc.status_code in HTTPStatus._value2member_map_
+        title = HTTPStatus(exc.status_code).phrase if known else "HTTP Error"
         return problem_response(
             exc.status_code, title, str(exc.detail), headers=dict(exc.headers or {})
         )

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app.api.deps import NowDep, ReadDep, SessionDep, SettingsDep, require
 from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
@@ -45,6 +45,8 @@ def get_url_resolver() -> Resolver:
 
 ResolverDep = Annotated[Resolver, Depends(get_url_resolver)]
 ENDPOINTS = "/v1/webhook-endpoints"
+# A BIGINT key: a larger number cannot name a delivery, and the driver would fail on it (500).
+DeliveryId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
 @router.post(ENDPOINTS, status_code=status.HTTP_201_CREATED, response_model=WebhookEndpointCreated)
@@ -231,7 +233,7 @@ def send_test(
 
 @router.get("/v1/webhook-deliveries/{delivery_id}", response_model=WebhookDeliveryDetail)
 def get_delivery(
-    delivery_id: int, principal: ManageDep, session: SessionDep
+    delivery_id: DeliveryId, principal: ManageDep, session: SessionDep
 ) -> WebhookDeliveryDetail:
     """One delivery with every attempt (time, status, latency, error, answer excerpt)."""
     delivery = redelivery.get_delivery(
@@ -246,7 +248,7 @@ def get_delivery(
     response_model=WebhookDeliveryRead,
 )
 def retry_delivery(
-    delivery_id: int, principal: ManageDep, session: SessionDep, now: NowDep
+    delivery_id: DeliveryId, principal: ManageDep, session: SessionDep, now: NowDep
 ) -> WebhookDeliveryRead:
     """Send it again now, with a fresh retry schedule (same webhook-id, same body)."""
     delivery = redelivery.retry_delivery(

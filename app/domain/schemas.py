@@ -31,8 +31,33 @@ from adapters.base import ScanStatus
 T = TypeVar("T")
 
 
+def _nul_at(value: object, path: str = "") -> str | None:
+    """Where a NUL character hides in a request body (any depth, keys too), if anywhere."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    items: list[tuple[object, object]] = []
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        found = where if "\x00" in str(key) else _nul_at(item, where)
+        if found is not None:
+            return found
+    return None
+
+
 class InputModel(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: object) -> object:
+        """PostgreSQL text cannot hold NUL (0x00): a 422 here, not a 500 at the INSERT."""
+        if (where := _nul_at(data)) is not None:
+            raise ValueError(f"{where}: must not contain NUL (\\x00) characters")
+        return data
 
 
 def _country(value: str) -> str:
@@ -285,7 +310,10 @@ class StuckRuleIn(InputModel):
         default=None, description="A tracking status, 'exception', or 'presumed_lost'."
     )
     destination_country: CountryCode | None = None
-    business_days: float = Field(gt=0, le=365)
+    # Stored as NUMERIC(6, 2): a finer value would be saved as something else (0.001 as 0).
+    business_days: Annotated[float, AfterValidator(lambda days: round(days, 2))] = Field(
+        ge=0.01, le=365, description="Rounded to hundredths, as stored."
+    )
 
 
 class StuckRulesUpdate(InputModel):
