@@ -4,7 +4,7 @@ FastAPI documents only the success and a 422 in its own (plain JSON) shape. Clie
 contract tests read the schema, so each operation also lists the errors its dependencies can
 raise: 401 and 403 (the API key and its scopes) under /v1, 404 when the path names an object,
 400 for a body that cannot be decoded or a tampered page token, 422 for a request that does not
-validate (with ``errors``), and 500.
+validate (with ``errors``), 500, and 503 while the database is unreachable.
 Every POST also takes an ``Idempotency-Key`` (400 malformed, 409 in flight, 422 another body).
 Statuses only some operations answer (412, 413, 428, 502 ...) are in ``ROUTE_PROBLEMS``.
 """
@@ -81,7 +81,7 @@ ROUTE_PROBLEMS: dict[tuple[str, str], frozenset[int]] = {
 
 def _statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
     parameters = operation.get("parameters", [])
-    statuses = {500}
+    statuses = {500, 503}  # 503: the database is unreachable (a restart, a failover)
     if path.startswith("/v1/"):
         statuses |= {401, 403}
     if any(p.get("in") == "path" for p in parameters):

@@ -12,6 +12,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.base import (
@@ -22,6 +23,7 @@ from adapters.base import (
 from app.errors import AppError, problem_response
 
 logger = logging.getLogger("app.errors")
+DATABASE_RETRY_AFTER_SECONDS = 5
 _LOCATIONS = frozenset({"body", "query", "path", "header"})
 _FIELD_IN_MESSAGE = re.compile(r"^(?:Value error, )?([A-Za-z_][\w.]*): (.*)$", re.S)
 
@@ -67,6 +69,21 @@ def install_problem_handlers(app: FastAPI) -> None:
         title = HTTPStatus(exc.status_code).phrase if known else "HTTP Error"
         return problem_response(
             exc.status_code, title, str(exc.detail), headers=dict(exc.headers or {})
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        """The database went away (a restart, a failover): the transaction was rolled back,
+        so the client may retry, with the same Idempotency-Key if it sent one."""
+        logger.warning(
+            "database unavailable on %s %s: %s", request.method, request.url.path, exc.orig
+        )
+        return problem_response(
+            503,
+            "Service Unavailable",
+            "the database is unavailable; retry shortly (with the same Idempotency-Key, if any)",
+            slug="database-unavailable",
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
 
     @app.exception_handler(Exception)

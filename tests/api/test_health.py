@@ -71,6 +71,22 @@ def test_readyz_is_503_when_the_database_is_unreachable(
     assert "unreachable" in response.json()["detail"]
 
 
+def test_a_request_while_the_database_is_unreachable_is_a_503_to_retry(
+    settings: Settings, clock: FakeClock
+) -> None:
+    unreachable = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
+    app = create_app(
+        settings.model_copy(update={"auto_migrate": False}), database=unreachable, clock=clock
+    )
+    with TestClient(app) as client:
+        response = client.get("/v1/parcels", headers={"Authorization": "Bearer rt_anything"})
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["type"].endswith("database-unavailable")
+    assert "Idempotency-Key" in response.json()["detail"]
+
+
 def test_openapi_and_docs_are_served(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert "/v1/incidents/{incident_id}/timeline/verify" in schema["paths"]
