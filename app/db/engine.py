@@ -87,7 +87,7 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session that rolls back whatever the caller did not commit."""
-        session = self._factory()
+        session = self.new_session()
         try:
             yield session
         except BaseException:

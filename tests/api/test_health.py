@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import text
@@ -58,28 +61,28 @@ def test_readyz_stays_ready_when_a_newer_release_migrated_during_a_rolling_deplo
     assert "newer than this release" in response.json()["note"]
 
 
-def test_readyz_is_503_when_the_database_is_unreachable(
-    settings: Settings, clock: FakeClock
-) -> None:
+@pytest.fixture
+def unreachable_client(settings: Settings, clock: FakeClock) -> Iterator[TestClient]:
+    """The service over a database that never answers."""
     unreachable = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
     app = create_app(
         settings.model_copy(update={"auto_migrate": False}), database=unreachable, clock=clock
     )
     with TestClient(app) as client:
-        response = client.get("/readyz")
+        yield client
+
+
+def test_readyz_is_503_when_the_database_is_unreachable(unreachable_client: TestClient) -> None:
+    response = unreachable_client.get("/readyz")
     assert response.status_code == 503
     assert "unreachable" in response.json()["detail"]
 
 
 def test_a_request_while_the_database_is_unreachable_is_a_503_to_retry(
-    settings: Settings, clock: FakeClock
+    unreachable_client: TestClient,
 ) -> None:
-    unreachable = Database("postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=1")
-    app = create_app(
-        settings.model_copy(update={"auto_migrate": False}), database=unreachable, clock=clock
-    )
-    with TestClient(app) as client:
-        response = client.get("/v1/parcels", headers={"Authorization": "Bearer rt_anything"})
+    headers = {"Authorization": "Bearer rt_anything"}
+    response = unreachable_client.get("/v1/parcels", headers=headers)
     assert response.status_code == 503
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["retry-after"] == "5"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 
 import httpx
@@ -11,19 +10,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from adapters.sandbox import SandboxAdapter
 from app.scheduler.metrics_server import serve_process_metrics
+from bench.load import free_port
 from tests.factories import ApiClient
 from tests.scheduler.conftest import run_job
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def metrics_url() -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     server = serve_process_metrics("127.0.0.1", port, [SandboxAdapter()])
     try:
         yield f"http://127.0.0.1:{port}/metrics"

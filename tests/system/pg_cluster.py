@@ -18,7 +18,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
-from tests.system.processes import free_port
+from bench.load import free_port
 
 BIN_ENV = "RT_TEST_PG_BIN"
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,14 +21,10 @@ from typing import Self
 
 import httpx
 
+from bench.load import free_port
+
 REPO = Path(__file__).resolve().parents[2]
 STOP_GRACE_SECONDS = 5.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def rt_env(database_url: str, data_dir: Path, **settings: object) -> dict[str, str]:
