@@ -8,11 +8,11 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 from sqlmodel.sql.sqltypes import AutoString
 
-from app.config import get_settings
+from app.core.settings import get_settings
+from app.db.metadata import metadata
 from app.db.types import UTCDateTime
-from app.domain import models
 
-target_metadata = models.metadata
+target_metadata = metadata
 
 
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

@@ -17,12 +17,12 @@ from collections.abc import Sequence
 
 from sqlmodel import Session, select
 
-from app.config import get_settings
+from app.core.errors import AppError
+from app.core.models import Tenant
+from app.core.settings import get_settings
+from app.core.tenancy import ensure_tenant, issue_key, list_keys, parse_scopes, revoke_key
 from app.db.engine import Database
 from app.db.migrate import upgrade_to_head
-from app.domain.models import Tenant
-from app.domain.tenancy import ensure_tenant, issue_key, list_keys, parse_scopes, revoke_key
-from app.errors import AppError
 
 
 def _parser() -> argparse.ArgumentParser:

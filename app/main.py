@@ -9,35 +9,33 @@ from datetime import datetime
 import anyio
 from fastapi import Depends, FastAPI
 
-from app.api import (
-    admin,
-    carriers,
-    claims,
-    evidence,
-    health,
-    incidents,
-    messages,
-    parcels,
-    stuck_rules,
-    templates,
-    tracker_sheet,
-    webhooks,
-    workflow,
-)
+from app.api import health
 from app.api.deps import refuse_nul
-from app.api.metrics import router as metrics_router
 from app.api.openapi import install_problem_docs
 from app.api.problems import install_problem_handlers
-from app.config import Settings, get_settings
+from app.carriers import router as carriers
+from app.carriers.hub import CarrierHub
+from app.core.idempotency import IdempotencyMiddleware
+from app.core.jobs import JobContext
+from app.core.metrics import HttpMetricsMiddleware
+from app.core.settings import Settings, get_settings
+from app.core.tenancy import ensure_bootstrap_key
 from app.db.engine import Database
 from app.db.migrate import head_revision, upgrade_to_head
 from app.db.types import utcnow
-from app.domain.carriers import CarrierHub
-from app.domain.tenancy import ensure_bootstrap_key
-from app.idempotency import IdempotencyMiddleware
-from app.metrics import HttpMetricsMiddleware
-from app.scheduler.context import JobContext
+from app.evidence import router as evidence
+from app.incidents import router as incidents
+from app.parcels import router as parcels
+from app.reporting.router import router as metrics_router
+from app.scheduler import router as admin
 from app.scheduler.runner import build_scheduler
+from app.stuck import router as stuck_rules
+from app.tracker_sheet import router as tracker_sheet
+from app.webhooks import router as webhooks
+from app.workflow import router as workflow
+from app.workflow.claims import router as claims
+from app.workflow.messages import router as messages
+from app.workflow.templates import router as templates
 
 
 def _prepare_database(db: Database, settings: Settings) -> None:

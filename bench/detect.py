@@ -15,12 +15,12 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 
 from adapters.sandbox import SandboxAdapter
-from app.config import Settings
+from app.auto_incidents import job as detect
+from app.carriers.hub import CarrierHub
+from app.core.jobs import JobContext
+from app.core.settings import Settings
+from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
-from app.domain.carriers import CarrierHub
-from app.domain.tenancy import ensure_tenant
-from app.scheduler import detect
-from app.scheduler.context import JobContext
 from bench.figures import Figure
 from bench.pg import throwaway_database
 

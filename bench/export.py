@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy import text
 
+from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
-from app.domain.incident_queries import IncidentFilters
-from app.domain.tenancy import ensure_tenant
-from app.domain.tracker_export import csv_chunks, sheet_pages, write_xlsx
+from app.incidents.queries import IncidentFilters
+from app.tracker_sheet.exporter import csv_chunks, sheet_pages, write_xlsx
 from bench.figures import Figure
 from bench.pg import throwaway_database
 

@@ -20,12 +20,12 @@ from sqlalchemy import text
 from adapters.base import CarrierAdapter
 from adapters.fedex import FedexAdapter, FedexSettings
 from adapters.ups import UpsAdapter, UpsSettings
-from app.config import Settings
+from app.carriers.hub import CarrierHub
+from app.core.jobs import JobContext
+from app.core.settings import Settings
+from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
-from app.domain.carriers import CarrierHub
-from app.domain.tenancy import ensure_tenant
-from app.scheduler import poll
-from app.scheduler.context import JobContext
+from app.tracking import job as poll
 from bench.figures import Figure
 from bench.load import uvicorn_server
 from bench.pg import throwaway_database

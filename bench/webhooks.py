@@ -27,18 +27,18 @@ from typing import Any
 
 from sqlalchemy import text
 
-from app.config import Settings
+from app.carriers.hub import CarrierHub
+from app.core.jobs import JobContext
+from app.core.settings import Settings
+from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
 from app.db.types import utcnow
-from app.domain.carriers import CarrierHub
-from app.domain.events import emit
-from app.domain.tenancy import ensure_tenant
-from app.domain.webhook_schemas import WebhookEndpointCreate
-from app.scheduler.context import JobContext
+from app.outbox.events import emit
 from app.scheduler.runner import build_scheduler
-from app.webhooks import deliver
-from app.webhooks.endpoints import create_endpoint
-from app.webhooks.ssrf import system_resolver
+from app.webhooks.dispatch import job as deliver
+from app.webhooks.endpoints.service import create_endpoint
+from app.webhooks.endpoints.ssrf import system_resolver
+from app.webhooks.schemas import WebhookEndpointCreate
 from bench.figures import Figure
 from bench.pg import throwaway_database
 from tests.webhooks.helpers import make_parcels

@@ -18,10 +18,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
-from app.config import Settings
+from app.core.settings import Settings
 from app.db.engine import Database
 from app.db.migrate import upgrade_to_head
-from app.domain.models import metadata
+from app.db.tables import metadata
 from app.main import create_app
 from tests.factories import ApiClient, FakeClock, new_api_key
 

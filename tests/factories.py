@@ -8,8 +8,8 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
+from app.core.tenancy import SCOPES, ensure_tenant, issue_key
 from app.db.engine import Database
-from app.domain.tenancy import SCOPES, ensure_tenant, issue_key
 
 START = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)  # a Thursday
 

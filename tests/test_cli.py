@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app import cli
-from app.config import get_settings
+from app.core.settings import get_settings
 from app.db.engine import Database
 from tests.factories import ApiClient
 

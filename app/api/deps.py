@@ -10,10 +10,10 @@ import anyio
 from fastapi import Depends, Request
 from sqlmodel import Session
 
-from app.config import Settings
+from app.core.errors import Forbidden, Unauthorized, ValidationFailed
+from app.core.settings import Settings
+from app.core.tenancy import Principal, authenticate
 from app.db.engine import Database
-from app.domain.tenancy import Principal, authenticate
-from app.errors import Forbidden, Unauthorized, ValidationFailed
 
 # Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in the
 # thread pool, and a thread hop per dependency per request is most of a cheap read's cost.

@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.core.errors import problem_response
 from app.db.migrate import current_revision, known_revisions
-from app.errors import problem_response
 
 router = APIRouter(tags=["health"])
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from app.errors import PROBLEM_JSON
+from app.core.errors import PROBLEM_JSON
 
 _PROBLEM = {
     "title": "Problem",

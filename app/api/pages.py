@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from fastapi import Query
 
-from app.config import Settings
-from app.domain.pagination import decode_token, encode_token
+from app.core.pagination import decode_token, encode_token
+from app.core.settings import Settings
 
 PageSizeQuery = Annotated[
     int | None, Query(ge=1, description="Items per page; capped by RT_PAGE_SIZE_MAX.")

@@ -20,9 +20,9 @@ from adapters.base import (
     CarrierRateLimited,
     CarrierUnavailable,
 )
-from app.errors import AppError, problem_response
+from app.core.errors import AppError, problem_response
 
-logger = logging.getLogger("app.errors")
+logger = logging.getLogger("app.core.errors")
 DATABASE_RETRY_AFTER_SECONDS = 5
 _LOCATIONS = frozenset({"body", "query", "path", "header"})
 _FIELD_IN_MESSAGE = re.compile(r"^(?:Value error, )?([A-Za-z_][\w.]*): (.*)$", re.S)

@@ -10,13 +10,13 @@ import signal
 
 import structlog
 
-from app.config import get_settings
+from app.carriers.hub import CarrierHub
+from app.core.jobs import JobContext
+from app.core.logging import configure_logging
+from app.core.settings import get_settings
 from app.db.engine import Database
 from app.db.migrate import upgrade_to_head
 from app.db.types import utcnow
-from app.domain.carriers import CarrierHub
-from app.logging import configure_logging
-from app.scheduler.context import JobContext
 from app.scheduler.metrics_server import serve_process_metrics
 from app.scheduler.runner import build_scheduler
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from app.config import Settings
-from app.scheduler import detect, overdue, poll
-from app.scheduler.context import JobContext
-from app.webhooks import deliver
+from app.auto_incidents import job as detect
+from app.core.jobs import JobContext
+from app.core.settings import Settings
+from app.incidents import job as overdue
+from app.tracking import job as poll
+from app.webhooks.dispatch import job as deliver
 
 Tick = Callable[[JobContext], Awaitable[dict[str, int]]]
 

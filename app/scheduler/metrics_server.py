@@ -17,7 +17,7 @@ from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
 from adapters.base import CarrierAdapter
-from app.metrics import BreakerStateCollector
+from app.core.metrics import BreakerStateCollector
 
 
 class _ProcessMetrics(Collector):

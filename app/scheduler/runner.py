@@ -2,7 +2,7 @@
 
 One interval trigger per job, never two ticks of one job at once in a process
 (``max_instances=1``), missed ticks coalesced. Across processes the jobs coordinate through
-the database (see ``app.scheduler.context``), so any number of scheduler processes is safe.
+the database (see ``app.core.jobs``), so any number of scheduler processes is safe.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from app.metrics import JOB_TICK_SECONDS, JOB_TICKS
-from app.scheduler.context import JobContext
+from app.core.jobs import JobContext
+from app.core.metrics import JOB_TICK_SECONDS, JOB_TICKS
 from app.scheduler.jobs import JOBS
 
 log = structlog.get_logger("scheduler")

@@ -12,11 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.domain.models import Incident, Parcel
-from app.domain.views import incident_view, parcel_payload
-from app.domain.webhook_models import WebhookEndpoint
-from app.webhooks import payloads
-from app.webhooks.endpoints import endpoint_view
+from app.incidents.models import Incident
+from app.incidents.views import incident_view
+from app.parcels.models import Parcel
+from app.parcels.service import parcel_payload
+from app.webhooks.dispatch import payloads
+from app.webhooks.endpoints.service import endpoint_view
+from app.webhooks.models import WebhookEndpoint
 
 AT = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
 BASE_URL = "https://tracker.example.com"

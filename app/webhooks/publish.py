@@ -20,8 +20,8 @@ from sqlalchemy import tuple_
 from sqlmodel import Session, col, func, select, update
 
 from app.db.tx_cache import forget, per_transaction
-from app.domain.models import Event
-from app.domain.webhook_models import IS_PENDING, WebhookDelivery, WebhookEndpoint
+from app.outbox.models import Event
+from app.webhooks.models import IS_PENDING, WebhookDelivery, WebhookEndpoint
 
 ALL_TYPES = "*"
 TARGETED_TYPES = frozenset({"webhook.test"})

@@ -15,10 +15,10 @@ from typing import TypeVar
 
 from sqlmodel import Session, col, or_, select, update
 
-from app.domain.events import emit
-from app.domain.models import Event
-from app.domain.webhook_models import WebhookDelivery, WebhookEndpoint
-from app.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound
+from app.outbox.events import emit
+from app.outbox.models import Event
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.publish import ALL_TYPES, TARGETED_TYPES, delivery_for
 
 CHUNK = 500

@@ -25,7 +25,7 @@ from adapters.base import (
     TrackingQuery,
     TrackingResult,
 )
-from app.domain.carriers import carrier_codes
+from app.carriers.hub import carrier_codes
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REAL_CARRIERS = [code for code in registry.ADAPTERS if code != "sandbox"]

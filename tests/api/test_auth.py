@@ -6,10 +6,10 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlmodel import select
 
-from app.config import Settings
+from app.core.models import ApiKey
+from app.core.settings import Settings
+from app.core.tenancy import hash_key, revoke_key
 from app.db.engine import Database
-from app.domain.models import ApiKey
-from app.domain.tenancy import hash_key, revoke_key
 from app.main import create_app
 from tests.factories import ApiClient, FakeClock, new_api_key, open_incident, register_parcel
 

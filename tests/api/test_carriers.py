@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 
 from adapters.sandbox import SandboxAdapter
 from adapters.ups import PRODUCTION_URL, UpsAdapter, UpsSettings
-from app.config import Settings
+from app.carriers.hub import CarrierHub
+from app.core.settings import Settings
 from app.db.engine import Database
-from app.domain.carriers import CarrierHub
 from app.main import create_app
 from tests.factories import ApiClient, FakeClock, new_api_key, parcel_payload, register_parcel
 

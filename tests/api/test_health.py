@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 from sqlalchemy import text
 
-from app.config import Settings
+from app.core.settings import Settings
 from app.db.engine import Database
 from app.db.migrate import head_revision, known_revisions
 from app.main import create_app

@@ -8,7 +8,8 @@ from fastapi.testclient import TestClient
 from sqlmodel import func, select
 
 from app.db.engine import Database
-from app.domain.models import Incident, Parcel
+from app.incidents.models import Incident
+from app.parcels.models import Parcel
 from tests.factories import (
     ApiClient,
     FakeClock,

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from sqlmodel import col, select
 
 from app.db.engine import Database
-from app.domain.models import Event
+from app.outbox.models import Event
 from tests.factories import (
     UPS_NUMBERS,
     ApiClient,

@@ -18,13 +18,14 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from adapters.sandbox import SandboxAdapter
-from app.config import Settings
+from app.carriers.hub import CarrierHub
+from app.core.models import Tenant
+from app.core.settings import Settings
 from app.db.engine import Database
-from app.domain.carriers import CarrierHub
-from app.domain.models import Event, Tenant
-from app.domain.webhook_models import WebhookDelivery, WebhookEndpoint
 from app.main import create_app
-from app.metrics_db import SnapshotCache
+from app.outbox.models import Event
+from app.reporting.metrics_db import SnapshotCache
+from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.factories import UPS_NUMBERS, ApiClient, FakeClock, new_api_key, open_incident
 from tests.factories import register_parcel as register
 from tests.scheduler.conftest import run_job

@@ -29,13 +29,16 @@ import pytest
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, insert
 from sqlmodel import Session
 
+from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
 from app.db.types import UTCDateTime
-from app.domain import incidents, parcels, summary
-from app.domain.incident_schemas import NextStep
-from app.domain.models import Incident, Parcel
-from app.domain.schemas import ParcelCreate
-from app.domain.tenancy import ensure_tenant
+from app.incidents import service as incidents
+from app.incidents.models import Incident
+from app.incidents.schemas import NextStep
+from app.parcels import service as parcels
+from app.parcels.models import Parcel
+from app.parcels.schemas import ParcelCreate
+from app.reporting import summary
 from tests.factories import ApiClient, FakeClock
 
 WINDOW = {"from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z"}

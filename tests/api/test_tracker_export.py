@@ -14,11 +14,11 @@ from openpyxl.cell.cell import Cell
 from openpyxl.utils import get_column_letter
 from sqlmodel import select
 
+from app.core.models import Tenant
 from app.db.engine import Database
-from app.domain import incident_queries
-from app.domain.models import Tenant
-from app.domain.tracker_export import sheet_pages
-from app.domain.tracker_sheet import COLUMNS
+from app.incidents import queries as incident_queries
+from app.tracker_sheet.columns import COLUMNS
+from app.tracker_sheet.exporter import sheet_pages
 from tests.api.tracker_fixtures import FORMULA, read_csv, seed_tracker
 from tests.factories import START, UPS_NUMBERS, ApiClient, FakeClock, open_incident, register_parcel
 

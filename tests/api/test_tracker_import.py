@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
+from app.core.errors import AppError
 from app.db.engine import Database
-from app.domain import timeline, tracker_importer
-from app.domain.tracker_sheet import COLUMNS
-from app.errors import AppError
+from app.incidents import timeline
+from app.tracker_sheet import importer as tracker_importer
+from app.tracker_sheet.columns import COLUMNS
 from tests.api.tracker_fixtures import read_csv, seed_tracker
 from tests.factories import UPS_NUMBERS, ApiClient, FakeClock, new_api_key, register_parcel
 

@@ -10,8 +10,8 @@ from decimal import Decimal
 from typing import Any
 
 from app.db.engine import Database
-from app.domain import incidents
-from app.domain.models import Incident
+from app.incidents import service as incidents
+from app.incidents.models import Incident
 from tests.factories import UPS_NUMBERS, ApiClient, FakeClock, open_incident, register_parcel
 
 FORMULA = '=HYPERLINK("http://attacker.example","open me")'

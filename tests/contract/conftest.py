@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from app.config import Settings
+from app.core.settings import Settings
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from app.config import Settings
+from app.core.settings import Settings
 from app.db.engine import Database
 from app.main import create_app
 from tests.conftest import _wipe

@@ -7,7 +7,7 @@ from alembic.runtime.migration import MigrationContext
 
 from app.db.engine import Database
 from app.db.migrate import current_revision, head_revision, upgrade_to_head
-from app.domain.models import metadata
+from app.db.tables import metadata
 
 
 def test_migrations_and_models_agree(db: Database) -> None:

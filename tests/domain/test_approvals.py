@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 
-from app.domain.approvals import assess, covers, process_step
-from app.domain.incident_schemas import Compensation
-from app.domain.models import Incident, Parcel
-from app.domain.workflow_models import CompensationProposal
+from app.incidents.models import CompensationProposal, Incident
+from app.incidents.process import covers, process_step
+from app.incidents.schemas import Compensation
+from app.parcels.models import Parcel
+from app.workflow.approvals import assess
 
 
 def parcel(value: str | None = "59.90", currency: str | None = "EUR") -> Parcel:

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.base import Location, Scan, ScanStatus
-from app.domain.calendars import business_days_between, is_working_day
-from app.domain.detection import ParcelFacts, StuckRule, facts_from_scans, judge
+from app.core.calendars import business_days_between, is_working_day
+from app.stuck.verdict import ParcelFacts, StuckRule, facts_from_scans, judge
 
 MINUTE = timedelta(minutes=1)
 

@@ -7,10 +7,10 @@ import uuid
 import pytest
 from sqlalchemy import text
 
+from app.core.models import Tenant
+from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
-from app.domain.incidents import next_number
-from app.domain.models import Tenant
-from app.domain.tenancy import ensure_tenant
+from app.incidents.service import next_number
 
 
 def _tenant(db: Database, slug: str = "acme") -> uuid.UUID:

@@ -22,7 +22,7 @@ from adapters.base import (
     TrackingResult,
     record_unmapped,
 )
-from app import metrics
+from app.core import metrics
 
 BreakerState = Literal["closed", "open", "half_open"]
 

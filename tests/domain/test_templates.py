@@ -9,12 +9,13 @@ from decimal import Decimal
 import pytest
 from babel.dates import format_date
 
-from app.domain.models import Incident, Parcel
-from app.domain.templates import renderer
-from app.domain.templates.catalogue import CATALOGUE, LANGUAGES, parse_params, sample_params
-from app.domain.templates.context import MessageFacts, babel_locale, build_context
-from app.domain.templates.library import library_text
-from app.errors import ValidationFailed
+from app.core.errors import ValidationFailed
+from app.incidents.models import Incident
+from app.parcels.models import Parcel
+from app.workflow.templates import renderer
+from app.workflow.templates.catalogue import CATALOGUE, LANGUAGES, parse_params, sample_params
+from app.workflow.templates.context import MessageFacts, babel_locale, build_context
+from app.workflow.templates.library import library_text
 
 NOW = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)  # a Thursday
 CUSTOMERS = {  # name, locale, destination country

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from app.domain.models import TimelineEntry
-from app.domain.timeline import GENESIS, canonical_json, entry_hash, verify_chain
+from app.incidents.models import TimelineEntry
+from app.incidents.timeline import GENESIS, canonical_json, entry_hash, verify_chain
 
 INCIDENT = uuid.uuid4()
 AT = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)

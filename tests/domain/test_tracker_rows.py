@@ -6,10 +6,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from app.domain import tracker_sheet as sheet
-from app.domain.tracker_cells import Cells, carrier_code, split_contact, split_location
-from app.domain.tracker_import import RowError
-from app.domain.tracker_rows import parse_row
+from app.tracker_sheet import columns as sheet
+from app.tracker_sheet.cells import Cells, carrier_code, split_contact, split_location
+from app.tracker_sheet.reader import RowError
+from app.tracker_sheet.rows import parse_row
 
 NOW = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
 

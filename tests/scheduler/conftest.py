@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from adapters.sandbox import SandboxAdapter
-from app.config import Settings
+from app.carriers.hub import CarrierHub
+from app.core.settings import Settings
 from app.db.engine import Database
-from app.domain.carriers import CarrierHub
-from app.domain.models import Event
 from app.main import create_app
+from app.outbox.models import Event
 from tests.factories import ApiClient, FakeClock, new_api_key
 
 

@@ -17,13 +17,15 @@ import pytest
 from sqlalchemy import insert
 from sqlmodel import col, func, select
 
-from app.config import Settings
+from app.auto_incidents import job as detect
+from app.carriers.hub import CarrierHub
+from app.core.jobs import JobContext
+from app.core.settings import Settings
+from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
-from app.domain.carriers import CarrierHub
-from app.domain.models import Event, Incident, Parcel
-from app.domain.tenancy import ensure_tenant
-from app.scheduler import detect
-from app.scheduler.context import JobContext
+from app.incidents.models import Incident
+from app.outbox.models import Event
+from app.parcels.models import Parcel
 from tests.factories import START
 
 PARCELS = 1_000

@@ -6,8 +6,8 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.core.jobs import JobContext
 from app.db.engine import Database
-from app.scheduler.context import JobContext
 from tests.factories import ApiClient, FakeClock, open_incident, register_parcel
 from tests.scheduler.conftest import events, run_job
 

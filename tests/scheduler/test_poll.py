@@ -124,7 +124,7 @@ def test_a_failed_poll_keeps_the_scans_and_is_retried(
 def test_a_lease_keeps_other_pollers_off_a_claimed_parcel(
     ops: ApiClient, clock: FakeClock, app: object
 ) -> None:
-    from app.scheduler.poll import claim_due
+    from app.tracking.job import claim_due
     from tests.scheduler.test_overdue import job_context
 
     register_parcel(ops, tracking_number="SANDBOX-STALLED-6", carrier=None, shipped_at=None)

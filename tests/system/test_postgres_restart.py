@@ -24,8 +24,8 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from app.core.tenancy import generate_secret
 from app.db.engine import Database
-from app.domain.tenancy import generate_secret
 from tests.system import checks
 from tests.system.conftest import SECRET_KEY
 from tests.system.load import Load, Sent, send

@@ -10,15 +10,15 @@ from sqlalchemy import text
 
 from adapters.base import Location, Scan, ScanStatus, TrackingQuery, TrackingResult
 from adapters.sandbox import SandboxAdapter
-from app.config import Settings
+from app.auto_incidents import job as detect
+from app.carriers import states as carrier_states
+from app.carriers.hub import CarrierHub
+from app.core.jobs import JobContext
+from app.core.settings import Settings
+from app.core.tenancy import SCOPES, ensure_bootstrap_key, ensure_tenant, generate_secret
 from app.db.engine import Database
-from app.domain import carrier_states
-from app.domain.carriers import CarrierHub
-from app.domain.models import Parcel
-from app.domain.tenancy import SCOPES, ensure_bootstrap_key, ensure_tenant, generate_secret
-from app.scheduler import detect
-from app.scheduler.context import JobContext
-from app.scheduler.poll import Claimed, store_results
+from app.parcels.models import Parcel
+from app.tracking.job import Claimed, store_results
 from tests.factories import START
 from tests.system.processes import wait_for
 

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from app.core.tenancy import generate_secret
 from app.db.engine import Database
-from app.domain.tenancy import generate_secret
 from tests.system import checks
 from tests.system.conftest import SECRET_KEY
 from tests.system.processes import (

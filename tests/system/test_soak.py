@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
+from app.core.tenancy import generate_secret
 from app.db.engine import Database
-from app.domain.tenancy import generate_secret
 from bench.fake_carrier import STALLED_DAYS
 from tests.system import checks
 from tests.system.conftest import SECRET_KEY

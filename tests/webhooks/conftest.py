@@ -15,13 +15,13 @@ import pytest
 import time_machine
 from standardwebhooks import Webhook
 
-from app.config import Settings
+from app.carriers.hub import CarrierHub
+from app.core.jobs import JobContext
+from app.core.settings import Settings
 from app.db.engine import Database
-from app.domain.carriers import CarrierHub
-from app.scheduler.context import JobContext
-from app.webhooks.deliver import dispatch
-from app.webhooks.sender import Sender
-from app.webhooks.ssrf import Policy, Resolver, system_resolver
+from app.webhooks.dispatch.job import dispatch
+from app.webhooks.dispatch.sender import Sender
+from app.webhooks.endpoints.ssrf import Policy, Resolver, system_resolver
 from tests.webhooks.receiver import Received, Receiver
 
 FAST_SCHEDULE = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.05]

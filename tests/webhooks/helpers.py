@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import col, select
 
+from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
-from app.domain.events import emit
-from app.domain.models import Parcel
-from app.domain.tenancy import ensure_tenant
-from app.domain.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from app.webhooks.sign import generate_secret
-from app.webhooks.signing_secrets import encrypt
+from app.outbox.events import emit
+from app.parcels.models import Parcel
+from app.webhooks.dispatch.sign import generate_secret
+from app.webhooks.endpoints.secrets import encrypt
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests.factories import ApiClient
 
 ENDPOINTS = "/v1/webhook-endpoints"

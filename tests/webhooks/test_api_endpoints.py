@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from app.db.engine import Database
-from app.webhooks.sign import secret_key
+from app.webhooks.dispatch.sign import secret_key
 from tests.factories import ApiClient, FakeClock, new_api_key
 
 ENDPOINTS = "/v1/webhook-endpoints"

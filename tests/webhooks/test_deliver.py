@@ -8,10 +8,10 @@ from datetime import timedelta
 
 import pytest
 
-from app.config import Settings
+from app.core.settings import Settings
 from app.db.engine import Database
-from app.domain.events import EVENT_TYPES
-from app.webhooks.payloads import message_id
+from app.outbox.events import EVENT_TYPES
+from app.webhooks.dispatch.payloads import message_id
 from tests.factories import ApiClient, FakeClock, open_incident, register_parcel
 from tests.webhooks.conftest import FAST_SCHEDULE, deliver_now, verify
 from tests.webhooks.helpers import (

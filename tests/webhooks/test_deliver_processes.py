@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlmodel import col, func, select
 
-from app.config import Settings
+from app.core.settings import Settings
 from app.db.engine import Database
 from app.db.types import utcnow
-from app.domain.webhook_models import WebhookAttempt
+from app.webhooks.models import WebhookAttempt
 from tests.factories import ApiClient
 from tests.webhooks.conftest import deliver_now
 from tests.webhooks.helpers import deliveries, emit_event, make_parcels, subscribe, tenant_id

@@ -9,9 +9,9 @@ from sqlmodel import select
 
 from app.db.engine import Database
 from app.db.types import utcnow
-from app.domain.models import Event
+from app.outbox.models import Event
+from app.webhooks.dispatch.payloads import MAX_BODY_BYTES, event_body, render
 from app.webhooks.examples import example_body
-from app.webhooks.payloads import MAX_BODY_BYTES, event_body, render
 from tests.factories import ApiClient, open_incident, register_parcel
 
 BASE = "https://tracker.example.com"

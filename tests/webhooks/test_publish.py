@@ -8,9 +8,9 @@ from datetime import timedelta
 from sqlmodel import select
 
 from app.db.engine import Database
-from app.domain.events import emit
-from app.domain.models import Event
-from app.domain.webhook_models import WebhookDelivery
+from app.outbox.events import emit
+from app.outbox.models import Event
+from app.webhooks.models import WebhookDelivery
 from tests.factories import ApiClient, FakeClock, open_incident, register_parcel
 from tests.webhooks.helpers import deliveries, emit_event, make_parcels, subscribe, tenant_id
 

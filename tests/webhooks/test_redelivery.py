@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from app.config import Settings
+from app.core.settings import Settings
 from app.db.engine import Database
-from app.webhooks.payloads import message_id
+from app.webhooks.dispatch.payloads import message_id
 from tests.factories import ApiClient, FakeClock
 from tests.webhooks.conftest import FAST_SCHEDULE, deliver_now, verify
 from tests.webhooks.helpers import deliveries, emit_event, subscribe, tenant_id

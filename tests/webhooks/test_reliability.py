@@ -21,12 +21,12 @@ from urllib.parse import urlsplit
 
 from sqlmodel import col, select
 
-from app.config import Settings
+from app.core.settings import Settings
 from app.db.engine import Database
 from app.db.types import utcnow
-from app.domain.events import emit
-from app.domain.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from app.webhooks.payloads import message_id
+from app.outbox.events import emit
+from app.webhooks.dispatch.payloads import message_id
+from app.webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from tests.factories import ApiClient
 from tests.webhooks.conftest import deliver_now, verify
 from tests.webhooks.helpers import deliveries, make_parcels, subscribe, tenant_id

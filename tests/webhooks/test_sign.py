@@ -9,7 +9,7 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 
-from app.webhooks.sign import generate_secret, secret_key, signature, signed_headers
+from app.webhooks.dispatch.sign import generate_secret, secret_key, signature, signed_headers
 
 # from the standardwebhooks library's own tests (reliability.md §1.1)
 VECTOR_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

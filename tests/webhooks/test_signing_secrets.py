@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 
 from app.db.types import utcnow
-from app.domain.webhook_models import WebhookEndpoint
-from app.webhooks.endpoints import live_secrets
-from app.webhooks.sign import generate_secret
-from app.webhooks.signing_secrets import SecretUnreadable, decrypt, encrypt
+from app.webhooks.dispatch.sign import generate_secret
+from app.webhooks.endpoints.secrets import SecretUnreadable, decrypt, encrypt
+from app.webhooks.endpoints.service import live_secrets
+from app.webhooks.models import WebhookEndpoint
 
 KEY = b"server-key-one-0123456789-0123456789"
 OTHER_KEY = b"server-key-two-0123456789-0123456789"

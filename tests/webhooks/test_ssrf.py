@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from app.webhooks.ssrf import (
+from app.webhooks.endpoints.ssrf import (
     Policy,
     UrlRefused,
     address_refusal,

@@ -14,9 +14,9 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 
-from app.api.webhooks import get_url_resolver
-from app.config import Settings
+from app.core.settings import Settings
 from app.db.engine import Database
+from app.webhooks.router import get_url_resolver
 from tests.factories import ApiClient, FakeClock
 from tests.webhooks.conftest import FakeDns, deliver_now
 from tests.webhooks.helpers import add_endpoint, deliveries, emit_event, tenant_id

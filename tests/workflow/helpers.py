@@ -10,7 +10,7 @@ from PIL import Image
 from sqlmodel import col, select
 
 from app.db.engine import Database
-from app.domain.models import Event
+from app.outbox.models import Event
 from tests.factories import ApiClient, open_incident, register_parcel
 
 

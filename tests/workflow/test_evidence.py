@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.config import Settings
+from app.core.settings import Settings
 from app.db.engine import Database
-from app.domain.evidence import UploadSink, UploadTooLarge
+from app.evidence.files import UploadSink, UploadTooLarge
 from app.main import create_app
 from tests.factories import ApiClient, FakeClock, new_api_key
 from tests.workflow.helpers import entry_kinds, jpeg, new_incident, pdf_receipt, png, url

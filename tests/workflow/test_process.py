@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from app.config import Settings
+from app.core.settings import Settings
 from app.db.engine import Database
 from app.main import create_app
 from tests.factories import ApiClient, FakeClock, new_api_key

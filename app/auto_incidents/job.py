@@ -1,0 +1,166 @@
+"""The detect-stuck job: open (or escalate) automatic incidents for parcels gone quiet.
+
+Set-based: only parcels whose ``stuck_check_at`` has come are read, through its index, so a
+tick with nothing new touches no parcel rows. Parcels of a carrier we cannot currently poll,
+and parcels not polled since their carrier came back, are left alone: silence is not the
+same as not knowing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from datetime import datetime, timedelta
+
+import anyio
+from sqlmodel import Session, col, select
+
+from app.auto_incidents import service as auto_incidents
+from app.carriers import states as carrier_states
+from app.carriers.models import CarrierState
+from app.core.jobs import JobContext, try_tick_lock
+from app.incidents.models import Incident
+from app.incidents.timeline import append_entry
+from app.parcels.models import Parcel
+from app.stuck import checks as stuck_checks
+from app.stuck.rules import rules_for
+from app.stuck.verdict import StuckRule
+
+BATCH = 500
+JOB = "detect-stuck"
+# a configured carrier's parcel must have been polled this recently to be judged
+STALE_POLL = timedelta(hours=24)
+RECHECK_UNPOLLED = timedelta(hours=1)
+
+
+def _poll_is_fresh(parcel: Parcel, state: CarrierState | None, now: datetime) -> bool:
+    polled = parcel.last_polled_at
+    if polled is None or now - polled > STALE_POLL:
+        return False
+    return state is None or state.available_since is None or polled >= state.available_since
+
+
+def _annotate_human_incident(
+    session: Session, incident: Incident, summary: str, now: datetime
+) -> None:
+    append_entry(
+        session,
+        tenant_id=incident.tenant_id,
+        incident_id=incident.id,
+        kind="stuck_detected",
+        actor=auto_incidents.SYSTEM,
+        summary=summary,
+        now=now,
+        data={},
+    )
+
+
+def judge_parcel(
+    session: Session,
+    parcel: Parcel,
+    open_incidents: list[Incident],
+    rules: list[StuckRule],
+    now: datetime,
+    counts: Counter[str],
+) -> auto_incidents.Opening | None:
+    """Judge one parcel; escalate or annotate its open incidents, or say what to open."""
+    verdict = stuck_checks.schedule(session, parcel=parcel, now=now, rules=rules)
+    parcel.stuck_check_at = stuck_checks.next_check(verdict)
+    if not verdict.stuck:
+        counts["not_stuck"] += 1
+        return None
+    counts["stuck"] += 1
+    automatic = next((i for i in open_incidents if i.source == "auto"), None)
+    if automatic is not None:
+        if verdict.kind == "presumed_lost" and automatic.type != "lost":
+            auto_incidents.escalate_as_lost(
+                session, incident=automatic, parcel=parcel, verdict=verdict, now=now
+            )
+            counts["escalated_lost"] += 1
+        return None
+    if open_incidents:  # a customer or agent already owns it: note the finding, do not duplicate
+        summary = f"Detection: {verdict.kind} since {verdict.since:%Y-%m-%d} " + (
+            f"({verdict.elapsed_business_days:.1f} business days)"
+        )
+        for incident in open_incidents:
+            _annotate_human_incident(session, incident, summary, now)
+        counts["annotated"] += 1
+        return None
+    return auto_incidents.Opening(parcel=parcel, verdict=verdict)
+
+
+def _open_incidents_of(session: Session, parcels: list[Parcel]) -> dict[uuid.UUID, list[Incident]]:
+    """Every unresolved incident of the batch's parcels, locked, in one query."""
+    by_parcel: dict[uuid.UUID, list[Incident]] = {}
+    rows = session.exec(
+        select(Incident)
+        .where(
+            col(Incident.parcel_id).in_([p.id for p in parcels]),
+            col(Incident.status) != "resolved",
+        )
+        .order_by(col(Incident.opened_at))
+        .with_for_update()
+    )
+    for incident in rows:
+        by_parcel.setdefault(incident.parcel_id, []).append(incident)
+    return by_parcel
+
+
+def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
+    """One claimed batch in one transaction; False when there was nothing (left) to do."""
+    now = ctx.clock()
+    with ctx.db.session() as session:
+        if not try_tick_lock(session, JOB, enabled=ctx.use_tick_lock):
+            counts["skipped_busy"] += 1
+            return False
+        states = carrier_states.states(session)
+        down = [code for code, state in states.items() if not state.available]
+        parcels = session.exec(
+            select(Parcel)
+            .where(col(Parcel.stuck_check_at) <= now, col(Parcel.carrier).not_in(down))
+            .order_by(col(Parcel.stuck_check_at))
+            .limit(BATCH)
+            .with_for_update(skip_locked=True)
+        ).all()
+        if not parcels:
+            return False
+        incidents_by_parcel = _open_incidents_of(session, list(parcels))
+        rules: dict[uuid.UUID, list[StuckRule]] = {}
+        openings: list[auto_incidents.Opening] = []
+        for parcel in parcels:
+            adapter = ctx.carriers.adapters.get(parcel.carrier)
+            polled_by_us = adapter is not None and adapter.configured
+            if polled_by_us and not _poll_is_fresh(parcel, states.get(parcel.carrier), now):
+                parcel.stuck_check_at = now + RECHECK_UNPOLLED
+                session.add(parcel)
+                counts["waiting_for_poll"] += 1
+                continue
+            if parcel.tenant_id not in rules:
+                rules[parcel.tenant_id] = rules_for(session, parcel.tenant_id)
+            opening = judge_parcel(
+                session,
+                parcel,
+                incidents_by_parcel.get(parcel.id, []),
+                rules[parcel.tenant_id],
+                now,
+                counts,
+            )
+            if opening is not None:
+                openings.append(opening)
+        opened = auto_incidents.open_auto_incidents(session, openings, now=now)
+        counts["opened"] += len(opened)
+        session.commit()
+        counts["checked"] += len(parcels)
+        return len(parcels) == BATCH
+
+
+def run_sync(ctx: JobContext) -> dict[str, int]:
+    counts: Counter[str] = Counter({"opened": 0})
+    deadline = ctx.deadline()
+    while ctx.monotonic() < deadline and tick_batch(ctx, counts):
+        pass
+    return dict(counts)
+
+
+async def run(ctx: JobContext) -> dict[str, int]:
+    return await anyio.to_thread.run_sync(run_sync, ctx)

@@ -1,0 +1,337 @@
+"""Incidents the scheduler opens, escalates and resolves on its own.
+
+Exactly one open automatic incident per parcel, whatever the number of scheduler processes:
+rows go in with ``INSERT ... ON CONFLICT DO NOTHING`` against a partial unique index, and
+their timeline entries and events are written only for rows that were really inserted.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, insert, select
+
+from adapters.base import ScanStatus
+from app.carriers.hub import carrier_name
+from app.core.calendars import add_business_days
+from app.db.upsert import insert_ignore_many
+from app.incidents import service as incidents
+from app.incidents.models import Incident, TimelineEntry
+from app.incidents.schemas import NextStep, TransitionCreate
+from app.incidents.timeline import append_entry, chained_entry
+from app.outbox.events import emit
+from app.parcels.models import Parcel
+from app.parcels.service import parcel_payload
+from app.stuck.verdict import Verdict
+
+SYSTEM = "system"
+AUTO_RESOLVED_TYPES = frozenset({"delay", "customs", "lost"})
+_EXCEPTION_TYPES = (  # words in a carrier's exception text -> incident type
+    (("address", "addressee", "moved"), "wrong_address"),
+    (("damage", "broken", "crushed"), "damaged"),
+    (("return", "refused", "rejected"), "returned"),
+    (("customs", "duties", "clearance"), "customs"),
+    (("lost", "missing"), "lost"),
+)
+
+
+def incident_type_for(verdict: Verdict, parcel: Parcel) -> str:
+    if verdict.kind == "presumed_lost":
+        return "lost"
+    if parcel.status == ScanStatus.CUSTOMS_HOLD:
+        return "customs"
+    if parcel.status == ScanStatus.EXCEPTION:
+        text = (parcel.last_scan_description or "").lower()
+        for words, kind in _EXCEPTION_TYPES:
+            if any(word in text for word in words):
+                return kind
+    return "delay"
+
+
+def _day(moment: datetime) -> str:
+    return f"{moment:%d %b}".lstrip("0")
+
+
+def next_step_for(verdict: Verdict, parcel: Parcel, now: datetime) -> NextStep:
+    carrier = carrier_name(parcel.carrier)
+    number = parcel.tracking_number
+    if verdict.kind == "presumed_lost":
+        return NextStep(
+            action=f"File a claim with {carrier} for {number}: no scan since "
+            f"{_day(verdict.since)}, presumed lost.",
+            due_at=add_business_days(now, 1, verdict.country),
+        )
+    if verdict.kind == "exception":
+        return NextStep(
+            action=f"Contact {carrier} about {number}: the carrier reported a problem "
+            f"({parcel.last_scan_description or 'exception'}). "
+            "Tell the customer what happens next.",
+            due_at=add_business_days(now, 1, verdict.country),
+        )
+    assert verdict.threshold is not None
+    claim_by = ""
+    if verdict.lost_threshold is not None:
+        lost_at = add_business_days(
+            verdict.since, verdict.lost_threshold.business_days, verdict.country
+        )
+        claim_by = f" If no movement by {_day(lost_at)}, file a carrier claim."
+    return NextStep(
+        action=f"Contact {carrier} about {number}: no scan since {_day(verdict.since)} "
+        f"({verdict.elapsed_business_days:.0f} business days, threshold "
+        f"{verdict.threshold.business_days:g}).{claim_by}",
+        due_at=add_business_days(now, 1, verdict.country),
+    )
+
+
+def _rule_data(verdict: Verdict) -> dict[str, object]:
+    return {
+        "rule": verdict.threshold.rule if verdict.threshold else "exception opens at once",
+        "kind": verdict.kind,
+        "since": verdict.since,
+        "country": verdict.country,
+        "elapsed_business_days": round(verdict.elapsed_business_days, 2),
+        "threshold_business_days": verdict.threshold.business_days if verdict.threshold else None,
+        "lost_threshold_business_days": (
+            verdict.lost_threshold.business_days if verdict.lost_threshold else None
+        ),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Opening:
+    """A parcel detection found stuck with no open incident: what to open for it."""
+
+    parcel: Parcel
+    verdict: Verdict
+
+
+def open_auto_incidents(
+    session: Session, openings: Sequence[Opening], *, now: datetime
+) -> list[Incident]:
+    """Open an automatic incident for each parcel unless one is open already.
+
+    Set-based, because a tick may open thousands: numbers are reserved per tenant in one
+    statement, the rows go in with one ``INSERT ... ON CONFLICT DO NOTHING`` per chunk against
+    the partial unique index, and timeline entries and events are written only for the rows
+    that really went in (another scheduler process may have opened some a moment ago; their
+    reserved numbers are then skipped, as a sequence skips numbers).
+    """
+    if not openings:
+        return []
+    numbers = _reserve_numbers(session, [o.parcel.tenant_id for o in openings])
+    rows, steps = [], {}
+    for opening in openings:
+        parcel, verdict = opening.parcel, opening.verdict
+        step = next_step_for(verdict, parcel, now)
+        incident_id = uuid.uuid4()
+        steps[incident_id] = (opening, step)
+        rows.append(
+            {
+                "id": incident_id,
+                "tenant_id": parcel.tenant_id,
+                "number": next(numbers[parcel.tenant_id]),
+                "parcel_id": parcel.id,
+                "type": incident_type_for(verdict, parcel),
+                "source": "auto",
+                "status": "open",
+                "detected_at": now,
+                "opened_at": now,
+                "next_step_action": step.action,
+                "next_step_due_at": step.due_at,
+                "version": 1,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+    inserted = insert_ignore_many(session, Incident.__table__, rows)  # type: ignore[attr-defined]
+    if not inserted:
+        return []
+    opened = list(session.exec(select(Incident).where(col(Incident.id).in_(inserted))))
+    entries = [_opening_entry(incident, *steps[incident.id], now) for incident in opened]
+    # the first entry of each chain, in one statement: no chain to read, nothing to lock
+    session.execute(insert(TimelineEntry), [entry.model_dump() for entry in entries])
+    for incident in opened:
+        opening, _step = steps[incident.id]
+        _announce_opening(session, incident, opening, now)
+    return opened
+
+
+def _reserve_numbers(
+    session: Session, tenant_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, Iterator[int]]:
+    """Consecutive human numbers per tenant, one UPDATE per tenant however many are needed."""
+    wanted = Counter(tenant_ids)
+    reserved: dict[uuid.UUID, Iterator[int]] = {}
+    for tenant_id, count in wanted.items():
+        last = incidents.next_number(session, tenant_id, count=count)
+        reserved[tenant_id] = iter(range(last - count + 1, last + 1))
+    return reserved
+
+
+def _opening_entry(
+    incident: Incident, opening: Opening, step: NextStep, now: datetime
+) -> TimelineEntry:
+    """The automatic incident's first timeline entry: which rule fired, and its numbers."""
+    details = _rule_data(opening.verdict)
+    return chained_entry(
+        tenant_id=incident.tenant_id,
+        incident_id=incident.id,
+        after=None,
+        kind="opened",
+        actor=SYSTEM,
+        summary=f"{incident.type} incident opened automatically: {details['rule']} fired; "
+        f"next step: {step.action}",
+        now=now,
+        data={
+            "type": incident.type,
+            "source": "auto",
+            "detection": details,
+            "next_step": step.model_dump(mode="json"),
+        },
+    )
+
+
+def _announce_opening(
+    session: Session, incident: Incident, opening: Opening, now: datetime
+) -> None:
+    """The opened incident's events (same transaction); presumed lost escalates at once."""
+    parcel, verdict = opening.parcel, opening.verdict
+    emit(
+        session,
+        type="parcel.stuck",
+        occurred_at=now,
+        tenant_id=parcel.tenant_id,
+        parcel_id=parcel.id,
+        incident_id=incident.id,
+        payload={"parcel": parcel_payload(parcel), "detection": _rule_data(verdict)},
+    )
+    incidents.emit_incident_event(session, "incident.opened", incident, parcel, now)
+    if verdict.kind == "presumed_lost":
+        escalate_as_lost(session, incident=incident, parcel=parcel, verdict=verdict, now=now)
+
+
+def escalate_as_lost(
+    session: Session, *, incident: Incident, parcel: Parcel, verdict: Verdict, now: datetime
+) -> None:
+    """Presumed lost: type lost, escalated, next step a carrier claim."""
+    if incident.type == "lost" and incident.status == "escalated":
+        return
+    step = next_step_for(verdict, parcel, now)
+    if incident.type != "lost":
+        incidents.save(session, incident, incident.version, {"type": "lost"}, now)
+    if incident.status != "escalated":
+        incidents.transition_incident(
+            session,
+            incident=incident,
+            body=TransitionCreate(to="escalated", next_step=step, reason="presumed lost"),
+            actor=SYSTEM,
+            now=now,
+        )
+
+
+def open_auto_incident_for(session: Session, parcel_id: uuid.UUID) -> Incident | None:
+    return session.exec(
+        select(Incident)
+        .where(
+            Incident.parcel_id == parcel_id,
+            Incident.source == "auto",
+            col(Incident.status) != "resolved",
+        )
+        .with_for_update()
+    ).first()
+
+
+def has_moved(newest_scan_at: datetime, previous_scan_at: datetime | None) -> bool:
+    return previous_scan_at is None or newest_scan_at > previous_scan_at
+
+
+def open_incidents_of(
+    session: Session, parcel_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, list[Incident]]:
+    """The open incidents of many parcels, locked, in one query (in id order: no deadlocks)."""
+    found: dict[uuid.UUID, list[Incident]] = {parcel_id: [] for parcel_id in parcel_ids}
+    if not parcel_ids:
+        return found
+    rows = session.exec(
+        select(Incident)
+        .where(col(Incident.parcel_id).in_(parcel_ids), col(Incident.status) != "resolved")
+        .order_by(col(Incident.id))
+        .with_for_update()
+    )
+    for incident in rows:
+        found[incident.parcel_id].append(incident)
+    return found
+
+
+def react_to_movement(
+    session: Session,
+    *,
+    parcel: Parcel,
+    newest_scan_at: datetime,
+    previous_scan_at: datetime | None,
+    now: datetime,
+    open_incidents: Sequence[Incident] | None = None,
+) -> None:
+    """New scans on a parcel with open incidents: note it, resolve automatic ones on delivery.
+
+    ``open_incidents``: the parcel's open incidents when the caller already read them for a
+    whole batch (``open_incidents_of``).
+    """
+    if not has_moved(newest_scan_at, previous_scan_at):
+        return
+    if open_incidents is None:
+        open_incidents = open_incidents_of(session, [parcel.id])[parcel.id]
+    delivered = parcel.status == ScanStatus.DELIVERED
+    for incident in open_incidents:
+        if incident.source == "auto" and delivered and incident.type in AUTO_RESOLVED_TYPES:
+            incidents.transition_incident(
+                session,
+                incident=incident,
+                body=TransitionCreate(
+                    to="resolved",
+                    resolution="delivered",
+                    reason=f"{carrier_name(parcel.carrier)} scanned it delivered",
+                ),
+                actor=SYSTEM,
+                now=now,
+            )
+            continue
+        summary = (
+            f"Parcel delivered: {parcel.last_scan_description}"
+            if delivered
+            else f"Parcel moved again: {parcel.last_scan_description} "
+            f"({parcel.last_scan_city or parcel.last_scan_country or 'location unknown'})"
+        )
+        append_entry(
+            session,
+            tenant_id=incident.tenant_id,
+            incident_id=incident.id,
+            kind="parcel_delivered" if delivered else "movement_resumed",
+            actor=SYSTEM,
+            summary=summary,
+            now=now,
+            data={"status": parcel.status, "scan_at": newest_scan_at},
+        )
+        if incident.source == "auto" and not delivered and not _resumed_before(session, incident):
+            emit(
+                session,
+                type="parcel.movement_resumed",
+                occurred_at=now,
+                tenant_id=parcel.tenant_id,
+                parcel_id=parcel.id,
+                incident_id=incident.id,
+                payload={"parcel": parcel_payload(parcel), "incident_id": str(incident.id)},
+            )
+
+
+def _resumed_before(session: Session, incident: Incident) -> bool:
+    count = session.exec(
+        select(TimelineEntry.id).where(
+            TimelineEntry.incident_id == incident.id, TimelineEntry.kind == "movement_resumed"
+        )
+    ).all()
+    return len(count) > 1  # the entry just written is one of them

@@ -1,0 +1,115 @@
+"""API schemas shared by several areas, and the parcel schemas.
+
+Inputs forbid unknown fields (a client cannot sneak in ``status`` or ``tenant_id``); countries,
+currencies, phone numbers and e-mails are checked with pycountry, phonenumbers and
+email-validator rather than by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Generic, TypeVar
+
+import pycountry
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    model_validator,
+)
+
+T = TypeVar("T")
+
+
+def _nul_at(value: object, path: str = "") -> str | None:
+    """Where a NUL character hides in a request body (any depth, keys too), if anywhere."""
+    if isinstance(value, str):
+        return (path or "body") if "\x00" in value else None
+    items: list[tuple[object, object]] = []
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    for key, item in items:
+        where = f"{path}.{key}" if path else str(key)
+        found = where if "\x00" in str(key) else _nul_at(item, where)
+        if found is not None:
+            return found
+    return None
+
+
+class InputModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_nul(cls, data: object) -> object:
+        """PostgreSQL text cannot hold NUL (0x00): a 422 here, not a 500 at the INSERT."""
+        if (where := _nul_at(data)) is not None:
+            raise ValueError(f"{where}: must not contain NUL (\\x00) characters")
+        return data
+
+
+def _country(value: str) -> str:
+    code = value.upper()
+    if len(code) != 2 or pycountry.countries.get(alpha_2=code) is None:
+        raise ValueError(f"{value!r} is not an ISO 3166-1 alpha-2 country code")
+    return code
+
+
+def _currency(value: str) -> str:
+    code = value.upper()
+    if len(code) != 3 or pycountry.currencies.get(alpha_3=code) is None:
+        raise ValueError(f"{value!r} is not an ISO 4217 currency code")
+    return code
+
+
+_LOCALE = re.compile(r"^([A-Za-z]{2,3})(?:[-_]([A-Za-z]{2}|\d{3}))?$")
+
+
+def _locale(value: str) -> str:
+    match = _LOCALE.match(value)
+    language = match.group(1).lower() if match else ""
+    if not match or (
+        pycountry.languages.get(alpha_2=language) is None
+        and pycountry.languages.get(alpha_3=language) is None
+    ):
+        raise ValueError(f"{value!r} is not a locale such as 'en', 'de-DE' or 'pt-BR'")
+    region = match.group(2)
+    return f"{language}-{region.upper()}" if region else language
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+def _money_out(value: Decimal) -> str:
+    return format(value.normalize(), "f")
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+"""An input time that must carry an offset; stored and echoed in UTC."""
+CountryCode = Annotated[str, AfterValidator(_country), Field(examples=["US"])]
+CurrencyCode = Annotated[str, AfterValidator(_currency), Field(examples=["EUR"])]
+Locale = Annotated[str, AfterValidator(_locale), Field(examples=["en-US"])]
+Money = Annotated[Decimal, PlainSerializer(_money_out, return_type=str)]
+TrackingNumber = Annotated[
+    str,
+    AfterValidator(
+        lambda v: re.sub(r"[\s-]+", "", v).upper() if not v.startswith("SANDBOX") else v
+    ),
+    Field(min_length=4, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9 \-]*$"),
+]
+OrderId = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_page_token: str | None = Field(
+        description="Pass as page_token for the next page; absent when this is the last page."
+    )

@@ -1,0 +1,340 @@
+"""Evidence files of an incident (streamed multipart uploads) and the dispute evidence pack.
+
+The upload is parsed as it arrives with python-multipart's streaming parser: the file part
+goes straight to disk through ``UploadSink`` (cap, type and hash checked while reading), so
+the whole file is never in memory. No transaction is held open while the client sends.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+from typing import Annotated, Literal, get_args
+
+import anyio
+from fastapi import APIRouter, Query, Request, Response, status
+from fastapi.responses import FileResponse
+from python_multipart.exceptions import MultipartParseError
+from python_multipart.multipart import MultipartParser, parse_options_header
+from sqlmodel import Session
+from starlette.background import BackgroundTask
+
+from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
+from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
+from app.core.errors import ValidationFailed
+from app.core.schemas import Page
+from app.core.settings import Settings
+from app.evidence import files as evidence
+from app.evidence import pack as evidence_pack
+from app.evidence import pdf as evidence_pdf
+from app.evidence.schemas import EvidenceKind, EvidenceRead
+from app.workflow.service import incident_and_parcel
+
+router = APIRouter(prefix="/v1/incidents/{incident_id}", tags=["evidence"])
+FIELD_LIMIT = 2000
+MULTIPART_OVERHEAD = 64 * 1024  # headers, boundaries and the small text fields
+
+
+class _EvidenceForm:
+    """Callbacks for the streaming parser: one ``file`` part, and ``kind``/``description``."""
+
+    def __init__(self, boundary: bytes, settings: Settings) -> None:
+        self.settings = settings
+        self.fields: dict[str, str] = {}
+        self.file_name: str | None = None
+        self.received: evidence.ReceivedFile | None = None
+        self._sink: evidence.UploadSink | None = None
+        self._headers: dict[bytes, bytes] = {}
+        self._field, self._value = b"", b""
+        self._part: str | None = None
+        self._text = bytearray()
+        self.parser = MultipartParser(
+            boundary,
+            callbacks={
+                "on_part_begin": self._begin,
+                "on_header_field": self._header_field,
+                "on_header_value": self._header_value,
+                "on_header_end": self._header_end,
+                "on_headers_finished": self._headers_done,
+                "on_part_data": self._data,
+                "on_part_end": self._end,
+            },
+        )
+
+    def _begin(self) -> None:
+        self._headers, self._part, self._text = {}, None, bytearray()
+
+    def _header_field(self, data: bytes, start: int, end: int) -> None:
+        self._field += data[start:end]
+
+    def _header_value(self, data: bytes, start: int, end: int) -> None:
+        self._value += data[start:end]
+
+    def _header_end(self) -> None:
+        self._headers[self._field.lower()] = self._value
+        self._field, self._value = b"", b""
+
+    def _headers_done(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        name = options.get(b"name", b"").decode("utf-8", "replace")
+        if b"filename" in options:
+            if name != "file" or self._sink is not None or self.received is not None:
+                raise ValidationFailed("file", "send exactly one file, in a part named 'file'")
+            self.file_name = options[b"filename"].decode("utf-8", "replace")
+            self._sink = evidence.UploadSink(
+                self.settings.evidence_dir, max_bytes=self.settings.evidence_max_bytes
+            )
+        elif name not in ("kind", "description"):
+            raise ValidationFailed(name or "body", "unknown form field")
+        self._part = name
+
+    def _data(self, data: bytes, start: int, end: int) -> None:
+        if self._sink is not None and self._part == "file":
+            self._sink.write(data[start:end])
+            return
+        self._text += data[start:end]
+        if len(self._text) > FIELD_LIMIT:
+            raise ValidationFailed(self._part or "body", f"at most {FIELD_LIMIT} bytes")
+
+    def _end(self) -> None:
+        if self._part == "file" and self._sink is not None:
+            self.received, self._sink = self._sink.close(), None
+        elif self._part:
+            text = self._text.decode("utf-8", "replace").strip()
+            if "\x00" in text:  # PostgreSQL text cannot hold it: 422, not a 500 at the INSERT
+                raise ValidationFailed(self._part, "must not contain NUL (\\x00) characters")
+            self.fields[self._part] = text
+
+    def discard(self) -> None:
+        if self._sink is not None:
+            self._sink.discard()
+        if self.received is not None:
+            self.received.path.unlink(missing_ok=True)
+
+
+async def _receive(request: Request, settings: Settings) -> _EvidenceForm:
+    content_type, options = parse_options_header(request.headers.get("content-type", ""))
+    if content_type != b"multipart/form-data" or not options.get(b"boundary"):
+        raise ValidationFailed("file", "send multipart/form-data with the file in a 'file' part")
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > settings.evidence_max_bytes + MULTIPART_OVERHEAD:
+        raise evidence.UploadTooLarge(
+            f"the upload is larger than {settings.evidence_max_bytes} bytes",
+            errors=[{"field": "file", "message": "too large"}],
+            max_bytes=settings.evidence_max_bytes,
+        )
+    form = _EvidenceForm(options[b"boundary"], settings)
+    try:
+        async for chunk in request.stream():
+            if chunk:
+                await anyio.to_thread.run_sync(form.parser.write, chunk)
+        await anyio.to_thread.run_sync(form.parser.finalize)
+    except MultipartParseError as exc:
+        form.discard()
+        raise ValidationFailed("file", f"malformed multipart body: {exc}") from None
+    except BaseException:
+        form.discard()
+        raise
+    if form.received is None:
+        form.discard()
+        raise ValidationFailed("file", "no file in a part named 'file'")
+    return form
+
+
+def _kind(value: str | None) -> str:
+    kind = value or "other"
+    if kind not in get_args(EvidenceKind):
+        raise ValidationFailed("kind", f"choose from {list(get_args(EvidenceKind))}")
+    return kind
+
+
+def _check_incident(session: Session, tenant_id: uuid.UUID, incident_id: uuid.UUID) -> None:
+    """404 before a byte is read; then end the transaction (SQLite would hold its write lock)."""
+    incident_and_parcel(session, tenant_id=tenant_id, incident_id=incident_id)
+    session.rollback()
+
+
+def _store(
+    session: Session,
+    form: _EvidenceForm,
+    *,
+    tenant_id: uuid.UUID,
+    incident_id: uuid.UUID,
+    actor: str,
+    settings: Settings,
+    now: datetime,
+) -> EvidenceRead:
+    assert form.received is not None
+    incident, _ = incident_and_parcel(
+        session, tenant_id=tenant_id, incident_id=incident_id, lock=True
+    )
+    row = evidence.store_evidence(
+        session,
+        incident=incident,
+        received=form.received,
+        kind=_kind(form.fields.get("kind")),
+        file_name=form.file_name,
+        description=form.fields.get("description") or None,
+        actor=actor,
+        settings=settings,
+        now=now,
+    )
+    try:
+        session.commit()
+    except BaseException:
+        evidence.file_path(settings, row).unlink(missing_ok=True)
+        raise
+    return evidence.evidence_view(row)
+
+
+@router.post("/evidence", status_code=status.HTTP_201_CREATED, response_model=EvidenceRead)
+async def upload_evidence(
+    incident_id: uuid.UUID,
+    request: Request,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    response: Response,
+) -> EvidenceRead:
+    """multipart/form-data: ``file`` (photo, video or PDF), ``kind``, ``description``."""
+    await anyio.to_thread.run_sync(_check_incident, session, principal.tenant_id, incident_id)
+    form = await _receive(request, settings)
+    try:
+        view = await anyio.to_thread.run_sync(
+            partial(
+                _store,
+                session,
+                form,
+                tenant_id=principal.tenant_id,
+                incident_id=incident_id,
+                actor=principal.key_name,
+                settings=settings,
+                now=now,
+            )
+        )
+    except BaseException:
+        form.discard()
+        raise
+    response.headers["Location"] = view.download_url.removesuffix("/content")
+    return view
+
+
+@router.get("/evidence", response_model=Page[EvidenceRead])
+def list_evidence(
+    incident_id: uuid.UUID,
+    principal: ReadDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    page_size: PageSizeQuery = None,
+    page_token: PageTokenQuery = None,
+) -> Page[EvidenceRead]:
+    incident, _ = incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id
+    )
+    filters = {"incident_id": str(incident.id)}
+    size = page_window(settings, page_size)
+    rows = evidence.list_evidence(
+        session,
+        incident_id=incident.id,
+        after=page_start(settings, page_token, filters),
+        limit=size + 1,
+    )
+    last = (rows[size - 1].created_at, rows[size - 1].id) if len(rows) > size else None
+    return Page[EvidenceRead](
+        items=[evidence.evidence_view(row) for row in rows[:size]],
+        next_page_token=next_token(settings, filters, last),
+    )
+
+
+@router.get("/evidence/{evidence_id}", response_model=EvidenceRead)
+def get_evidence(
+    incident_id: uuid.UUID, evidence_id: uuid.UUID, principal: ReadDep, session: SessionDep
+) -> EvidenceRead:
+    incident, _ = incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id
+    )
+    return evidence.evidence_view(
+        evidence.get_evidence(session, incident_id=incident.id, evidence_id=evidence_id)
+    )
+
+
+@router.get("/evidence/{evidence_id}/content", response_class=FileResponse)
+def download_evidence(
+    incident_id: uuid.UUID,
+    evidence_id: uuid.UUID,
+    principal: ReadDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> FileResponse:
+    """The file as uploaded, with the type read from its content; always an attachment."""
+    incident, _ = incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id
+    )
+    row = evidence.get_evidence(session, incident_id=incident.id, evidence_id=evidence_id)
+    return FileResponse(
+        evidence.file_path(settings, row),
+        media_type=row.content_type,
+        filename=row.file_name,
+        headers={"X-Content-Type-Options": "nosniff", "ETag": f'"{row.sha256}"'},
+    )
+
+
+@router.delete("/evidence/{evidence_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_evidence(
+    incident_id: uuid.UUID,
+    evidence_id: uuid.UUID,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> Response:
+    """Refused (409) once the incident is resolved; the timeline keeps the name and hash."""
+    incident, _ = incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    )
+    row = evidence.get_evidence(session, incident_id=incident.id, evidence_id=evidence_id)
+    evidence.delete_evidence(session, incident=incident, row=row, actor=principal.key_name, now=now)
+    session.commit()
+    evidence.file_path(settings, row).unlink(missing_ok=True)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/evidence-pack",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}, "application/zip": {}}}},
+)
+def get_evidence_pack(
+    incident_id: uuid.UUID,
+    principal: ReadDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    format: Annotated[Literal["pdf", "zip"], Query()] = "pdf",
+) -> Response:
+    """The PDF to attach to a dispute; ``?format=zip`` adds the files and a JSON export."""
+    incident, parcel = incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id
+    )
+    pack = evidence_pack.collect(
+        session, incident=incident, parcel=parcel, settings=settings, now=now
+    )
+    session.rollback()  # reading is done; do not hold a transaction while rendering
+    pdf = evidence_pdf.render_pdf(pack)
+    stem = evidence_pack.file_stem(pack)
+    if format == "pdf":
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{stem}.pdf"'},
+        )
+    path: Path = evidence_pack.write_zip(pack, pdf, settings)
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=f"{stem}.zip",
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )

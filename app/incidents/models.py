@@ -1,0 +1,125 @@
+"""Incident tables: the incident (one tracker row), its hash-chained timeline, and the
+compensation proposals made for it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Index, Numeric, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from app.db.tables import timestamp_field
+
+
+class Incident(SQLModel, table=True):
+    """One row of the seller's resolution tracker."""
+
+    __tablename__ = "incidents"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "number"),
+        Index("ix_incidents_tenant_id_opened_at_id", "tenant_id", "opened_at", "id"),
+        Index("ix_incidents_tenant_id_status", "tenant_id", "status"),
+        # At most one open automatic incident per parcel, whatever the number of schedulers.
+        Index(
+            "uq_incidents_open_auto_parcel",
+            "parcel_id",
+            unique=True,
+            sqlite_where=text("source = 'auto' AND status != 'resolved'"),
+            postgresql_where=text("source = 'auto' AND status != 'resolved'"),
+        ),
+        Index(
+            "ix_incidents_open_next_step_due_at",
+            "next_step_due_at",
+            sqlite_where=text("status != 'resolved'"),
+            postgresql_where=text("status != 'resolved'"),
+        ),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id")
+    number: int
+    parcel_id: uuid.UUID = Field(foreign_key="parcels.id", index=True)
+    type: str = Field(max_length=32)
+    source: str = Field(max_length=16)
+    status: str = Field(default="open", max_length=32)
+    resolution: str | None = Field(default=None, max_length=32)
+    description: str | None = Field(default=None, sa_type=Text)
+    customer_reported_at: datetime | None = timestamp_field(nullable=True)
+    detected_at: datetime | None = timestamp_field(nullable=True)
+    opened_at: datetime = timestamp_field()
+    first_response_at: datetime | None = timestamp_field(nullable=True)
+    resolved_at: datetime | None = timestamp_field(nullable=True)
+    communication_summary: str | None = Field(default=None, sa_type=Text)
+    next_step_action: str | None = Field(default=None, max_length=500)
+    next_step_due_at: datetime | None = timestamp_field(nullable=True)
+    substantiated: bool | None = None
+    responsible_department: str | None = Field(default=None, max_length=100)
+    root_cause: str | None = Field(default=None, max_length=40)
+    proposed_solution: str | None = Field(default=None, sa_type=Text)
+    compensation_kind: str | None = Field(default=None, max_length=32)
+    compensation_amount: Decimal | None = Field(default=None, sa_type=Numeric(14, 3))
+    compensation_currency: str | None = Field(default=None, max_length=3)
+    compensation_percent: Decimal | None = Field(default=None, sa_type=Numeric(5, 2))
+    lessons_learned: str | None = Field(default=None, sa_type=Text)
+    overdue_notified_for: datetime | None = timestamp_field(nullable=True)
+    version: int = Field(default=1, description="Optimistic lock; the ETag is built from it.")
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+
+
+class TimelineEntry(SQLModel, table=True):
+    """Append-only, hash-chained history of an incident: the seller's dispute evidence."""
+
+    __tablename__ = "timeline_entries"
+    __table_args__ = (UniqueConstraint("incident_id", "seq"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id")
+    incident_id: uuid.UUID = Field(foreign_key="incidents.id")
+    seq: int
+    kind: str = Field(max_length=40)
+    actor: str = Field(max_length=200)
+    summary: str = Field(max_length=1000)
+    data: str = Field(sa_type=Text, description="Canonical JSON, hashed exactly as stored.")
+    occurred_at: datetime = timestamp_field()
+    recorded_at: datetime = timestamp_field()
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class CompensationProposal(SQLModel, table=True):
+    """A proposed solution and its compensation, and the supervisor's decision on it."""
+
+    __tablename__ = "compensation_proposals"
+    __table_args__ = (UniqueConstraint("incident_id", "seq"),)
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id")
+    incident_id: uuid.UUID = Field(foreign_key="incidents.id")
+    seq: int = Field(
+        description="1, 2, ... per incident: the latest proposal is the one that counts."
+    )
+    solution: str = Field(sa_type=Text)
+    kind: str | None = Field(default=None, max_length=32)
+    amount: Decimal | None = Field(default=None, sa_type=Numeric(14, 3))
+    currency: str | None = Field(default=None, max_length=3)
+    percent: Decimal | None = Field(default=None, sa_type=Numeric(5, 2))
+    value: Decimal | None = Field(
+        default=None, sa_type=Numeric(14, 3), description="What it is worth, when we can tell."
+    )
+    value_currency: str | None = Field(default=None, max_length=3)
+    threshold: Decimal | None = Field(default=None, sa_type=Numeric(14, 3))
+    needs_approval: bool
+    status: str = Field(
+        max_length=16, description="pending, approved, rejected, not_required or superseded."
+    )
+    proposed_by: str = Field(max_length=200)
+    proposed_by_key_id: uuid.UUID = Field(foreign_key="api_keys.id")
+    decided_by: str | None = Field(default=None, max_length=200)
+    decided_by_key_id: uuid.UUID | None = Field(default=None, foreign_key="api_keys.id")
+    decided_at: datetime | None = timestamp_field(nullable=True)
+    decision_reason: str | None = Field(default=None, max_length=2000)
+    created_at: datetime = timestamp_field()

@@ -1,0 +1,285 @@
+"""Incidents: the resolution tracker as an API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response, status
+from pydantic import AwareDatetime
+from sqlmodel import Session
+
+from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
+from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
+from app.carriers import hub as carriers
+from app.core.errors import PreconditionFailed, PreconditionRequired, ValidationFailed
+from app.core.schemas import Page
+from app.incidents import queries as incident_queries
+from app.incidents import service as incidents
+from app.incidents import timeline
+from app.incidents.models import Incident, TimelineEntry
+from app.incidents.schemas import (
+    ActionCreate,
+    IncidentCreate,
+    IncidentRead,
+    IncidentSource,
+    IncidentStatus,
+    IncidentType,
+    IncidentUpdate,
+    TimelineEntryRead,
+    TimelineRead,
+    TimelineScanRead,
+    TimelineVerifyRead,
+    TransitionCreate,
+)
+from app.incidents.views import incident_view
+from app.parcels import service as parcels
+from app.parcels.models import Parcel
+from app.parcels.schemas import ParcelCreate
+
+router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
+
+
+def _answer(response: Response, incident: Incident, parcel: Parcel, now: datetime) -> IncidentRead:
+    response.headers["ETag"] = incidents.etag(incident)
+    return incident_view(incident, parcel, now=now)
+
+
+def _parcel_for(
+    session: Session, body: IncidentCreate, tenant_id: uuid.UUID, now: datetime
+) -> Parcel:
+    if body.parcel_id is not None:
+        return parcels.get_parcel(session, tenant_id=tenant_id, parcel_id=body.parcel_id)
+    assert body.tracking_number is not None
+    assert body.order_id is not None
+    carrier = carriers.resolve_carrier(body.carrier, body.tracking_number)
+    existing = parcels.find_parcel(
+        session, tenant_id=tenant_id, carrier=carrier, tracking_number=body.tracking_number
+    )
+    if existing is not None:
+        if existing.order_id != body.order_id:
+            raise ValidationFailed(
+                "order_id", f"tracking number {body.tracking_number} belongs to another order"
+            )
+        return existing
+    data = ParcelCreate(
+        order_id=body.order_id,
+        order_date=body.order_date,
+        tracking_number=body.tracking_number,
+        carrier=carrier,
+        customer=body.customer,
+        origin_country=body.origin_country,
+        destination_country=body.destination_country,
+    )
+    return parcels.register_parcel(
+        session, tenant_id=tenant_id, data=data, carrier=carrier, now=now
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=IncidentRead)
+def open_incident(
+    body: IncidentCreate,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    response: Response,
+) -> IncidentRead:
+    """Open an incident for a parcel (registering the parcel when it is new to us)."""
+    parcel = _parcel_for(session, body, principal.tenant_id, now)
+    reported = body.customer_reported_at or (now if body.source == "customer" else None)
+    incident = incidents.open_incident(
+        session,
+        parcel=parcel,
+        type=body.type,
+        source=body.source,
+        actor=principal.key_name,
+        now=now,
+        description=body.description,
+        customer_reported_at=reported,
+        next_step=body.next_step
+        or incidents.default_next_step(
+            source=body.source, now=now, hours=settings.default_next_step_hours
+        ),
+    )
+    session.commit()
+    response.headers["Location"] = f"/v1/incidents/{incident.id}"
+    return _answer(response, incident, parcel, now)
+
+
+@router.get("", response_model=Page[IncidentRead])
+def list_incidents(
+    principal: ReadDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    status: Annotated[IncidentStatus | None, Query()] = None,
+    type: Annotated[IncidentType | None, Query()] = None,
+    carrier: Annotated[str | None, Query(max_length=32)] = None,
+    source: Annotated[IncidentSource | None, Query()] = None,
+    overdue: Annotated[bool | None, Query()] = None,
+    opened_after: Annotated[AwareDatetime | None, Query()] = None,
+    opened_before: Annotated[AwareDatetime | None, Query()] = None,
+    page_size: PageSizeQuery = None,
+    page_token: PageTokenQuery = None,
+) -> Page[IncidentRead]:
+    filters = incident_queries.IncidentFilters(
+        status=status,
+        type=type,
+        carrier=carrier,
+        source=source,
+        overdue=overdue,
+        opened_after=opened_after,
+        opened_before=opened_before,
+    )
+    size = page_window(settings, page_size)
+    rows = incident_queries.list_incidents(
+        session,
+        tenant_id=principal.tenant_id,
+        filters=filters,
+        now=now,
+        after=page_start(settings, page_token, filters.as_dict()),
+        limit=size + 1,
+    )
+    last = (rows[size - 1][0].opened_at, rows[size - 1][0].id) if len(rows) > size else None
+    return Page[IncidentRead](
+        items=[incident_view(i, p, now=now) for i, p in rows[:size]],
+        next_page_token=next_token(settings, filters.as_dict(), last),
+    )
+
+
+def _load(
+    session: Session, tenant_id: uuid.UUID, incident_id: uuid.UUID, *, lock: bool = False
+) -> tuple[Incident, Parcel]:
+    return incidents.get_incident_with_parcel(
+        session, tenant_id=tenant_id, incident_id=incident_id, lock=lock
+    )
+
+
+@router.get("/{incident_id}", response_model=IncidentRead)
+def get_incident(
+    incident_id: uuid.UUID, principal: ReadDep, session: SessionDep, now: NowDep, response: Response
+) -> IncidentRead:
+    incident, parcel = _load(session, principal.tenant_id, incident_id)
+    return _answer(response, incident, parcel, now)
+
+
+def _expected_version(if_match: str | None, incident: Incident) -> int:
+    """Strong If-Match comparison against our ETag; weak tags never match (RFC 9110)."""
+    if not if_match:
+        raise PreconditionRequired("PATCH needs If-Match with the ETag you last read")
+    current = incidents.etag(incident)
+    tags = [tag.strip() for tag in if_match.split(",")]
+    if "*" in tags or current in tags:
+        return incident.version
+    raise PreconditionFailed(
+        "the incident changed since you read it; GET it again and reapply your change",
+        current_etag=current,
+    )
+
+
+@router.patch("/{incident_id}", response_model=IncidentRead)
+def update_incident(
+    incident_id: uuid.UUID,
+    body: IncidentUpdate,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    now: NowDep,
+    response: Response,
+    if_match: Annotated[str | None, Header()] = None,
+) -> IncidentRead:
+    """Edit fields under optimistic locking: stale If-Match -> 412, none -> 428."""
+    incident, parcel = _load(session, principal.tenant_id, incident_id)
+    incidents.update_incident(
+        session,
+        incident=incident,
+        expected_version=_expected_version(if_match, incident),
+        patch=body,
+        actor=principal.key_name,
+        now=now,
+    )
+    session.commit()
+    return _answer(response, incident, parcel, now)
+
+
+@router.post("/{incident_id}/transitions", response_model=IncidentRead)
+def transition_incident(
+    incident_id: uuid.UUID,
+    body: TransitionCreate,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    now: NowDep,
+    response: Response,
+) -> IncidentRead:
+    """Move through open -> in_progress -> awaiting_* / escalated -> resolved (and reopen)."""
+    incident, parcel = _load(session, principal.tenant_id, incident_id, lock=True)
+    incidents.transition_incident(
+        session, incident=incident, body=body, actor=principal.key_name, now=now
+    )
+    session.commit()
+    return _answer(response, incident, parcel, now)
+
+
+@router.post(
+    "/{incident_id}/actions", status_code=status.HTTP_201_CREATED, response_model=TimelineEntryRead
+)
+def log_action(
+    incident_id: uuid.UUID,
+    body: ActionCreate,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    now: NowDep,
+) -> TimelineEntryRead:
+    """Log an internal action (carrier contacted, refund issued, ...) on the timeline."""
+    incident, _ = _load(session, principal.tenant_id, incident_id, lock=True)
+    incidents.log_action(session, incident=incident, body=body, actor=principal.key_name, now=now)
+    entry = timeline.entries_for(session, incident.id)[-1]
+    session.commit()
+    return _entry_view(entry)
+
+
+def _entry_view(entry: TimelineEntry) -> TimelineEntryRead:
+    return TimelineEntryRead(
+        at=entry.occurred_at,
+        seq=entry.seq,
+        kind=entry.kind,
+        actor=entry.actor,
+        summary=entry.summary,
+        data=timeline.decode_data(entry),
+        recorded_at=entry.recorded_at,
+        prev_hash=entry.prev_hash,
+        hash=entry.hash,
+    )
+
+
+@router.get("/{incident_id}/timeline", response_model=TimelineRead)
+def get_timeline(incident_id: uuid.UUID, principal: ReadDep, session: SessionDep) -> TimelineRead:
+    """Every entry in order, merged with the parcel's tracking scans by time."""
+    incident, parcel = _load(session, principal.tenant_id, incident_id)
+    items: list[TimelineEntryRead | TimelineScanRead] = [
+        _entry_view(e) for e in timeline.entries_for(session, incident.id)
+    ]
+    items += [
+        TimelineScanRead(at=s.occurred_at, scan=parcels.scan_view(s))
+        for s in parcels.scans_of(session, parcel.id)
+    ]
+    items.sort(key=lambda item: item.at)  # stable: entries keep their sequence order
+    return TimelineRead(incident_id=incident.id, items=items)
+
+
+@router.get("/{incident_id}/timeline/verify", response_model=TimelineVerifyRead)
+def verify_timeline(
+    incident_id: uuid.UUID, principal: ReadDep, session: SessionDep
+) -> TimelineVerifyRead:
+    """Recompute the hash chain: proof that no entry was altered, removed or reordered."""
+    incident, _ = _load(session, principal.tenant_id, incident_id)
+    verdict = timeline.verify_chain(timeline.entries_for(session, incident.id))
+    return TimelineVerifyRead(
+        incident_id=incident.id,
+        valid=verdict.valid,
+        entries=verdict.entries,
+        head_hash=verdict.head_hash,
+        first_broken_seq=verdict.first_broken_seq,
+        reason=verdict.reason,
+    )

@@ -1,0 +1,248 @@
+"""Incident schemas: one incident is one row of the seller's resolution tracker."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, Field, model_validator
+
+from app.core.schemas import (
+    CountryCode,
+    CurrencyCode,
+    InputModel,
+    Money,
+    OrderId,
+    TrackingNumber,
+    UtcDatetime,
+)
+from app.parcels.schemas import Customer, CustomerRead, LastScanRead, ScanRead, normalise_phone
+
+IncidentType = Literal[
+    "delay",
+    "lost",
+    "damaged",
+    "not_as_described",
+    "missing_items",
+    "returned",
+    "customs",
+    "wrong_address",
+    "other",
+]
+IncidentSource = Literal["customer", "agent", "auto"]
+IncidentStatus = Literal[
+    "open", "in_progress", "awaiting_customer", "awaiting_carrier", "escalated", "resolved"
+]
+Resolution = Literal[
+    "delivered",
+    "refunded",
+    "partially_refunded",
+    "reshipped",
+    "compensated",
+    "rejected",
+    "cancelled",
+]
+RootCause = Literal[
+    "carrier_delay",
+    "customs_inspection",
+    "peak_season",
+    "weather",
+    "holiday_suspension",
+    "wrong_address",
+    "duties_unpaid",
+    "refused_by_recipient",
+    "packaging",
+    "product_defect",
+    "missing_item",
+    "lost_by_carrier",
+    "other",
+]
+ActionKind = Literal[
+    "note",
+    "carrier_contacted",
+    "customer_contacted",
+    "escalated",
+    "claim_filed",
+    "refund_issued",
+    "reshipped",
+    "discount_issued",
+    "evidence_requested",
+    "other",
+]
+CompensationKind = Literal["refund", "partial_refund", "reshipment", "discount", "coupon", "other"]
+ProcessStep = Literal[
+    "assessment",
+    "department",
+    "root_cause",
+    "proposal",
+    "approval",
+    "execution",
+    "lessons",
+    "done",
+]
+"""Where the incident is in the seller's complaint process (see app/workflow/service.py)."""
+
+
+class NextStep(InputModel):
+    action: str = Field(min_length=1, max_length=500)
+    due_at: UtcDatetime
+
+
+class Compensation(InputModel):
+    kind: CompensationKind
+    amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=3)
+    currency: CurrencyCode | None = None
+    percent: Decimal | None = Field(default=None, ge=0, le=100, decimal_places=2)
+
+    @model_validator(mode="after")
+    def _money_has_currency(self) -> Self:
+        if self.amount is not None and self.currency is None:
+            raise ValueError("currency: required when amount is given")
+        return self
+
+
+class IncidentCreate(InputModel):
+    """Either ``parcel_id``, or ``order_id`` + ``tracking_number`` (+ ``carrier``) of a parcel
+    that is found or registered on the way."""
+
+    type: IncidentType
+    source: Literal["customer", "agent"] = "customer"
+    parcel_id: uuid.UUID | None = None
+    order_id: OrderId | None = None
+    tracking_number: TrackingNumber | None = None
+    carrier: str | None = None
+    order_date: date | None = None
+    customer: Customer | None = None
+    origin_country: CountryCode | None = None
+    destination_country: CountryCode | None = None
+    customer_reported_at: UtcDatetime | None = None
+    description: str | None = Field(default=None, max_length=10_000)
+    next_step: NextStep | None = None
+
+    @model_validator(mode="after")
+    def _one_parcel_reference(self) -> Self:
+        by_order = self.order_id is not None or self.tracking_number is not None
+        if self.parcel_id is not None and by_order:
+            raise ValueError("parcel_id: give parcel_id or order_id + tracking_number, not both")
+        if self.parcel_id is None and (self.order_id is None or self.tracking_number is None):
+            raise ValueError("parcel_id: required unless order_id and tracking_number are given")
+        if self.customer and self.customer.phone:
+            self.customer.phone = normalise_phone(self.customer.phone, self.destination_country)
+        return self
+
+
+class IncidentUpdate(InputModel):
+    """Editable fields; status, numbers, tenant and timestamps are not among them."""
+
+    type: IncidentType | None = None
+    description: str | None = Field(default=None, max_length=10_000)
+    communication_summary: str | None = Field(default=None, max_length=10_000)
+    next_step: NextStep | None = None
+    substantiated: bool | None = None
+    responsible_department: str | None = Field(default=None, max_length=100)
+    root_cause: RootCause | None = None
+    proposed_solution: str | None = Field(default=None, max_length=10_000)
+    compensation: Compensation | None = None
+    lessons_learned: str | None = Field(default=None, max_length=10_000)
+
+
+class TransitionCreate(InputModel):
+    to: IncidentStatus
+    resolution: Resolution | None = Field(default=None, description="Required to resolve.")
+    reason: str | None = Field(
+        default=None, max_length=2000, description="Why; required to reopen."
+    )
+    next_step: NextStep | None = None
+
+
+class ActionCreate(InputModel):
+    kind: ActionKind
+    text: str = Field(min_length=1, max_length=5000)
+    occurred_at: UtcDatetime | None = Field(
+        default=None, description="When it happened; defaults to now."
+    )
+
+
+class NextStepRead(BaseModel):
+    action: str
+    due_at: datetime
+
+
+class CompensationRead(BaseModel):
+    kind: str
+    amount: Money | None
+    currency: str | None
+    percent: Money | None
+
+
+class IncidentRead(BaseModel):
+    id: uuid.UUID
+    number: str = Field(examples=["INC-000042"])
+    type: IncidentType
+    source: IncidentSource
+    status: IncidentStatus
+    resolution: Resolution | None
+    parcel_id: uuid.UUID
+    order_id: str
+    order_date: date | None
+    customer: CustomerRead
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    last_tracking_update: LastScanRead | None
+    customer_reported_at: datetime | None
+    detected_at: datetime | None
+    opened_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+    description: str | None
+    communication_summary: str | None
+    next_step: NextStepRead | None
+    overdue: bool
+    substantiated: bool | None
+    responsible_department: str | None
+    root_cause: RootCause | None
+    proposed_solution: str | None
+    compensation: CompensationRead | None
+    lessons_learned: str | None
+    process_step: ProcessStep = Field(
+        description="The complaint process step the incident is at; 'done' once lessons are in."
+    )
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class TimelineEntryRead(BaseModel):
+    item: Literal["entry"] = "entry"
+    at: datetime
+    seq: int
+    kind: str
+    actor: str
+    summary: str
+    data: dict[str, Any]
+    recorded_at: datetime
+    prev_hash: str
+    hash: str
+
+
+class TimelineScanRead(BaseModel):
+    item: Literal["scan"] = "scan"
+    at: datetime
+    scan: ScanRead
+
+
+class TimelineRead(BaseModel):
+    incident_id: uuid.UUID
+    items: list[TimelineEntryRead | TimelineScanRead]
+
+
+class TimelineVerifyRead(BaseModel):
+    incident_id: uuid.UUID
+    valid: bool
+    entries: int
+    head_hash: str | None
+    first_broken_seq: int | None
+    reason: str | None

@@ -1,0 +1,154 @@
+"""The incident timeline: append-only entries, each holding the hash of the one before.
+
+``hash = sha256(canonical JSON of the entry's fields + prev_hash)``. Editing, deleting or
+reordering any stored entry breaks the chain at that point, and ``verify`` says where. The
+first entry's ``prev_hash`` is ``GENESIS`` so that an entry cannot be moved to another incident.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from app.incidents.models import TimelineEntry
+
+GENESIS = "0" * 64
+
+
+def canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def entry_hash(entry: TimelineEntry) -> str:
+    material = canonical_json(
+        {
+            "incident_id": str(entry.incident_id),
+            "seq": entry.seq,
+            "kind": entry.kind,
+            "actor": entry.actor,
+            "summary": entry.summary,
+            "data": entry.data,
+            "occurred_at": _iso(entry.occurred_at),
+            "recorded_at": _iso(entry.recorded_at),
+            "prev_hash": entry.prev_hash,
+        }
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def append_entry(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    incident_id: uuid.UUID,
+    kind: str,
+    actor: str,
+    summary: str,
+    now: datetime,
+    data: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> TimelineEntry:
+    """Append one entry. The caller holds the incident's row lock, so seq cannot race."""
+    last = session.exec(
+        select(TimelineEntry.seq, TimelineEntry.hash)
+        .where(TimelineEntry.incident_id == incident_id)
+        .order_by(col(TimelineEntry.seq).desc())
+        .limit(1)
+    ).first()
+    entry = chained_entry(
+        tenant_id=tenant_id,
+        incident_id=incident_id,
+        after=(last[0], last[1]) if last else None,
+        kind=kind,
+        actor=actor,
+        summary=summary,
+        now=now,
+        data=data,
+        occurred_at=occurred_at,
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def chained_entry(
+    *,
+    tenant_id: uuid.UUID,
+    incident_id: uuid.UUID,
+    after: tuple[int, str] | None,
+    kind: str,
+    actor: str,
+    summary: str,
+    now: datetime,
+    data: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+) -> TimelineEntry:
+    """The entry that follows ``after`` (its seq and hash; None: the incident's first entry).
+
+    Not added to a session: a caller opening many incidents at once adds them in one flush.
+    """
+    seq, prev_hash = (after[0] + 1, after[1]) if after else (1, GENESIS)
+    entry = TimelineEntry(
+        tenant_id=tenant_id,
+        incident_id=incident_id,
+        seq=seq,
+        kind=kind,
+        actor=actor,
+        summary=summary[:1000],
+        data=canonical_json(data or {}),
+        occurred_at=(occurred_at or now).astimezone(UTC),
+        recorded_at=now.astimezone(UTC),
+        prev_hash=prev_hash,
+        hash="",
+    )
+    entry.hash = entry_hash(entry)
+    return entry
+
+
+def entries_for(session: Session, incident_id: uuid.UUID) -> list[TimelineEntry]:
+    return list(
+        session.exec(
+            select(TimelineEntry)
+            .where(TimelineEntry.incident_id == incident_id)
+            .order_by(col(TimelineEntry.seq))
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ChainVerdict:
+    valid: bool
+    entries: int
+    head_hash: str | None
+    first_broken_seq: int | None = None
+    reason: str | None = None
+
+
+def verify_chain(entries: Sequence[TimelineEntry]) -> ChainVerdict:
+    """Recompute every hash in order; the first mismatch is where the record was altered."""
+    prev = GENESIS
+    for expected_seq, entry in enumerate(entries, start=1):
+        if entry.seq != expected_seq:
+            return ChainVerdict(False, len(entries), None, expected_seq, "entry missing")
+        if entry.prev_hash != prev:
+            return ChainVerdict(False, len(entries), None, entry.seq, "link to previous broken")
+        if entry_hash(entry) != entry.hash:
+            return ChainVerdict(False, len(entries), None, entry.seq, "entry content altered")
+        prev = entry.hash
+    return ChainVerdict(True, len(entries), prev if entries else None)
+
+
+def decode_data(entry: TimelineEntry) -> dict[str, Any]:
+    value = json.loads(entry.data)
+    return value if isinstance(value, dict) else {"value": value}

@@ -1,0 +1,64 @@
+"""Domain events, written in the caller's transaction so delivery can never miss or invent one."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from app.outbox.models import Event
+from app.webhooks.publish import fan_out
+
+EVENT_TYPES: dict[str, str] = {
+    "parcel.status_changed": "A parcel's normalised tracking status changed.",
+    "parcel.stuck": "A parcel has had no new scan for longer than its threshold.",
+    "parcel.movement_resumed": "A parcel with an open automatic incident moved again.",
+    "incident.opened": "An incident was opened (by a customer, an agent or automatically).",
+    "incident.escalated": "An incident was escalated.",
+    "incident.next_step_overdue": "An incident's next step passed its deadline.",
+    "incident.resolved": "An incident was resolved.",
+    "incident.reopened": "A resolved incident was reopened.",
+    "message.created": "A message to or from the customer was recorded; an outbound one is "
+    "for the storefront's mailer or helpdesk to send (we send nothing ourselves).",
+    "compensation.proposed": "A solution with compensation was proposed for an incident.",
+    "compensation.approved": "A supervisor approved a proposed compensation.",
+    "compensation.rejected": "A supervisor rejected a proposed compensation, with the reason.",
+    "claim.created": "A carrier claim was drafted for an incident.",
+    "claim.filed": "A carrier claim was filed with the carrier (with its claim reference).",
+    "claim.approved": "The carrier approved a claim in full.",
+    "claim.partially_approved": "The carrier approved part of a claim.",
+    "claim.rejected": "The carrier rejected a claim.",
+    "claim.paid": "The carrier paid a claim.",
+    "carrier.unavailable": "A carrier could not be polled; stuck detection pauses for it.",
+    "carrier.recovered": "A carrier that was unavailable answers again.",
+    "webhook.test": "A test message, sent on request to one webhook endpoint.",
+    "webhook_endpoint.disabled": "A webhook endpoint was disabled (gone, or failing for days).",
+}
+
+
+def emit(
+    session: Session,
+    *,
+    type: str,
+    occurred_at: datetime,
+    tenant_id: uuid.UUID | None,
+    payload: dict[str, Any],
+    parcel_id: uuid.UUID | None = None,
+    incident_id: uuid.UUID | None = None,
+) -> Event:
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {type!r}")
+    event = Event(
+        tenant_id=tenant_id,
+        type=type,
+        occurred_at=occurred_at,
+        parcel_id=parcel_id,
+        incident_id=incident_id,
+        payload=json.dumps(payload, separators=(",", ":"), default=str),
+    )
+    session.add(event)
+    fan_out(session, event)  # the outbox rows commit with the event, or neither does
+    return event

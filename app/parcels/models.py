@@ -1,0 +1,85 @@
+"""Parcel tables: the parcel (with its latest known state) and every scan the carrier sent.
+
+Carriers and statuses are plain strings validated at the API, so adding a carrier needs no
+migration. Every row carries ``tenant_id``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Index, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.db.tables import timestamp_field
+
+
+class Parcel(SQLModel, table=True):
+    """One tracked shipment = one tracking number with one carrier."""
+
+    __tablename__ = "parcels"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "carrier", "tracking_number"),
+        Index("ix_parcels_tenant_id_created_at_id", "tenant_id", "created_at", "id"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id")
+    carrier: str = Field(max_length=32)
+    tracking_number: str = Field(max_length=64)
+    order_id: str = Field(max_length=100, index=True)
+    order_date: date | None = None
+    customer_name: str | None = Field(default=None, max_length=200)
+    customer_email: str | None = Field(default=None, max_length=320)
+    customer_phone: str | None = Field(default=None, max_length=32)
+    customer_locale: str | None = Field(default=None, max_length=35)
+    customer_ticket_ref: str | None = Field(default=None, max_length=100)
+    origin_country: str | None = Field(default=None, max_length=2)
+    destination_country: str | None = Field(default=None, max_length=2)
+    shipped_at: datetime | None = timestamp_field(nullable=True)
+    declared_value: Decimal | None = Field(default=None, sa_type=Numeric(14, 3))
+    currency: str | None = Field(default=None, max_length=3)
+    status: str = Field(default="info_received", max_length=32)
+    last_scan_at: datetime | None = timestamp_field(nullable=True)
+    last_scan_status: str | None = Field(default=None, max_length=32)
+    last_scan_description: str | None = Field(default=None, max_length=500)
+    last_scan_city: str | None = Field(default=None, max_length=200)
+    last_scan_country: str | None = Field(default=None, max_length=2)
+    last_polled_at: datetime | None = timestamp_field(nullable=True)
+    last_poll_error: str | None = Field(default=None, max_length=500)
+    next_poll_at: datetime | None = timestamp_field(nullable=True, index=True)
+    poll_lease_until: datetime | None = timestamp_field(nullable=True)
+    stuck_check_at: datetime | None = timestamp_field(nullable=True, index=True)
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
+
+
+class ScanRecord(SQLModel, table=True):
+    """A stored tracking scan; ``fingerprint`` makes a repeated scan a no-op."""
+
+    __tablename__ = "scans"
+    __table_args__ = (
+        UniqueConstraint("parcel_id", "fingerprint"),
+        Index("ix_scans_parcel_id_occurred_at", "parcel_id", "occurred_at"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    tenant_id: uuid.UUID = Field(foreign_key="tenants.id")
+    parcel_id: uuid.UUID = Field(foreign_key="parcels.id")
+    status: str = Field(max_length=32)
+    occurred_at: datetime = timestamp_field()
+    description: str = Field(max_length=500)
+    city: str | None = Field(default=None, max_length=200)
+    region: str | None = Field(default=None, max_length=200)
+    postal_code: str | None = Field(default=None, max_length=32)
+    country: str | None = Field(default=None, max_length=2)
+    raw_code: str | None = Field(default=None, max_length=64)
+    raw_text: str | None = Field(default=None, max_length=1000)
+    raw_timestamp: str | None = Field(default=None, max_length=200)
+    carrier_delay: bool = False
+    exception_reason: str | None = Field(default=None, max_length=500)
+    source: str = Field(max_length=16, description="'api' (pushed) or 'carrier' (polled).")
+    fingerprint: str = Field(max_length=64)
+    recorded_at: datetime = timestamp_field()

@@ -1,0 +1,171 @@
+"""Parcel API schemas: register, read, the customer, scans in and out.
+
+Inputs forbid unknown fields (see ``app.core.schemas.InputModel``); phone numbers are
+normalised with phonenumbers, e-mails checked with email-validator.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Self
+
+import phonenumbers
+from pydantic import (
+    BaseModel,
+    EmailStr,
+    Field,
+    model_validator,
+)
+
+from adapters.base import ScanStatus
+from app.core.schemas import (
+    CountryCode,
+    CurrencyCode,
+    InputModel,
+    Locale,
+    Money,
+    OrderId,
+    TrackingNumber,
+    UtcDatetime,
+)
+
+
+class Customer(InputModel):
+    """The customer to write to; the phone is stored in E.164."""
+
+    name: str | None = Field(default=None, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40)
+    locale: Locale | None = None
+    ticket_ref: str | None = Field(default=None, max_length=100)
+
+
+def normalise_phone(raw: str, region: str | None) -> str:
+    """E.164 form; a national number needs the destination country as its region."""
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(f"customer.phone: {exc}") from None
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"customer.phone: {raw!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class ParcelCreate(InputModel):
+    order_id: OrderId
+    order_date: date | None = None
+    tracking_number: TrackingNumber
+    carrier: str | None = Field(
+        default=None, description="Carrier code; detected from the tracking number when omitted."
+    )
+    customer: Customer | None = None
+    origin_country: CountryCode | None = None
+    destination_country: CountryCode | None = None
+    shipped_at: UtcDatetime | None = None
+    declared_value: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=3)
+    currency: CurrencyCode | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.declared_value is not None and self.currency is None:
+            raise ValueError("currency: required when declared_value is given")
+        if self.customer and self.customer.phone:
+            self.customer.phone = normalise_phone(self.customer.phone, self.destination_country)
+        return self
+
+
+class Location(InputModel):
+    city: str | None = Field(default=None, max_length=200)
+    region: str | None = Field(default=None, max_length=200)
+    postal_code: str | None = Field(default=None, max_length=32)
+    country: CountryCode | None = None
+
+
+class LocationRead(BaseModel):
+    """A location as the carrier gave it (not re-validated: it is the carrier's record)."""
+
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+class LastScanRead(BaseModel):
+    status: ScanStatus
+    description: str | None
+    occurred_at: datetime
+    location: LocationRead
+
+
+class CustomerRead(BaseModel):
+    name: str | None
+    email: str | None
+    phone: str | None
+    locale: str | None
+    ticket_ref: str | None
+
+
+class ParcelRead(BaseModel):
+    id: uuid.UUID
+    carrier: str
+    tracking_number: str
+    tracking_url: str
+    sandbox: bool = Field(description="True for the sandbox test carrier: not a real shipment.")
+    order_id: str
+    order_date: date | None
+    customer: CustomerRead
+    origin_country: str | None
+    destination_country: str | None
+    shipped_at: datetime | None
+    declared_value: Money | None
+    currency: str | None
+    status: ScanStatus
+    last_scan_at: datetime | None
+    last_scan: LastScanRead | None
+    last_polled_at: datetime | None
+    last_poll_error: str | None
+    next_poll_at: datetime | None = Field(
+        description="When the scheduler polls the carrier next; null once tracking stopped."
+    )
+    created_at: datetime
+    updated_at: datetime
+
+
+class ScanCreate(InputModel):
+    """A scan pushed in normalised form (e.g. from a storefront's own carrier integration)."""
+
+    status: ScanStatus
+    occurred_at: UtcDatetime
+    description: str = Field(min_length=1, max_length=500)
+    location: Location = Field(default_factory=Location)
+    raw_code: str | None = Field(default=None, max_length=64)
+    raw_text: str | None = Field(default=None, max_length=1000)
+    carrier_delay: bool = False
+    exception_reason: str | None = Field(default=None, max_length=500)
+
+
+class ScanBatchCreate(InputModel):
+    scans: list[ScanCreate] = Field(min_length=1, max_length=500)
+
+
+class ScanRead(BaseModel):
+    id: uuid.UUID
+    status: ScanStatus
+    occurred_at: datetime
+    description: str
+    location: LocationRead
+    raw_code: str | None
+    raw_text: str | None
+    raw_timestamp: str | None
+    carrier_delay: bool
+    exception_reason: str | None
+    source: str
+    recorded_at: datetime
+
+
+class ScanBatchResult(BaseModel):
+    accepted: int = Field(description="New scans stored.")
+    duplicates: int = Field(description="Scans already stored, ignored.")
+    parcel: ParcelRead

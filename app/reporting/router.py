@@ -1,0 +1,92 @@
+"""``GET /metrics`` for Prometheus and ``GET /v1/metrics/summary`` for a tenant's dashboard."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, Response
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4 as CONTENT_TYPE
+from pydantic import AwareDatetime
+
+from app.api.deps import NowDep, ReadDep, SessionDep, SettingsDep
+from app.carriers import hub as carriers
+from app.core.errors import Unauthorized, ValidationFailed
+from app.core.schemas import CountryCode
+from app.core.settings import Settings
+from app.reporting import summary
+from app.reporting.metrics import exposition
+from app.reporting.metrics_db import SnapshotCache
+from app.reporting.schemas import SummaryRead
+
+router = APIRouter(tags=["metrics"])
+DEFAULT_WINDOW = timedelta(days=30)
+MAX_WINDOW = timedelta(days=366)
+
+
+def _check_metrics_token(request: Request, settings: Settings) -> None:
+    """Only the configured scrape token opens /metrics; API keys are never asked for here."""
+    if settings.metrics_token is None:
+        return
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    expected = settings.metrics_token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(secret.strip().encode(), expected):
+        raise Unauthorized("send 'Authorization: Bearer <RT_METRICS_TOKEN>' to read /metrics")
+
+
+def _snapshot_cache(request: Request, settings: Settings) -> SnapshotCache:
+    cache: SnapshotCache | None = getattr(request.app.state, "metrics_snapshot_cache", None)
+    if cache is None:
+        cache = SnapshotCache(
+            request.app.state.db,
+            ttl_seconds=settings.metrics_cache_seconds,
+            clock=request.app.state.clock,
+        )
+        request.app.state.metrics_snapshot_cache = cache
+    return cache
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE: {}}}},
+    summary="Prometheus metrics (text format)",
+)
+def prometheus_metrics(request: Request, settings: SettingsDep) -> Response:
+    """This process's counters, then the shared database metrics (cached briefly)."""
+    _check_metrics_token(request, settings)
+    snapshot = _snapshot_cache(request, settings).get()
+    hub: carriers.CarrierHub | None = getattr(request.app.state, "carriers", None)
+    adapters = hub.adapters.values() if hub is not None else []
+    return Response(exposition(snapshot, adapters), media_type=CONTENT_TYPE)
+
+
+@router.get("/v1/metrics/summary", response_model=SummaryRead, response_model_by_alias=True)
+def metrics_summary(
+    principal: ReadDep,
+    session: SessionDep,
+    now: NowDep,
+    from_: Annotated[
+        AwareDatetime | None, Query(alias="from", description="Default: 30 days before 'to'.")
+    ] = None,
+    to: Annotated[AwareDatetime | None, Query(description="Exclusive; default: now.")] = None,
+    carrier: Annotated[str | None, Query(max_length=32)] = None,
+    destination_country: Annotated[CountryCode | None, Query()] = None,
+) -> SummaryRead:
+    """Patterns over a window: incidents, detection lead time, response and resolution times,
+    stuck rates per carrier and lane, root causes, compensation and claims."""
+    end = to or now
+    if from_ is None and end - datetime.min.replace(tzinfo=UTC) < DEFAULT_WINDOW:
+        raise ValidationFailed("to", "is too early to count 30 days back from")
+    start = from_ or end - DEFAULT_WINDOW
+    if start >= end:
+        raise ValidationFailed("from", "must be before 'to'")
+    if end - start > MAX_WINDOW:
+        raise ValidationFailed("from", "the window can span at most 366 days")
+    if carrier is not None and carrier not in carriers.carrier_codes():
+        raise ValidationFailed("carrier", f"unknown carrier {carrier!r}")
+    window = summary.SummaryWindow(
+        start=start, end=end, carrier=carrier, destination_country=destination_country
+    )
+    return summary.build_summary(session, tenant_id=principal.tenant_id, window=window, now=now)

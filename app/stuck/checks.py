@@ -1,0 +1,85 @@
+"""When must detection look at a parcel again? Stored as ``parcels.stuck_check_at``.
+
+Judging every active parcel on every tick would not scale to a million parcels, and nothing
+about a parcel's verdict changes until its threshold passes. So whenever a parcel's facts
+change (registered, new scans, rules changed) we compute the moment its verdict can next
+change, and the detect-stuck tick reads only the parcels whose moment has come, through an
+index: a tick with nothing new to open touches no parcel rows at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlmodel import Session, col, update
+
+from adapters.base import ScanStatus
+from app.core.calendars import add_business_days
+from app.parcels.models import Parcel
+from app.stuck.rules import rules_for
+from app.stuck.verdict import NEVER_STUCK, ParcelFacts, StuckRule, Verdict, judge
+
+
+def facts_of(parcel: Parcel) -> ParcelFacts:
+    return ParcelFacts(
+        carrier=parcel.carrier,
+        status=ScanStatus(parcel.status),
+        registered_at=parcel.created_at,
+        last_scan_at=parcel.last_scan_at,
+        last_scan_country=parcel.last_scan_country,
+        origin_country=parcel.origin_country,
+        destination_country=parcel.destination_country,
+    )
+
+
+def next_check(verdict: Verdict) -> datetime | None:
+    """The next moment the verdict can change, assuming this one has been acted on."""
+    if verdict.kind == "presumed_lost":
+        return None
+    lost_at = (
+        add_business_days(verdict.since, verdict.lost_threshold.business_days, verdict.country)
+        if verdict.lost_threshold is not None
+        else None
+    )
+    if verdict.kind is not None:  # stuck or exception: next comes "presumed lost"
+        return lost_at
+    moments = [t for t in (verdict.stuck_at, lost_at) if t is not None]
+    return min(moments, default=None)
+
+
+def schedule(
+    session: Session,
+    *,
+    parcel: Parcel,
+    now: datetime,
+    rules: Sequence[StuckRule] | None = None,
+) -> Verdict:
+    """Judge ``parcel`` now and store when it is due for detection (now, if already stuck)."""
+    if rules is None:
+        rules = rules_for(session, parcel.tenant_id)
+    verdict = judge(facts_of(parcel), now=now, rules=rules)
+    if ScanStatus(parcel.status) in NEVER_STUCK:
+        parcel.stuck_check_at = None
+    elif verdict.stuck:
+        parcel.stuck_check_at = now  # the next tick opens (or updates) its incident
+    else:
+        parcel.stuck_check_at = next_check(verdict)
+    session.add(parcel)
+    return verdict
+
+
+def recheck_tenant(session: Session, *, tenant_id: uuid.UUID, now: datetime) -> int:
+    """New rules: every active parcel of the tenant is looked at by the next tick."""
+    statement = (
+        update(Parcel)
+        .where(
+            col(Parcel.tenant_id) == tenant_id,
+            col(Parcel.status).not_in([s.value for s in NEVER_STUCK]),
+        )
+        .values(stuck_check_at=now)
+        .returning(col(Parcel.id))
+        .execution_options(synchronize_session=False)
+    )
+    return len(session.execute(statement).all())

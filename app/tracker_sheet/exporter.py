@@ -1,0 +1,177 @@
+"""Streaming the tracker: pages of incidents from the database, written as CSV or XLSX.
+
+Memory stays flat whatever the number of incidents: rows are read a page at a time (the
+list's keyset order, each page in its own short session, its timeline entries in one query),
+and written straight out. CSV goes to the client page by page. XLSX is a zip, which cannot be
+sent before it is complete, so openpyxl's write-only workbook spools rows to a temporary file
+and the finished file is streamed, then deleted.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+from sqlmodel import col, select
+
+from app.db.engine import Database
+from app.incidents import queries as incident_queries
+from app.incidents.models import TimelineEntry
+from app.tracker_sheet.columns import (
+    COLUMNS,
+    NEXT_STEP_DEADLINE,
+    TRACKING_NUMBER,
+    CellValue,
+    SheetRow,
+    csv_cell,
+    sheet_row,
+)
+
+PAGE_SIZE = 500
+CHUNK_BYTES = 64 * 1024
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+SHEET_TITLE = "Tracker"
+_DEADLINE_AT = COLUMNS.index(NEXT_STEP_DEADLINE)
+_TRACKING_AT = COLUMNS.index(TRACKING_NUMBER)
+_WIDE = {"Internal Action Log": 80, "Communication Summary": 50, "Next Step": 50}
+OVERDUE_FILL = PatternFill("solid", fgColor="FFC7CE")
+OVERDUE_FONT = Font(color="9C0006", bold=True)
+LINK_FONT = Font(color="0563C1", underline="single")
+HEADER_FONT = Font(bold=True)
+
+
+def sheet_pages(
+    db: Database,
+    *,
+    tenant_id: uuid.UUID,
+    filters: incident_queries.IncidentFilters,
+    now: datetime,
+    page_size: int = PAGE_SIZE,
+) -> Iterator[list[SheetRow]]:
+    """Every matching incident as tracker rows, newest first, one page at a time."""
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        with db.session() as session:
+            rows = incident_queries.list_incidents(
+                session, tenant_id=tenant_id, filters=filters, now=now, after=after, limit=page_size
+            )
+            if not rows:
+                return
+            entries: dict[uuid.UUID, list[TimelineEntry]] = {}
+            for entry in session.exec(
+                select(TimelineEntry).where(
+                    col(TimelineEntry.incident_id).in_([i.id for i, _ in rows])
+                )
+            ):
+                entries.setdefault(entry.incident_id, []).append(entry)
+            page = [sheet_row(i, p, entries.get(i.id, []), now=now) for i, p in rows]
+        yield page
+        if len(rows) < page_size:
+            return
+        last = rows[-1][0]
+        after = (last.opened_at, last.id)
+
+
+def csv_chunks(pages: Iterator[list[SheetRow]]) -> Iterator[bytes]:
+    """UTF-8 with a byte-order mark, so Excel opens accents and non-Latin names correctly."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    yield ("\ufeff" + buffer.getvalue()).encode()
+    for page in pages:
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows([csv_cell(value) for value in row.values] for row in page)
+        yield buffer.getvalue().encode()
+
+
+def _excel_value(value: CellValue) -> CellValue:
+    """Excel has no time zones: times go in as naive UTC (the About sheet says so)."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    return value
+
+
+def _as_text(sheet: WriteOnlyWorksheet, text: str) -> Cell:
+    """openpyxl stores "=..." as a formula; customer text must never run in the seller's Excel."""
+    cell = WriteOnlyCell(sheet, value=text)
+    cell.data_type = "s"
+    return cell
+
+
+def _xlsx_row(sheet: WriteOnlyWorksheet, row: SheetRow) -> list[object]:
+    cells: list[object] = [
+        _as_text(sheet, v) if isinstance(v, str) and v.startswith("=") else _excel_value(v)
+        for v in row.values
+    ]
+    link = WriteOnlyCell(sheet, value=str(row.values[_TRACKING_AT]))
+    link.hyperlink = row.tracking_url
+    link.font = LINK_FONT
+    cells[_TRACKING_AT] = link
+    if row.overdue:
+        due = _excel_value(row.values[_DEADLINE_AT])
+        deadline = WriteOnlyCell(sheet, value=due if isinstance(due, datetime) else None)
+        deadline.fill = OVERDUE_FILL
+        deadline.font = OVERDUE_FONT
+        deadline.number_format = "yyyy-mm-dd hh:mm"
+        cells[_DEADLINE_AT] = deadline
+    return cells
+
+
+def write_xlsx(pages: Iterator[list[SheetRow]], path: str, *, exported_at: datetime) -> int:
+    """Write the tracker workbook to ``path``; the number of incident rows written."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(SHEET_TITLE)
+    sheet.freeze_panes = "A2"
+    for index, name in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = _WIDE.get(name, 18)
+    header = []
+    for name in COLUMNS:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font = HEADER_FONT
+        header.append(cell)
+    sheet.append(header)
+    count = 0
+    for page in pages:
+        for row in page:
+            sheet.append(_xlsx_row(sheet, row))
+        count += len(page)
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(COLUMNS))}{count + 1}"
+    about = workbook.create_sheet("About")
+    about.append(["Exported at (UTC)", exported_at.astimezone(UTC).replace(tzinfo=None)])
+    about.append(["Incidents", count])
+    about.append(["Times", "All dates and times are UTC."])
+    about.append(["Overdue", "A red Next Step Deadline was overdue when exported."])
+    workbook.save(path)
+    return count
+
+
+def xlsx_chunks(pages: Iterator[list[SheetRow]], *, exported_at: datetime) -> Iterator[bytes]:
+    """Build the workbook in a temporary file, then send it in chunks and delete it."""
+    handle, path = tempfile.mkstemp(prefix="rt-export-", suffix=".xlsx")
+    os.close(handle)
+    try:
+        write_xlsx(pages, path, exported_at=exported_at)
+        with open(path, "rb") as file:
+            while chunk := file.read(CHUNK_BYTES):
+                yield chunk
+    finally:
+        os.unlink(path)
+
+
+def export_filename(extension: str, now: datetime) -> str:
+    return f"incidents-{now.astimezone(UTC):%Y-%m-%d}.{extension}"

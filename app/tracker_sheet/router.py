@@ -1,0 +1,194 @@
+"""The tracker spreadsheet: export incidents as CSV or XLSX, import a seller's existing sheet.
+
+Included before the incidents router, so ``/v1/incidents/export`` is never read as an id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import anyio
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime, BaseModel
+from starlette.datastructures import UploadFile
+
+from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
+from app.core.errors import AppError, ValidationFailed
+from app.db.engine import Database
+from app.incidents import queries as incident_queries
+from app.incidents.schemas import IncidentSource, IncidentStatus, IncidentType
+from app.tracker_sheet import exporter as tracker_export
+from app.tracker_sheet.importer import ImportReport, import_table
+from app.tracker_sheet.reader import MAX_IMPORT_BYTES, FileRejected, read_table
+
+router = APIRouter(prefix="/v1/incidents", tags=["tracker spreadsheet"])
+
+
+class ContentTooLarge(AppError):
+    status, title, slug = 413, "Content Too Large", "file-too-large"
+
+
+class ImportErrorRead(BaseModel):
+    row: int | None
+    column: str | None
+    reason: str
+
+
+class ImportRowRead(BaseModel):
+    row: int
+    outcome: Literal["valid", "imported", "exists", "invalid"]
+    incident_id: uuid.UUID | None
+    number: str | None
+
+
+class ImportReportRead(BaseModel):
+    dry_run: bool
+    file_type: str
+    rows: int
+    valid: int
+    imported: int
+    exists: int
+    invalid: int
+    ignored_columns: list[str]
+    errors: list[ImportErrorRead]
+    results: list[ImportRowRead]
+
+
+@router.get(
+    "/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}, tracker_export.XLSX_MEDIA_TYPE: {}}}},
+)
+def export_incidents(
+    request: Request,
+    principal: ReadDep,
+    session: SessionDep,
+    now: NowDep,
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
+    status: Annotated[IncidentStatus | None, Query()] = None,
+    type: Annotated[IncidentType | None, Query()] = None,
+    carrier: Annotated[str | None, Query(max_length=32)] = None,
+    source: Annotated[IncidentSource | None, Query()] = None,
+    overdue: Annotated[bool | None, Query()] = None,
+    opened_after: Annotated[AwareDatetime | None, Query()] = None,
+    opened_before: Annotated[AwareDatetime | None, Query()] = None,
+) -> StreamingResponse:
+    """The tracker, one row per incident, with the list's filters; streamed page by page."""
+    filters = incident_queries.IncidentFilters(
+        status=status,
+        type=type,
+        carrier=carrier,
+        source=source,
+        overdue=overdue,
+        opened_after=opened_after,
+        opened_before=opened_before,
+    )
+    session.commit()  # the stream reads in its own short sessions; hold no lock meanwhile
+    db: Database = request.app.state.db
+    pages = tracker_export.sheet_pages(db, tenant_id=principal.tenant_id, filters=filters, now=now)
+    if format == "xlsx":
+        body = tracker_export.xlsx_chunks(pages, exported_at=now)
+        media_type = tracker_export.XLSX_MEDIA_TYPE
+    else:
+        body = tracker_export.csv_chunks(pages)
+        media_type = tracker_export.CSV_MEDIA_TYPE
+    name = tracker_export.export_filename(format, now)
+    return StreamingResponse(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+async def _upload(request: Request) -> bytes:
+    """The file: the raw body, or the ``file`` part of a multipart form (curl -F)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_IMPORT_BYTES + 64 * 1024:
+        raise ContentTooLarge("the file is larger than 20 MB; split it into several imports")
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=10)
+        part = form.get("file")
+        if not isinstance(part, UploadFile):
+            raise ValidationFailed("file", "send the spreadsheet as the form field 'file'")
+        content = await part.read(MAX_IMPORT_BYTES + 1)
+    else:
+        content = await request.body()
+    if len(content) > MAX_IMPORT_BYTES:
+        raise ContentTooLarge("the file is larger than 20 MB; split it into several imports")
+    return content
+
+
+def _run_import(
+    db: Database, content: bytes, *, tenant_id: uuid.UUID, actor: str, dry_run: bool,
+    now: datetime, next_step_hours: int,
+) -> ImportReport:  # fmt: skip
+    with db.session() as session:
+        report = import_table(
+            session,
+            tenant_id=tenant_id,
+            table=read_table(content),
+            dry_run=dry_run,
+            actor=actor,
+            now=now,
+            default_next_step_hours=next_step_hours,
+        )
+        if not dry_run:
+            session.commit()
+        return report
+
+
+@router.post("/import", response_model=ImportReportRead)
+async def import_incidents(
+    request: Request,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    dry_run: Annotated[bool, Query(description="Check only (the default); false imports.")] = True,
+) -> ImportReportRead:
+    """Import a tracker sheet (CSV or XLSX with the export's headers): a dry run by default,
+    reporting each row's problems by row number and column; ``dry_run=false`` imports the
+    valid rows, each whole or not at all, skipping (order id, tracking number) already here."""
+    await anyio.to_thread.run_sync(session.commit)  # the import runs in its own transaction
+    content = await _upload(request)
+    try:
+        report = await anyio.to_thread.run_sync(
+            lambda: _run_import(
+                request.app.state.db,
+                content,
+                tenant_id=principal.tenant_id,
+                actor=principal.key_name,
+                dry_run=dry_run,
+                now=now,
+                next_step_hours=settings.default_next_step_hours,
+            )
+        )
+    except FileRejected as rejected:
+        raise ValidationFailed(
+            "file",
+            rejected.errors[0].reason,
+            errors=[
+                {"field": "file", "row": e.row, "column": e.column, "message": e.reason}
+                for e in rejected.errors
+            ],
+        ) from None
+    return ImportReportRead(
+        dry_run=report.dry_run,
+        file_type=report.file_type,
+        rows=len(report.outcomes),
+        valid=report.count("valid"),
+        imported=report.count("imported"),
+        exists=report.count("exists"),
+        invalid=report.count("invalid"),
+        ignored_columns=report.ignored_columns,
+        errors=[
+            ImportErrorRead(row=e.row, column=e.column, reason=e.reason) for e in report.errors
+        ],
+        results=[
+            ImportRowRead(row=o.row, outcome=o.outcome, incident_id=o.incident_id, number=o.number)
+            for o in report.outcomes
+        ],
+    )

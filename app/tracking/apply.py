@@ -1,0 +1,159 @@
+"""Applying what a carrier told us to a parcel: new scans, poll times, poll errors.
+
+Shared by the on-demand refresh, pushed scans and the scheduler's polling, so all three
+record the same way: scans stored (deduplicated), the next poll and the next stuck check
+rescheduled, and open incidents told that the parcel moved. A failed call never touches
+stored scans; it only records ``last_poll_error``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, col, select
+
+from adapters.base import CarrierError, Scan, ScanStatus, TrackingQuery, TrackingResult
+from app.auto_incidents.service import has_moved, open_incidents_of, react_to_movement
+from app.parcels.models import Parcel, ScanRecord
+from app.parcels.service import store_scans_many
+from app.stuck import checks as stuck_checks
+from app.tracking.poll_schedule import next_poll_at, retry_after_failure
+
+NOT_FOUND_YET = "not found at the carrier (new labels can take hours to appear)"
+DEFAULT_MAX_AGE = timedelta(days=90)
+
+
+def query_for(parcel: Parcel) -> TrackingQuery:
+    return TrackingQuery(
+        number=parcel.tracking_number,
+        registered_at=parcel.created_at,
+        shipped_at=parcel.shipped_at,
+        origin_country=parcel.origin_country,
+        destination_country=parcel.destination_country,
+    )
+
+
+def ingest_scans(
+    session: Session, *, parcel: Parcel, scans: Sequence[Scan], source: str, now: datetime
+) -> list[ScanRecord]:
+    """Store scans and react: stuck check rescheduled, open incidents told it moved."""
+    inserted = ingest_scans_many(session, [(parcel, scans)], source=source, now=now)[0]
+    return _records(session, inserted)
+
+
+def ingest_scans_many(
+    session: Session,
+    batch: Sequence[tuple[Parcel, Sequence[Scan]]],
+    *,
+    source: str,
+    now: datetime,
+) -> list[list[uuid.UUID]]:
+    """``ingest_scans`` for a page of parcels; the ids of each one's new scans.
+
+    The reads a page needs (newest scans, open incidents) are one query each for the whole
+    page; what follows from each parcel's scans is then written parcel by parcel, in order.
+    """
+    previous = [parcel.last_scan_at for parcel, _ in batch]
+    stored = store_scans_many(session, batch, source=source, now=now)
+    moved = [
+        parcel
+        for (parcel, _), before, result in zip(batch, previous, stored, strict=True)
+        if result.inserted_ids
+        and parcel.last_scan_at is not None
+        and has_moved(parcel.last_scan_at, before)
+    ]
+    incidents_by_parcel = open_incidents_of(session, [parcel.id for parcel in moved])
+    for (parcel, _), before, result in zip(batch, previous, stored, strict=True):
+        if not result.inserted_ids:
+            continue
+        stuck_checks.schedule(session, parcel=parcel, now=now)
+        if parcel.last_scan_at is not None:
+            react_to_movement(
+                session,
+                parcel=parcel,
+                newest_scan_at=parcel.last_scan_at,
+                previous_scan_at=before,
+                now=now,
+                open_incidents=incidents_by_parcel.get(parcel.id, []),
+            )
+    return [result.inserted_ids for result in stored]
+
+
+def _records(session: Session, ids: Sequence[uuid.UUID]) -> list[ScanRecord]:
+    if not ids:
+        return []
+    return list(
+        session.exec(
+            select(ScanRecord)
+            .where(col(ScanRecord.id).in_(ids))
+            .order_by(col(ScanRecord.occurred_at))
+        )
+    )
+
+
+def apply_result(
+    session: Session,
+    *,
+    parcel: Parcel,
+    result: TrackingResult,
+    now: datetime,
+    max_age: timedelta = DEFAULT_MAX_AGE,
+) -> list[ScanRecord]:
+    """Store a per-number result and schedule the next poll; returns the new scans."""
+    inserted = apply_results(session, [(parcel, result)], now=now, max_age=max_age)[0]
+    return _records(session, inserted)
+
+
+def apply_results(
+    session: Session,
+    batch: Sequence[tuple[Parcel, TrackingResult]],
+    *,
+    now: datetime,
+    max_age: timedelta = DEFAULT_MAX_AGE,
+) -> list[list[uuid.UUID]]:
+    """``apply_result`` for a poll page; the ids of each parcel's new scans."""
+    previous_status = [ScanStatus(parcel.status) for parcel, _ in batch]
+    polled_before = [parcel.last_polled_at is not None for parcel, _ in batch]
+    found: list[tuple[Parcel, Sequence[Scan]]] = []
+    for parcel, result in batch:
+        if result.outcome == "error":
+            parcel.last_poll_error = (result.error or "carrier reported an error")[:500]
+            parcel.next_poll_at = retry_after_failure(now)
+            session.add(parcel)
+            continue
+        parcel.last_polled_at = now
+        parcel.last_poll_error = None if result.outcome == "found" else NOT_FOUND_YET
+        if result.outcome == "found":
+            found.append((parcel, result.scans))
+    inserted_ids = ingest_scans_many(session, found, source="carrier", now=now) if found else []
+    new_by_parcel = {parcel.id: ids for (parcel, _), ids in zip(found, inserted_ids, strict=True)}
+    for (parcel, result), before, polled in zip(batch, previous_status, polled_before, strict=True):
+        if result.outcome == "error":
+            continue
+        parcel.next_poll_at = next_poll_at(
+            carrier=parcel.carrier,
+            status=ScanStatus(parcel.status),
+            # a parcel first seen already delivered still gets its one confirming poll
+            previous_status=before if polled else ScanStatus.UNKNOWN,
+            registered_at=parcel.created_at,
+            now=now,
+            max_age=max_age,
+        )
+        session.add(parcel)
+    return [new_by_parcel.get(parcel.id, []) for parcel, _ in batch]
+
+
+def record_failure(
+    session: Session,
+    *,
+    parcel: Parcel,
+    error: CarrierError,
+    now: datetime,
+    retry_at: datetime | None = None,
+) -> None:
+    """A whole call failed: remember why and try again later; scans stay as they were."""
+    parcel.last_poll_error = f"{type(error).__name__}: {error.message}"[:500]
+    parcel.next_poll_at = retry_at or retry_after_failure(now)
+    session.add(parcel)

@@ -1,0 +1,118 @@
+"""Carrier claims of an incident: draft, file with the carrier's reference, record the outcome."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
+from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
+from app.core.schemas import Page
+from app.workflow.claims import service as claims
+from app.workflow.claims.schemas import ClaimCreate, ClaimRead, ClaimTransitionCreate
+from app.workflow.service import incident_and_parcel
+
+router = APIRouter(prefix="/v1/incidents/{incident_id}/claims", tags=["claims"])
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=ClaimRead)
+def create_claim(
+    incident_id: uuid.UUID,
+    body: ClaimCreate,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    response: Response,
+) -> ClaimRead:
+    """Draft a claim; it shows its filing deadline from the ship date and the carrier's window."""
+    incident, parcel = incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    )
+    claim = claims.create_claim(
+        session,
+        incident=incident,
+        parcel=parcel,
+        body=body,
+        actor=principal.key_name,
+        settings=settings,
+        now=now,
+    )
+    session.commit()
+    response.headers["Location"] = f"/v1/incidents/{incident_id}/claims/{claim.id}"
+    return claims.claim_view(claim, settings, now)
+
+
+@router.get("", response_model=Page[ClaimRead])
+def list_claims(
+    incident_id: uuid.UUID,
+    principal: ReadDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    page_size: PageSizeQuery = None,
+    page_token: PageTokenQuery = None,
+) -> Page[ClaimRead]:
+    incident, _ = incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id
+    )
+    filters = {"incident_id": str(incident.id)}
+    size = page_window(settings, page_size)
+    rows = claims.list_claims(
+        session,
+        incident_id=incident.id,
+        after=page_start(settings, page_token, filters),
+        limit=size + 1,
+    )
+    last = (rows[size - 1].created_at, rows[size - 1].id) if len(rows) > size else None
+    return Page[ClaimRead](
+        items=[claims.claim_view(c, settings, now) for c in rows[:size]],
+        next_page_token=next_token(settings, filters, last),
+    )
+
+
+@router.get("/{claim_id}", response_model=ClaimRead)
+def get_claim(
+    incident_id: uuid.UUID,
+    claim_id: uuid.UUID,
+    principal: ReadDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> ClaimRead:
+    incident, _ = incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id
+    )
+    claim = claims.get_claim(session, incident_id=incident.id, claim_id=claim_id)
+    return claims.claim_view(claim, settings, now)
+
+
+@router.post("/{claim_id}/transitions", response_model=ClaimRead)
+def transition_claim(
+    incident_id: uuid.UUID,
+    claim_id: uuid.UUID,
+    body: ClaimTransitionCreate,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> ClaimRead:
+    """draft -> filed (carrier_reference) -> approved / partially_approved (amount) / rejected
+    (reason) -> paid; a move out of order is 409 listing ``allowed``."""
+    incident, parcel = incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    )
+    claim = claims.get_claim(session, incident_id=incident.id, claim_id=claim_id)
+    claims.transition_claim(
+        session,
+        incident=incident,
+        parcel=parcel,
+        claim=claim,
+        body=body,
+        actor=principal.key_name,
+        settings=settings,
+        now=now,
+    )
+    session.commit()
+    return claims.claim_view(claim, settings, now)

@@ -1,0 +1,115 @@
+"""Customer messages of an incident: preview a template, record what was sent or received."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Response, status
+
+from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
+from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
+from app.core.schemas import Page
+from app.workflow.messages import service as messages
+from app.workflow.messages.schemas import (
+    MessageCreate,
+    MessagePreviewCreate,
+    MessagePreviewRead,
+    MessageRead,
+)
+from app.workflow.service import incident_and_parcel
+
+router = APIRouter(prefix="/v1/incidents/{incident_id}/messages", tags=["messages"])
+
+
+@router.post("/preview", response_model=MessagePreviewRead)
+def preview_message(
+    incident_id: uuid.UUID,
+    body: MessagePreviewCreate,
+    principal: ReadDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> MessagePreviewRead:
+    """Render a template with this incident's data, in the customer's language; stores nothing."""
+    incident, parcel = incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id
+    )
+    composed = messages.compose(
+        session,
+        incident=incident,
+        parcel=parcel,
+        template_key=body.template_key,
+        language=body.language,
+        params=body.params,
+        settings=settings,
+        now=now,
+    )
+    return messages.preview_view(composed)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=MessageRead)
+def record_message(
+    incident_id: uuid.UUID,
+    body: MessageCreate,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    response: Response,
+) -> MessageRead:
+    """Record a message (a template rendered now, or free text) and raise message.created."""
+    incident, parcel = incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    )
+    message = messages.record_message(
+        session,
+        incident=incident,
+        parcel=parcel,
+        body=body,
+        actor=principal.key_name,
+        settings=settings,
+        now=now,
+    )
+    session.commit()
+    response.headers["Location"] = f"/v1/incidents/{incident_id}/messages/{message.id}"
+    return messages.message_view(message)
+
+
+@router.get("", response_model=Page[MessageRead])
+def list_messages(
+    incident_id: uuid.UUID,
+    principal: ReadDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    page_size: PageSizeQuery = None,
+    page_token: PageTokenQuery = None,
+) -> Page[MessageRead]:
+    """The conversation, oldest first."""
+    incident, _ = incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id
+    )
+    filters = {"incident_id": str(incident.id)}
+    size = page_window(settings, page_size)
+    rows = messages.list_messages(
+        session,
+        incident_id=incident.id,
+        after=page_start(settings, page_token, filters),
+        limit=size + 1,
+    )
+    last = (rows[size - 1].occurred_at, rows[size - 1].id) if len(rows) > size else None
+    return Page[MessageRead](
+        items=[messages.message_view(m) for m in rows[:size]],
+        next_page_token=next_token(settings, filters, last),
+    )
+
+
+@router.get("/{message_id}", response_model=MessageRead)
+def get_message(
+    incident_id: uuid.UUID, message_id: uuid.UUID, principal: ReadDep, session: SessionDep
+) -> MessageRead:
+    incident, _ = incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id
+    )
+    return messages.message_view(
+        messages.get_message(session, incident_id=incident.id, message_id=message_id)
+    )

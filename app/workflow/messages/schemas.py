@@ -1,0 +1,75 @@
+"""Customer message API schemas: preview a template, record a message, read it back."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal, Self
+
+from pydantic import BaseModel, Field, model_validator
+
+from app.core.schemas import InputModel, UtcDatetime
+from app.workflow.templates.schemas import Language, TemplateKey
+
+Channel = Literal["email", "chat", "phone", "marketplace"]
+
+Direction = Literal["in", "out"]
+
+
+class MessagePreviewCreate(InputModel):
+    template_key: TemplateKey = Field(min_length=1, max_length=64, examples=["delay_notice"])
+    language: Language | None = Field(
+        default=None, max_length=8, description="Default: the customer's locale, else English."
+    )
+    params: dict[str, Any] = Field(default_factory=dict, examples=[{"reason": "peak_season"}])
+
+
+class MessagePreviewRead(BaseModel):
+    template_key: str
+    language: str = Field(description="The language of the text used (after any fallback).")
+    source: Literal["library", "tenant"]
+    subject: str
+    body: str
+    body_html: str
+
+
+class MessageCreate(InputModel):
+    """A template (outbound only) or free text; what was sent or received, as it was."""
+
+    channel: Channel
+    direction: Direction = "out"
+    template_key: TemplateKey | None = Field(default=None, max_length=64)
+    language: Language | None = Field(default=None, max_length=8)
+    params: dict[str, Any] = Field(default_factory=dict)
+    subject: str | None = Field(default=None, max_length=300)
+    text: str | None = Field(default=None, min_length=1, max_length=20_000)
+    summary: str | None = Field(
+        default=None, max_length=300, description="One line; default: the subject or first line."
+    )
+    occurred_at: UtcDatetime | None = Field(default=None, description="Default: now.")
+
+    @model_validator(mode="after")
+    def _template_or_text(self) -> Self:
+        if (self.template_key is None) == (self.text is None):
+            raise ValueError("text: give either template_key or text")
+        if self.template_key is not None and self.direction == "in":
+            raise ValueError("template_key: templates are for outbound messages")
+        if self.template_key is None and (self.params or self.language):
+            raise ValueError("params: only with template_key")
+        return self
+
+
+class MessageRead(BaseModel):
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    direction: Direction
+    channel: Channel
+    template_key: str | None
+    language: str | None
+    subject: str | None
+    body: str
+    body_html: str | None
+    summary: str
+    actor: str
+    occurred_at: datetime
+    created_at: datetime

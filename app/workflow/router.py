@@ -1,0 +1,206 @@
+"""The complaint process of an incident: one POST per step, and where the incident is.
+
+Approving or rejecting a compensation needs the ``incidents:approve`` scope and another key
+than the proposer's; every other step needs ``incidents:write``. An action out of turn is a
+409 naming ``process_step``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+
+from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep, require
+from app.core.tenancy import Principal
+from app.workflow import service as workflow
+from app.workflow.schemas import (
+    AssessmentCreate,
+    DecisionCreate,
+    DepartmentCreate,
+    ExecutionCreate,
+    LessonsCreate,
+    ProcessRead,
+    ProposalCreate,
+    RejectionCreate,
+    RootCauseCreate,
+)
+
+router = APIRouter(prefix="/v1/incidents/{incident_id}/process", tags=["process"])
+ApproveDep = Annotated[Principal, Depends(require("incidents:approve"))]
+
+
+@router.get("", response_model=ProcessRead)
+def get_process(
+    incident_id: uuid.UUID, principal: ReadDep, session: SessionDep, now: NowDep
+) -> ProcessRead:
+    """The step the incident is at, what each step decided, and every proposal made."""
+    incident, parcel = workflow.incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id
+    )
+    return workflow.process_view(session, incident, parcel, now)
+
+
+@router.post("/assessment", response_model=ProcessRead)
+def assess(
+    incident_id: uuid.UUID,
+    body: AssessmentCreate,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    now: NowDep,
+) -> ProcessRead:
+    """Is the complaint substantiated? (a reason is required either way)"""
+    incident, parcel = workflow.incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    )
+    workflow.assess(session, incident=incident, body=body, actor=principal.key_name, now=now)
+    session.commit()
+    return workflow.process_view(session, incident, parcel, now)
+
+
+@router.post("/department", response_model=ProcessRead)
+def assign_department(
+    incident_id: uuid.UUID,
+    body: DepartmentCreate,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    now: NowDep,
+) -> ProcessRead:
+    incident, parcel = workflow.incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    )
+    workflow.assign_department(
+        session, incident=incident, body=body, actor=principal.key_name, now=now
+    )
+    session.commit()
+    return workflow.process_view(session, incident, parcel, now)
+
+
+@router.post("/root-cause", response_model=ProcessRead)
+def set_root_cause(
+    incident_id: uuid.UUID,
+    body: RootCauseCreate,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    now: NowDep,
+) -> ProcessRead:
+    incident, parcel = workflow.incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    )
+    workflow.set_root_cause(
+        session, incident=incident, body=body, actor=principal.key_name, now=now
+    )
+    session.commit()
+    return workflow.process_view(session, incident, parcel, now)
+
+
+@router.post("/proposal", response_model=ProcessRead)
+def propose(
+    incident_id: uuid.UUID,
+    body: ProposalCreate,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> ProcessRead:
+    """Propose the solution and compensation; above the threshold it waits for approval."""
+    incident, parcel = workflow.incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    )
+    workflow.propose(
+        session,
+        incident=incident,
+        parcel=parcel,
+        body=body,
+        principal=principal,
+        settings=settings,
+        now=now,
+    )
+    session.commit()
+    return workflow.process_view(session, incident, parcel, now)
+
+
+@router.post("/approval", response_model=ProcessRead)
+def approve(
+    incident_id: uuid.UUID,
+    body: DecisionCreate,
+    principal: ApproveDep,
+    session: SessionDep,
+    now: NowDep,
+) -> ProcessRead:
+    """Approve the pending compensation (not with the key that proposed it: 403)."""
+    incident, parcel = workflow.incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    )
+    workflow.decide(
+        session,
+        incident=incident,
+        parcel=parcel,
+        approve=True,
+        body=body,
+        principal=principal,
+        now=now,
+    )
+    session.commit()
+    return workflow.process_view(session, incident, parcel, now)
+
+
+@router.post("/rejection", response_model=ProcessRead)
+def reject(
+    incident_id: uuid.UUID,
+    body: RejectionCreate,
+    principal: ApproveDep,
+    session: SessionDep,
+    now: NowDep,
+) -> ProcessRead:
+    """Reject it with a reason: it goes back to the proposer as the next step."""
+    incident, parcel = workflow.incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    )
+    workflow.decide(
+        session,
+        incident=incident,
+        parcel=parcel,
+        approve=False,
+        body=body,
+        principal=principal,
+        now=now,
+    )
+    session.commit()
+    return workflow.process_view(session, incident, parcel, now)
+
+
+@router.post("/execution", response_model=ProcessRead)
+def execute(
+    incident_id: uuid.UUID,
+    body: ExecutionCreate,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    now: NowDep,
+) -> ProcessRead:
+    """Record what was done and the message that told the customer; resolves the incident."""
+    incident, parcel = workflow.incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    )
+    workflow.execute(session, incident=incident, body=body, actor=principal.key_name, now=now)
+    session.commit()
+    return workflow.process_view(session, incident, parcel, now)
+
+
+@router.post("/lessons", response_model=ProcessRead)
+def record_lessons(
+    incident_id: uuid.UUID,
+    body: LessonsCreate,
+    principal: IncidentsWriteDep,
+    session: SessionDep,
+    now: NowDep,
+) -> ProcessRead:
+    incident, parcel = workflow.incident_and_parcel(
+        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    )
+    workflow.record_lessons(
+        session, incident=incident, body=body, actor=principal.key_name, now=now
+    )
+    session.commit()
+    return workflow.process_view(session, incident, parcel, now)

@@ -1,0 +1,132 @@
+"""What a template sees: the incident's real data, formatted for the customer's locale.
+
+Dates are shown in the destination country's time zone and in the customer's locale (Babel);
+"I will update you by <date>" counts business days of the destination country (holidays
+included). Every name is always present (None when unknown), so a template's typo is an
+error instead of an empty gap in a customer's e-mail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_percent
+
+from app.carriers import hub as carriers
+from app.core.calendars import add_business_days, country_zone
+from app.incidents.models import Incident
+from app.incidents.views import format_number
+from app.parcels.models import Parcel
+from app.workflow.templates.catalogue import FALLBACK_LANGUAGE, TemplateSpec
+
+
+def customer_language(locale: str | None) -> str:
+    """``pt-BR`` -> ``pt``; no locale -> English."""
+    return (locale or FALLBACK_LANGUAGE).split("-")[0].split("_")[0].lower()
+
+
+def babel_locale(customer_locale: str | None, language: str) -> Locale:
+    """The customer's locale when the text is in their language, else the text's language."""
+    if customer_locale and customer_language(customer_locale) == language:
+        try:
+            return Locale.parse(customer_locale.replace("-", "_"))
+        except (UnknownLocaleError, ValueError):
+            pass
+    try:
+        return Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        return Locale.parse(FALLBACK_LANGUAGE)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFacts:
+    """The rows a message is about, and when it is written."""
+
+    incident: Incident
+    parcel: Parcel
+    store_name: str
+    now: datetime
+    update_business_days: int
+
+
+def build_context(
+    facts: MessageFacts, spec: TemplateSpec, params: dict[str, Any], locale: Locale
+) -> dict[str, Any]:
+    parcel, incident = facts.parcel, facts.incident
+    zone = country_zone(parcel.destination_country)
+
+    def day(value: date | datetime | None) -> str | None:
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            value = value.astimezone(zone).date()
+        return str(format_date(value, format="long", locale=locale))
+
+    # n business days that end at midnight end on that day, not the next
+    days, country = facts.update_business_days, parcel.destination_country
+    update_by = add_business_days(facts.now, days, country) - timedelta(seconds=1)
+    last_scan = None
+    if parcel.last_scan_at is not None:
+        place = ", ".join(
+            part
+            for part in (parcel.last_scan_city, _country_name(parcel.last_scan_country, locale))
+            if part
+        )
+        last_scan = {
+            "description": parcel.last_scan_description,
+            "date": day(parcel.last_scan_at),
+            "time": str(format_datetime(parcel.last_scan_at, "medium", tzinfo=zone, locale=locale)),
+            "location": place or None,
+        }
+    return {
+        "customer_name": parcel.customer_name,
+        "store_name": facts.store_name,
+        "incident_number": format_number(incident.number),
+        "order_id": parcel.order_id,
+        "order_date": day(parcel.order_date),
+        "carrier": carriers.carrier_name(parcel.carrier),
+        "tracking_number": parcel.tracking_number,
+        "tracking_url": carriers.tracking_url(parcel.carrier, parcel.tracking_number),
+        "last_scan": last_scan,
+        "destination_country": _country_name(parcel.destination_country, locale),
+        "update_by": day(update_by),
+        "params": _formatted_params(spec, params, facts, locale, day),
+    }
+
+
+def _formatted_params(
+    spec: TemplateSpec,
+    params: dict[str, Any],
+    facts: MessageFacts,
+    locale: Locale,
+    day: Any,
+) -> dict[str, Any]:
+    shown: dict[str, Any] = {}
+    for param in spec.params:
+        value = params.get(param.name)
+        if value is not None and param.kind == "date":
+            value = day(value)
+        elif value is not None and param.kind == "percent":
+            value = str(format_percent(Decimal(value) / 100, locale=locale))
+        shown[param.name] = value
+    if "amount" in shown:
+        amount = params.get("amount") or facts.incident.compensation_amount
+        currency = (
+            params.get("currency") or facts.incident.compensation_currency or facts.parcel.currency
+        )
+        shown["amount"] = (
+            str(format_currency(amount, currency, locale=locale)) if amount and currency else None
+        )
+    return shown
+
+
+def _country_name(code: str | None, locale: Locale) -> str | None:
+    if not code:
+        return None
+    name = locale.territories.get(code.upper())
+    return str(name) if name else code
