@@ -81,7 +81,7 @@ QUOTA_ERRORS = frozenset(
 )
 
 
-def build_request_body(
+def build_request(
     numbers: Sequence[str], carrier_key_of: Callable[[str], int | None]
 ) -> list[dict[str, Any]]:
     """The JSON list ``register`` and ``gettrackinfo`` both take; no key lets 17TRACK detect."""
@@ -280,7 +280,7 @@ class SeventeenTrackAdapter(ABC):
         response = await self._http.request(
             "POST",
             path,
-            json=build_request_body(numbers, self.carrier_key_of),
+            json=build_request(numbers, self.carrier_key_of),
             headers={_KEY_HEADER: token},
         )
         body = load_json(self.code, response)

@@ -7,11 +7,13 @@ accepted number carries ``track_info.tracking.providers[].events[]`` (origin pos
 destination post, each newest first) with ``time_iso`` (local offset), ``time_utc``,
 ``description``, ``location``, ``address``, ``stage`` (a milestone name) and ``sub_status``.
 
-An event's status comes from its 17TRACK ``sub_status`` (else ``stage``); when the event text
-carries a UPU EMSEVT code (``[EMC] Departure from outward office of exchange``) that code wins
-where it says more than the aggregator's guess. Unknown codes become ``unknown`` and are
-counted with ``record_unmapped``. Whole-call problems (bad key, quota) are raised by
-``adapters._17track.check_envelope``; ``parse_tracking`` only raises ``CarrierMalformedResponse``.
+An event's status (``status_for``, the one entry point) comes from its 17TRACK
+``sub_status`` (``STATUS_TABLE``, the 30 sub-statuses; else ``MAIN_STATUSES``), else its
+``stage`` (``STAGES``); when the event text carries a UPU EMSEVT code (``[EMC] Departure from
+outward office of exchange``, ``UPU_EVENTS``) that code wins where it says more than the
+aggregator's guess. Unknown codes become ``unknown`` and are counted with ``record_unmapped``.
+Whole-call problems (bad key, quota) are raised by ``adapters._17track.check_envelope``;
+``parse_tracking`` only raises ``CarrierMalformedResponse``.
 """
 
 from __future__ import annotations
@@ -60,8 +62,9 @@ MAIN_STATUSES: dict[str, Rule] = {
     "Exception": Rule(S.EXCEPTION),  # returned, refused, lost, damaged, customs problem
 }
 
-# The 30 documented sub-statuses (help.17track.net; carriers.md §5.3).
-SUB_STATUSES: dict[str, Rule] = {
+# An event's ``sub_status``: the 30 documented sub-statuses, the primary table
+# (help.17track.net; carriers.md §5.3).
+STATUS_TABLE: dict[str, Rule] = {
     "NotFound_Other": Rule(S.UNKNOWN),  # carrier returned nothing yet
     "NotFound_InvalidCode": Rule(S.UNKNOWN),  # 17TRACK thinks the number is invalid
     "InfoReceived": Rule(S.INFO_RECEIVED),  # order data received, no further breakdown
@@ -234,7 +237,8 @@ def _scan(event: Any, carrier: str) -> Scan | None:
     if occurred_at is None:
         return None
     description = _text(event.get("description")) or ""
-    code, rule = _event_rule(event, description, carrier)
+    sub_status, stage = _text(event.get("sub_status")), _text(event.get("stage"))
+    code, rule = status_for(sub_status, stage, description, carrier=carrier)
     return Scan(
         status=rule.status,
         occurred_at=occurred_at,
@@ -248,14 +252,14 @@ def _scan(event: Any, carrier: str) -> Scan | None:
     )
 
 
-def _event_rule(
-    event: Mapping[str, Any], description: str, carrier: str
+def status_for(
+    sub_status: str | None, stage: str | None, description: str, *, carrier: str
 ) -> tuple[str | None, Rule]:
-    """The aggregator's view (sub_status, else stage), overruled by a more specific UPU code."""
-    sub_status, stage = _text(event.get("sub_status")), _text(event.get("stage"))
+    """(raw code, rule) of one event: the aggregator's view (sub_status, else stage),
+    overruled by a more specific UPU code in the text; an unknown code is counted."""
     code, rule = None, None
     lookups = (
-        (sub_status, SUB_STATUSES),
+        (sub_status, STATUS_TABLE),
         (sub_status, MAIN_STATUSES),
         (stage, STAGES),
         (stage, MAIN_STATUSES),
