@@ -1,7 +1,7 @@
 """Pure parsing of 17TRACK v2.2 ``gettrackinfo`` answers, and the status tables (no I/O).
 
 EMS and China Post have no public self-service tracking API, so both adapters read the
-17TRACK aggregator (``../shared/carriers.md`` §5.1, §5.4). A ``gettrackinfo`` answer is HTTP 200
+17TRACK aggregator (``docs/carriers.md`` §5.1, §5.4). A ``gettrackinfo`` answer is HTTP 200
 with ``{code, data: {accepted: [...], rejected: [{number, error: {code, message}}]}}``; each
 accepted number carries ``track_info.tracking.providers[].events[]`` (origin post, then
 destination post, each newest first) with ``time_iso`` (local offset), ``time_utc``,
@@ -36,7 +36,8 @@ from adapters.checkdigits import normalise_number
 
 S = ScanStatus
 
-# Per-number 17TRACK error codes (v2 error-code table, transcribed by public clients).
+# Per-number 17TRACK error codes (v2 error-code table, transcribed by public clients;
+# docs/carriers.md §5.5).
 NOT_REGISTERED = -18019902  # "not registered yet, please register first"
 NO_TRACKING_INFO = -18019909  # "no tracking info at the moment"
 
@@ -50,6 +51,8 @@ class Rule:
     delay: bool = False
 
 
+# The nine main statuses (help.17track.net; docs/carriers.md §5.3): an event's ``sub_status``
+# or ``stage`` may be one of these.
 MAIN_STATUSES: dict[str, Rule] = {
     "NotFound": Rule(S.UNKNOWN),  # no data at the carrier yet: a lookup result, not a scan
     "InfoReceived": Rule(S.INFO_RECEIVED),  # carrier has the order data, no physical scan
@@ -63,7 +66,7 @@ MAIN_STATUSES: dict[str, Rule] = {
 }
 
 # An event's ``sub_status``: the 30 documented sub-statuses, the primary table
-# (help.17track.net; carriers.md §5.3).
+# (help.17track.net; docs/carriers.md §5.3).
 STATUS_TABLE: dict[str, Rule] = {
     "NotFound_Other": Rule(S.UNKNOWN),  # carrier returned nothing yet
     "NotFound_InvalidCode": Rule(S.UNKNOWN),  # 17TRACK thinks the number is invalid
@@ -105,7 +108,7 @@ STATUS_TABLE: dict[str, Rule] = {
     "Exception_Cancel": Rule(S.CANCELLED, "Cancelled"),  # shipment order cancelled
 }
 
-# An event's ``stage`` is a milestone ``key_stage`` name (carriers.md §5.4).
+# An event's ``stage`` is a milestone ``key_stage`` name (docs/carriers.md §5.3, §5.4).
 STAGES: dict[str, Rule] = {
     "InfoReceived": Rule(S.INFO_RECEIVED),  # order data received
     "PickedUp": Rule(S.ACCEPTED),  # collected / posted
@@ -118,7 +121,7 @@ STAGES: dict[str, Rule] = {
     "Returned": Rule(S.RETURNED_TO_SENDER, "Returned to sender"),  # back with the sender
 }
 
-# UPU EMSEVT item event codes (carriers.md §4.2, §7.1).
+# UPU EMSEVT item event codes (docs/carriers.md §4.2).
 UPU_EVENTS: dict[str, Rule] = {
     "EMA": Rule(S.ACCEPTED),  # posting / collection (acceptance)
     "EMB": Rule(S.IN_TRANSIT),  # arrival at outward office of exchange
@@ -131,7 +134,7 @@ UPU_EVENTS: dict[str, Rule] = {
     "EMJ": Rule(S.IN_TRANSIT),  # arrival at transit office of exchange
     "EMK": Rule(S.IN_TRANSIT),  # departure from transit office of exchange
     "EMD": Rule(S.IN_TRANSIT),  # arrival at inward office of exchange
-    "EDA": Rule(S.CUSTOMS_HOLD),  # held at inward office of exchange (judgement call, §7.1)
+    "EDA": Rule(S.CUSTOMS_HOLD),  # held at inward office of exchange (judgement call, §4.2)
     "EDB": Rule(S.CUSTOMS_HOLD),  # item presented to import customs
     "EME": Rule(S.CUSTOMS_HOLD, "Held by import customs"),  # held by import customs
     "EDC": Rule(S.IN_TRANSIT),  # returned from import customs (released)
@@ -139,7 +142,7 @@ UPU_EVENTS: dict[str, Rule] = {
     "EDD": Rule(S.IN_TRANSIT),  # item into sorting centre
     "EDE": Rule(S.IN_TRANSIT),  # item out of sorting centre
     "EMG": Rule(S.IN_TRANSIT),  # arrival at delivery office
-    "EDF": Rule(S.IN_TRANSIT),  # item held at delivery depot (judgement call, §7.1)
+    "EDF": Rule(S.IN_TRANSIT),  # item held at delivery depot (judgement call, §4.2)
     "EDG": Rule(S.OUT_FOR_DELIVERY),  # item out for physical delivery
     "EDH": Rule(S.AVAILABLE_FOR_PICKUP),  # arrival at collection point for recipient pick-up
     "EMH": Rule(S.FAILED_ATTEMPT, "Unsuccessful delivery"),  # unsuccessful (attempted) delivery

@@ -1,17 +1,18 @@
 """China Post international mail (registered, ePacket, parcels) tracked through 17TRACK.
 
-China Post publishes no self-service tracking API for international items (``../shared/
-carriers.md`` §5.1); integrators read an aggregator. This adapter reads 17TRACK
+China Post publishes no self-service tracking API for international items
+(``docs/carriers.md`` §5.1); integrators read an aggregator. This adapter reads 17TRACK
 (``adapters/_17track.py``), which returns China Post's events and the destination post's in
-one UPU-style stream; the status tables live in
-``adapters/_17track_parse.py``. Like every carrier module this one offers ``STATUS_TABLE``,
-``status_for``, ``parse_tracking`` and ``build_request`` (17TRACK's, bound to this carrier).
+one UPU-style stream; the status tables live in ``adapters/_17track_parse.py``. Like every
+carrier module this one offers ``STATUS_TABLE``, ``status_for``, ``parse_tracking`` and
+``build_request`` (17TRACK's, bound to this carrier).
 
 A number is China Post when it is a valid UPU S10 identifier issued by China (``..CN``) with an
 international non-EMS service indicator: ``R`` registered letter, ``L`` tracked letter (ePacket
-items are commonly ``L?``, [?] carriers.md §5.2), ``C`` parcel, ``H`` e-commerce parcel, ``V``
-insured, ``U`` letter post under customs, ``M`` M-bag. ``E`` belongs to the EMS adapter, so the
-two never both match; domestic/bilateral indicators and IBRS (``Q``) are not tracked here.
+items are commonly ``L?``, [?] docs/carriers.md §5.2), ``C`` parcel, ``H`` e-commerce parcel,
+``V`` insured, ``U`` letter post under customs, ``M`` M-bag. ``E`` belongs to the EMS adapter,
+so the two never both match; domestic/bilateral indicators and IBRS (``Q``) are not tracked
+here.
 """
 
 from __future__ import annotations
@@ -33,9 +34,10 @@ from adapters.base import TrackingResult
 from adapters.checkdigits import normalise_number, parse_s10
 
 CODE = "china_post"
-# 17TRACK carrier key of China Post [S: several public 17TRACK clients and test payloads]
+# 17TRACK carrier key of China Post (17TRACK's apicarrier.all.json; docs/carriers.md §5.5)
 CHINA_POST_KEY = 3011
-# International S10 service indicators China Post issues (first letter; carriers.md §4.3).
+# International S10 service indicators China Post issues (first letter; docs/carriers.md
+# §4.3, §5.2).
 SERVICE_LETTERS = frozenset("RLCHVUM")
 
 

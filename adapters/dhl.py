@@ -1,6 +1,6 @@
 """DHL, through DHL's Shipment Tracking - Unified API (one API for Express, Parcel, eCommerce).
 
-Why it looks like this (facts and sources: ``shared/carriers.md`` §1):
+Why it looks like this (facts and sources: ``docs/carriers.md`` §1):
 
 - ``GET {base_url}/track/shipments?trackingNumber=...`` with the header ``DHL-API-Key``; an API
   key, no OAuth. The API takes **one number per call**, so a batch is fetched as one call per

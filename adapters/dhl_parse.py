@@ -2,7 +2,7 @@
 
 No I/O and no clock (tzdata's country table is read once, at import): ``parse_tracking`` turns
 the decoded body of one ``GET /track/shipments`` answer into one ``TrackingResult`` per queried
-number (facts: ``shared/carriers.md`` §1).
+number (facts: ``docs/carriers.md`` §1).
 
 How a DHL event becomes a ``ScanStatus`` (``status_for``, the one entry point):
 
@@ -19,7 +19,7 @@ How a DHL event becomes a ``ScanStatus`` (``status_for``, the one entry point):
    the sender, so it becomes ``returned_to_sender``.
 
 Timestamps, flagged because DHL documents ``date-time`` but often sends no offset
-(``2021-05-21T14:48:00``; carriers.md §1.2, meaning unconfirmed): a time with an offset or
+(``2021-05-21T14:48:00``; docs/carriers.md §1.2, meaning unconfirmed): a time with an offset or
 ``Z`` is converted to UTC. A time without one is read as local time at the event, in the
 time zone of the event's country, when that country's zones (tzdata's ``zone.tab``) all have
 the same UTC offset at that moment, so the answer is unambiguous (Germany's Berlin and
@@ -63,7 +63,8 @@ TEXT_ONLY = "(no statusCode)"  # the record_unmapped key for events DHL sent wit
 logger = logging.getLogger("adapters.dhl")
 S = ScanStatus
 
-# DHL ``statusCode`` (OpenAPI 1.5.6 enum; DHL support article 47001197243).
+# DHL ``statusCode`` (OpenAPI 1.5.6 enum; DHL support article 47001197243; docs/carriers.md
+# §1.4).
 STATUS_TABLE: dict[str, ScanStatus] = {
     "pre-transit": S.INFO_RECEIVED,  # shipment data received, parcel not yet handed over
     "transit": S.IN_TRANSIT,  # accepted or picked up by DHL and on its way
@@ -96,7 +97,8 @@ class Phrase:
 
 # Ordered groups: the first phrase found in the text wins, so specific phrases stand before
 # general ones ("could not be delivered" before "delivered"). Texts follow DHL Express and
-# Parcel DE wording seen in public samples (carriers.md §1.2) and DHL's status definitions.
+# Parcel DE wording seen in public samples (docs/carriers.md §1.2, §1.4) and DHL's status
+# definitions.
 # fmt: off
 _PHRASE_GROUPS: tuple[tuple[ScanStatus, bool, str], ...] = (
     (S.RETURNED_TO_SENDER, False, "returned to shipper|returned to the sender|returned to sender|"

@@ -1,11 +1,12 @@
 """EMS (the UPU's Express Mail Service) tracked through 17TRACK.
 
 EMS is a cooperative of national posts, not one carrier, and it publishes no JSON tracking
-API (``../shared/carriers.md`` §4.1): the items.ems.post tracker returns HTML. So this adapter
+API (``docs/carriers.md`` §4.1): the items.ems.post tracker returns HTML. So this adapter
 reads the 17TRACK aggregator (``adapters/_17track.py``), which merges the origin post's and
-the destination post's UPU events; the status tables live in
-``adapters/_17track_parse.py``. Like every carrier module this one offers ``STATUS_TABLE``,
-``status_for``, ``parse_tracking`` and ``build_request`` (17TRACK's, bound to this carrier).
+the destination post's UPU events; the status tables live in ``adapters/_17track_parse.py``.
+Like every carrier module this one offers ``STATUS_TABLE``, ``status_for``,
+``parse_tracking`` and ``build_request`` (17TRACK's, bound to this carrier); ``UPU_EVENTS``
+too, since EMS events are UPU events.
 
 A number is EMS when it is a valid UPU S10 identifier whose service indicator starts with
 ``E`` (any issuing post). China-issued items are registered with 17TRACK's "China EMS" key;
@@ -33,7 +34,7 @@ from adapters.base import TrackingResult
 from adapters.checkdigits import normalise_number, parse_s10
 
 CODE = "ems"
-# 17TRACK carrier key of China EMS [S: public 17TRACK client code; check apicarrier.all.json]
+# 17TRACK carrier key of China EMS (17TRACK's apicarrier.all.json; docs/carriers.md §5.5)
 CHINA_EMS_KEY = 3013
 
 

@@ -1,6 +1,6 @@
 """FedEx Track API v1: OAuth2 client credentials, up to 30 numbers per POST.
 
-Why it looks like this (facts and sources in ``../shared/carriers.md`` §2):
+Why it looks like this (facts and sources in ``docs/carriers.md`` §2):
 
 - A bearer token from ``POST /oauth/token`` (form body with client_id/client_secret) lives
   60 minutes; ``ClientCredentialsToken`` caches it and renews it early. FedEx also answers 401

@@ -1,7 +1,7 @@
 """FedEx Track API v1 responses -> normalised scans: pure, no I/O, no clock.
 
 Kept apart from ``adapters/fedex.py`` so the contract test and the benchmark can parse
-fixtures without building an HTTP client. Shape (``../shared/carriers.md`` §2.3)::
+fixtures without building an HTTP client. Shape (``docs/carriers.md`` §2.3)::
 
     { transactionId, output: { alerts?, completeTrackResults: [ { trackingNumber,
         trackResults: [ { trackingNumberInfo, latestStatusDetail, scanEvents: [...], error? } ]
@@ -46,7 +46,7 @@ S = ScanStatus
 
 # FedEx event codes (``scanEvents[].eventType``; ``derivedStatusCode`` when it is missing).
 # Meanings from FedEx's "Tracking Status Codes" page (vendored in karrio), mapping from
-# carriers.md §7.1. Codes not listed here are counted by ``record_unmapped``.
+# docs/carriers.md §2.5. Codes not listed here are counted by ``record_unmapped``.
 STATUS_TABLE: dict[str, ScanStatus] = {
     "OC": S.INFO_RECEIVED,  # Order created: label / shipment information sent to FedEx
     "EP": S.INFO_RECEIVED,  # Enroute to pickup: courier on the way, parcel not yet taken

@@ -1,6 +1,6 @@
 """UPS: Track API v1 (OAuth2 client credentials) behind the one normalised scan model.
 
-Why it looks like this (facts in ``shared/carriers.md`` §3):
+Why it looks like this (facts in ``docs/carriers.md`` §3):
 
 - **One number per call.** ``GET /api/track/v1/details/{inquiryNumber}`` answers a single
   inquiry number, so ``batch_size`` is 1 and a batch is fetched as one call per number,

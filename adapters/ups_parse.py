@@ -1,7 +1,7 @@
 """Pure parsing of UPS Track API v1 answers into the normalised scan model (no I/O, no clock).
 
 Split from ``adapters/ups.py`` so the status tables and the parser stay readable and are
-tested without HTTP. Sources are in ``shared/carriers.md`` §3 and §7.
+tested without HTTP. Sources are in ``docs/carriers.md`` §3 and §6.
 
 How a UPS activity becomes a ``Scan``:
 
@@ -51,7 +51,7 @@ S = ScanStatus
 logger = logging.getLogger("adapters.ups")
 
 # 3-digit ``status.statusCode`` (UPS appendix "Status/Description Codes"; mapping per
-# carriers.md §7.1 unless marked "ours").
+# docs/carriers.md §3.5 unless marked "ours").
 STATUS_TABLE: dict[str, ScanStatus] = {
     "003": S.INFO_RECEIVED,  # Shipment ready for UPS (label created)
     "044": S.INFO_RECEIVED,  # On the way to UPS (not yet handed over; ours)
@@ -145,7 +145,8 @@ STATUS_TABLE: dict[str, ScanStatus] = {
 # Delay announcements: the parcel keeps its status and the scan gets ``carrier_delay``.
 DELAY_CODES = frozenset({"032", "046", "048", "049", "051", "052", "053", "086", "090", "132"})
 
-# ``status.type`` (UPS appendix "Package Activity Types"; P and RS from legacy XML guides).
+# ``status.type`` (UPS appendix "Package Activity Types"; P and RS from legacy XML guides;
+# docs/carriers.md §3.5).
 ACTIVITY_TYPES: dict[str, ScanStatus] = {
     "M": S.INFO_RECEIVED,  # Billing information received (label / manifest)
     "P": S.ACCEPTED,  # Pickup (legacy XML guide) [?] in the REST API
