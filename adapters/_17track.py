@@ -1,6 +1,6 @@
 """The shared 17TRACK v2.2 client behind the EMS and China Post adapters.
 
-Neither EMS nor China Post offers a public self-service tracking API (``../shared/carriers.md``
+Neither EMS nor China Post offers a public self-service tracking API (``docs/carriers.md``
 §4.1, §5.1), so both read 17TRACK: header ``17token``, ``POST /track/v2.2/register`` once per
 number, then ``POST /track/v2.2/gettrackinfo``, at most 40 numbers a call. Registration is
 remembered per adapter instance (per process); 17TRACK's "already registered" answer counts as
@@ -62,7 +62,8 @@ GETTRACKINFO_PATH = "/track/v2.2/gettrackinfo"
 MAX_NUMBERS_PER_CALL = 40  # documented per-call limit for register and gettrackinfo
 _KEY_HEADER = "17token"
 
-# Whole-call and registration error codes (v2 error-code table, transcribed by public clients).
+# Whole-call and registration error codes (v2 error-code table, transcribed by public clients;
+# docs/carriers.md §5.5).
 ALREADY_REGISTERED = -18019901  # "tracking number is already registered": success for us
 INTERNAL_ERROR = -18010003  # "internal service error, please retry later"
 AUTH_ERRORS = frozenset(
@@ -81,7 +82,7 @@ QUOTA_ERRORS = frozenset(
 )
 
 
-def build_request_body(
+def build_request(
     numbers: Sequence[str], carrier_key_of: Callable[[str], int | None]
 ) -> list[dict[str, Any]]:
     """The JSON list ``register`` and ``gettrackinfo`` both take; no key lets 17TRACK detect."""
@@ -280,7 +281,7 @@ class SeventeenTrackAdapter(ABC):
         response = await self._http.request(
             "POST",
             path,
-            json=build_request_body(numbers, self.carrier_key_of),
+            json=build_request(numbers, self.carrier_key_of),
             headers={_KEY_HEADER: token},
         )
         body = load_json(self.code, response)

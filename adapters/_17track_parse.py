@@ -1,17 +1,19 @@
 """Pure parsing of 17TRACK v2.2 ``gettrackinfo`` answers, and the status tables (no I/O).
 
 EMS and China Post have no public self-service tracking API, so both adapters read the
-17TRACK aggregator (``../shared/carriers.md`` §5.1, §5.4). A ``gettrackinfo`` answer is HTTP 200
+17TRACK aggregator (``docs/carriers.md`` §5.1, §5.4). A ``gettrackinfo`` answer is HTTP 200
 with ``{code, data: {accepted: [...], rejected: [{number, error: {code, message}}]}}``; each
 accepted number carries ``track_info.tracking.providers[].events[]`` (origin post, then
 destination post, each newest first) with ``time_iso`` (local offset), ``time_utc``,
 ``description``, ``location``, ``address``, ``stage`` (a milestone name) and ``sub_status``.
 
-An event's status comes from its 17TRACK ``sub_status`` (else ``stage``); when the event text
-carries a UPU EMSEVT code (``[EMC] Departure from outward office of exchange``) that code wins
-where it says more than the aggregator's guess. Unknown codes become ``unknown`` and are
-counted with ``record_unmapped``. Whole-call problems (bad key, quota) are raised by
-``adapters._17track.check_envelope``; ``parse_tracking`` only raises ``CarrierMalformedResponse``.
+An event's status (``status_for``, the one entry point) comes from its 17TRACK
+``sub_status`` (``STATUS_TABLE``, the 30 sub-statuses; else ``MAIN_STATUSES``), else its
+``stage`` (``STAGES``); when the event text carries a UPU EMSEVT code (``[EMC] Departure from
+outward office of exchange``, ``UPU_EVENTS``) that code wins where it says more than the
+aggregator's guess. Unknown codes become ``unknown`` and are counted with ``record_unmapped``.
+Whole-call problems (bad key, quota) are raised by ``adapters._17track.check_envelope``;
+``parse_tracking`` only raises ``CarrierMalformedResponse``.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from adapters.checkdigits import normalise_number
 
 S = ScanStatus
 
-# Per-number 17TRACK error codes (v2 error-code table, transcribed by public clients).
+# Per-number 17TRACK error codes (v2 error-code table, transcribed by public clients;
+# docs/carriers.md §5.5).
 NOT_REGISTERED = -18019902  # "not registered yet, please register first"
 NO_TRACKING_INFO = -18019909  # "no tracking info at the moment"
 
@@ -48,6 +51,8 @@ class Rule:
     delay: bool = False
 
 
+# The nine main statuses (help.17track.net; docs/carriers.md §5.3): an event's ``sub_status``
+# or ``stage`` may be one of these.
 MAIN_STATUSES: dict[str, Rule] = {
     "NotFound": Rule(S.UNKNOWN),  # no data at the carrier yet: a lookup result, not a scan
     "InfoReceived": Rule(S.INFO_RECEIVED),  # carrier has the order data, no physical scan
@@ -60,8 +65,9 @@ MAIN_STATUSES: dict[str, Rule] = {
     "Exception": Rule(S.EXCEPTION),  # returned, refused, lost, damaged, customs problem
 }
 
-# The 30 documented sub-statuses (help.17track.net; carriers.md §5.3).
-SUB_STATUSES: dict[str, Rule] = {
+# An event's ``sub_status``: the 30 documented sub-statuses, the primary table
+# (help.17track.net; docs/carriers.md §5.3).
+STATUS_TABLE: dict[str, Rule] = {
     "NotFound_Other": Rule(S.UNKNOWN),  # carrier returned nothing yet
     "NotFound_InvalidCode": Rule(S.UNKNOWN),  # 17TRACK thinks the number is invalid
     "InfoReceived": Rule(S.INFO_RECEIVED),  # order data received, no further breakdown
@@ -102,7 +108,7 @@ SUB_STATUSES: dict[str, Rule] = {
     "Exception_Cancel": Rule(S.CANCELLED, "Cancelled"),  # shipment order cancelled
 }
 
-# An event's ``stage`` is a milestone ``key_stage`` name (carriers.md §5.4).
+# An event's ``stage`` is a milestone ``key_stage`` name (docs/carriers.md §5.3, §5.4).
 STAGES: dict[str, Rule] = {
     "InfoReceived": Rule(S.INFO_RECEIVED),  # order data received
     "PickedUp": Rule(S.ACCEPTED),  # collected / posted
@@ -115,7 +121,7 @@ STAGES: dict[str, Rule] = {
     "Returned": Rule(S.RETURNED_TO_SENDER, "Returned to sender"),  # back with the sender
 }
 
-# UPU EMSEVT item event codes (carriers.md §4.2, §7.1).
+# UPU EMSEVT item event codes (docs/carriers.md §4.2).
 UPU_EVENTS: dict[str, Rule] = {
     "EMA": Rule(S.ACCEPTED),  # posting / collection (acceptance)
     "EMB": Rule(S.IN_TRANSIT),  # arrival at outward office of exchange
@@ -128,7 +134,7 @@ UPU_EVENTS: dict[str, Rule] = {
     "EMJ": Rule(S.IN_TRANSIT),  # arrival at transit office of exchange
     "EMK": Rule(S.IN_TRANSIT),  # departure from transit office of exchange
     "EMD": Rule(S.IN_TRANSIT),  # arrival at inward office of exchange
-    "EDA": Rule(S.CUSTOMS_HOLD),  # held at inward office of exchange (judgement call, §7.1)
+    "EDA": Rule(S.CUSTOMS_HOLD),  # held at inward office of exchange (judgement call, §4.2)
     "EDB": Rule(S.CUSTOMS_HOLD),  # item presented to import customs
     "EME": Rule(S.CUSTOMS_HOLD, "Held by import customs"),  # held by import customs
     "EDC": Rule(S.IN_TRANSIT),  # returned from import customs (released)
@@ -136,7 +142,7 @@ UPU_EVENTS: dict[str, Rule] = {
     "EDD": Rule(S.IN_TRANSIT),  # item into sorting centre
     "EDE": Rule(S.IN_TRANSIT),  # item out of sorting centre
     "EMG": Rule(S.IN_TRANSIT),  # arrival at delivery office
-    "EDF": Rule(S.IN_TRANSIT),  # item held at delivery depot (judgement call, §7.1)
+    "EDF": Rule(S.IN_TRANSIT),  # item held at delivery depot (judgement call, §4.2)
     "EDG": Rule(S.OUT_FOR_DELIVERY),  # item out for physical delivery
     "EDH": Rule(S.AVAILABLE_FOR_PICKUP),  # arrival at collection point for recipient pick-up
     "EMH": Rule(S.FAILED_ATTEMPT, "Unsuccessful delivery"),  # unsuccessful (attempted) delivery
@@ -234,7 +240,8 @@ def _scan(event: Any, carrier: str) -> Scan | None:
     if occurred_at is None:
         return None
     description = _text(event.get("description")) or ""
-    code, rule = _event_rule(event, description, carrier)
+    sub_status, stage = _text(event.get("sub_status")), _text(event.get("stage"))
+    code, rule = status_for(sub_status, stage, description, carrier=carrier)
     return Scan(
         status=rule.status,
         occurred_at=occurred_at,
@@ -248,14 +255,14 @@ def _scan(event: Any, carrier: str) -> Scan | None:
     )
 
 
-def _event_rule(
-    event: Mapping[str, Any], description: str, carrier: str
+def status_for(
+    sub_status: str | None, stage: str | None, description: str, *, carrier: str
 ) -> tuple[str | None, Rule]:
-    """The aggregator's view (sub_status, else stage), overruled by a more specific UPU code."""
-    sub_status, stage = _text(event.get("sub_status")), _text(event.get("stage"))
+    """(raw code, rule) of one event: the aggregator's view (sub_status, else stage),
+    overruled by a more specific UPU code in the text; an unknown code is counted."""
     code, rule = None, None
     lookups = (
-        (sub_status, SUB_STATUSES),
+        (sub_status, STATUS_TABLE),
         (sub_status, MAIN_STATUSES),
         (stage, STAGES),
         (stage, MAIN_STATUSES),

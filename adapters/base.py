@@ -3,7 +3,8 @@
 Adapters never import ``app``. The service talks to carriers only through this module's
 types, so adding a carrier is one new module plus one entry in ``adapters/registry.py``.
 
-Normalised statuses (``ScanStatus``), one set for every carrier:
+Normalised statuses (``ScanStatus``), one set for every carrier (``docs/carriers.md`` §6; how
+each carrier's codes map onto it is in that carrier's section there):
 
 ============================  ===========================================================
 ``info_received``             label / manifest / pre-advice only; no physical scan yet

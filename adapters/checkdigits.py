@@ -1,6 +1,6 @@
 """Tracking-number formats and check digits, so detection never guesses from length alone.
 
-Rules (sources in ``../shared/carriers.md``):
+Rules (sources and worked examples in ``docs/carriers.md`` §1.5, §2.6, §3.6, §4.3):
 
 - UPS ``1Z``: 1Z + 15 alphanumerics + check; letters count as ``(ord - 63) % 10``; odd
   positions x1, even positions x2; check = (10 - sum % 10) % 10.

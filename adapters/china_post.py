@@ -1,15 +1,18 @@
 """China Post international mail (registered, ePacket, parcels) tracked through 17TRACK.
 
-China Post publishes no self-service tracking API for international items (``../shared/
-carriers.md`` §5.1); integrators read an aggregator. This adapter reads 17TRACK
+China Post publishes no self-service tracking API for international items
+(``docs/carriers.md`` §5.1); integrators read an aggregator. This adapter reads 17TRACK
 (``adapters/_17track.py``), which returns China Post's events and the destination post's in
-one UPU-style stream; the status tables live in ``adapters/_17track_parse.py``.
+one UPU-style stream; the status tables live in ``adapters/_17track_parse.py``. Like every
+carrier module this one offers ``STATUS_TABLE``, ``status_for``, ``parse_tracking`` and
+``build_request`` (17TRACK's, bound to this carrier).
 
 A number is China Post when it is a valid UPU S10 identifier issued by China (``..CN``) with an
 international non-EMS service indicator: ``R`` registered letter, ``L`` tracked letter (ePacket
-items are commonly ``L?``, [?] carriers.md §5.2), ``C`` parcel, ``H`` e-commerce parcel, ``V``
-insured, ``U`` letter post under customs, ``M`` M-bag. ``E`` belongs to the EMS adapter, so the
-two never both match; domestic/bilateral indicators and IBRS (``Q``) are not tracked here.
+items are commonly ``L?``, [?] docs/carriers.md §5.2), ``C`` parcel, ``H`` e-commerce parcel,
+``V`` insured, ``U`` letter post under customs, ``M`` M-bag. ``E`` belongs to the EMS adapter,
+so the two never both match; domestic/bilateral indicators and IBRS (``Q``) are not tracked
+here.
 """
 
 from __future__ import annotations
@@ -21,17 +24,20 @@ from urllib.parse import quote
 import httpx
 
 from adapters._17track import SeventeenTrackAdapter, SeventeenTrackSettings
-from adapters._17track import build_request_body as build_request_body
-from adapters._17track_parse import SUB_STATUSES as SUB_STATUSES
+from adapters._17track import build_request as build_request
+from adapters._17track_parse import STATUS_TABLE as STATUS_TABLE
+from adapters._17track_parse import Rule
 from adapters._17track_parse import parse_tracking as parse_17track
+from adapters._17track_parse import status_for as status_for_17track
 from adapters._http import HttpPolicy
 from adapters.base import TrackingResult
 from adapters.checkdigits import normalise_number, parse_s10
 
 CODE = "china_post"
-# 17TRACK carrier key of China Post [S: several public 17TRACK clients and test payloads]
+# 17TRACK carrier key of China Post (17TRACK's apicarrier.all.json; docs/carriers.md §5.5)
 CHINA_POST_KEY = 3011
-# International S10 service indicators China Post issues (first letter; carriers.md §4.3).
+# International S10 service indicators China Post issues (first letter; docs/carriers.md
+# §4.3, §5.2).
 SERVICE_LETTERS = frozenset("RLCHVUM")
 
 
@@ -42,6 +48,13 @@ class ChinaPostSettings(SeventeenTrackSettings):
 def parse_tracking(body: Any, numbers: Sequence[str]) -> list[TrackingResult]:
     """Results of one 17TRACK ``gettrackinfo`` answer, one per number, in order."""
     return parse_17track(body, numbers, carrier=CODE)
+
+
+def status_for(
+    sub_status: str | None, stage: str | None, description: str
+) -> tuple[str | None, Rule]:
+    """(raw code, rule) of one 17TRACK event; an unknown code is counted under this carrier."""
+    return status_for_17track(sub_status, stage, description, carrier=CODE)
 
 
 class ChinaPostAdapter(SeventeenTrackAdapter):

@@ -1,6 +1,6 @@
 """DHL, through DHL's Shipment Tracking - Unified API (one API for Express, Parcel, eCommerce).
 
-Why it looks like this (facts and sources: ``shared/carriers.md`` §1):
+Why it looks like this (facts and sources: ``docs/carriers.md`` §1):
 
 - ``GET {base_url}/track/shipments?trackingNumber=...`` with the header ``DHL-API-Key``; an API
   key, no OAuth. The API takes **one number per call**, so a batch is fetched as one call per
@@ -21,7 +21,8 @@ Why it looks like this (facts and sources: ``shared/carriers.md`` §1):
       └── CarrierMalformedResponse  a body that is not JSON, or not DHL's shape
 
 - Parsing (status table, phrase table for events without a ``statusCode``, how times with no
-  UTC offset are placed) lives in ``adapters.dhl_parse``; ``parse_tracking`` is re-exported.
+  UTC offset are placed) lives in ``adapters.dhl_parse``; ``STATUS_TABLE``, ``status_for``
+  and ``parse_tracking`` are re-exported, as every carrier module does.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from adapters.base import (
     TrackingResult,
 )
 from adapters.checkdigits import is_valid_dhl_express, normalise_number
-from adapters.dhl_parse import STATUS_CODES, parse_tracking
+from adapters.dhl_parse import STATUS_TABLE, parse_tracking, status_for
 
 TRACK_PATH = "/track/shipments"
 API_KEY_HEADER = "DHL-API-Key"
@@ -95,7 +96,7 @@ class DhlSettings(BaseSettings):
     )
 
 
-def build_params(query: TrackingQuery) -> dict[str, str]:
+def build_request(query: TrackingQuery) -> dict[str, str]:
     """Query parameters of the one GET for ``query``: number plus the hints DHL accepts."""
     number = normalise_number(query.number)
     params = {"trackingNumber": number, "language": "en"}
@@ -190,7 +191,7 @@ class DhlAdapter:
         response = await self._http.request(
             "GET",
             TRACK_PATH,
-            params=build_params(query),
+            params=build_request(query),
             headers=headers,
             accept_statuses={400, 404},
         )
@@ -213,11 +214,12 @@ def _whole_call_error(failures: BaseExceptionGroup[BaseException]) -> BaseExcept
 
 
 __all__ = [
-    "STATUS_CODES",
+    "STATUS_TABLE",
     "DhlAdapter",
     "DhlSettings",
     "build_headers",
-    "build_params",
+    "build_request",
     "parse_tracking",
     "service_hint",
+    "status_for",
 ]

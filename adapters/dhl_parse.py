@@ -2,11 +2,11 @@
 
 No I/O and no clock (tzdata's country table is read once, at import): ``parse_tracking`` turns
 the decoded body of one ``GET /track/shipments`` answer into one ``TrackingResult`` per queried
-number (facts: ``shared/carriers.md`` §1).
+number (facts: ``docs/carriers.md`` §1).
 
-How a DHL event becomes a ``ScanStatus``:
+How a DHL event becomes a ``ScanStatus`` (``status_for``, the one entry point):
 
-1. ``statusCode`` (five values, ``STATUS_CODES``) gives the base status. DHL's codes are coarse
+1. ``statusCode`` (five values, ``STATUS_TABLE``) gives the base status. DHL's codes are coarse
    (``transit`` covers pickup, customs and the courier's van), so the event text may refine it
    within the set ``REFINEMENTS`` allows for that code (``transit`` + "Shipment picked up" ->
    ``accepted``; ``failure`` + customs text -> ``customs_hold``). A code we do not know is
@@ -19,7 +19,7 @@ How a DHL event becomes a ``ScanStatus``:
    the sender, so it becomes ``returned_to_sender``.
 
 Timestamps, flagged because DHL documents ``date-time`` but often sends no offset
-(``2021-05-21T14:48:00``; carriers.md §1.2, meaning unconfirmed): a time with an offset or
+(``2021-05-21T14:48:00``; docs/carriers.md §1.2, meaning unconfirmed): a time with an offset or
 ``Z`` is converted to UTC. A time without one is read as local time at the event, in the
 time zone of the event's country, when that country's zones (tzdata's ``zone.tab``) all have
 the same UTC offset at that moment, so the answer is unambiguous (Germany's Berlin and
@@ -63,8 +63,9 @@ TEXT_ONLY = "(no statusCode)"  # the record_unmapped key for events DHL sent wit
 logger = logging.getLogger("adapters.dhl")
 S = ScanStatus
 
-# DHL ``statusCode`` (OpenAPI 1.5.6 enum; DHL support article 47001197243).
-STATUS_CODES: dict[str, ScanStatus] = {
+# DHL ``statusCode`` (OpenAPI 1.5.6 enum; DHL support article 47001197243; docs/carriers.md
+# §1.4).
+STATUS_TABLE: dict[str, ScanStatus] = {
     "pre-transit": S.INFO_RECEIVED,  # shipment data received, parcel not yet handed over
     "transit": S.IN_TRANSIT,  # accepted or picked up by DHL and on its way
     "delivered": S.DELIVERED,  # delivered (back to the sender when returnFlag is true)
@@ -96,7 +97,8 @@ class Phrase:
 
 # Ordered groups: the first phrase found in the text wins, so specific phrases stand before
 # general ones ("could not be delivered" before "delivered"). Texts follow DHL Express and
-# Parcel DE wording seen in public samples (carriers.md §1.2) and DHL's status definitions.
+# Parcel DE wording seen in public samples (docs/carriers.md §1.2, §1.4) and DHL's status
+# definitions.
 # fmt: off
 _PHRASE_GROUPS: tuple[tuple[ScanStatus, bool, str], ...] = (
     (S.RETURNED_TO_SENDER, False, "returned to shipper|returned to the sender|returned to sender|"
@@ -195,7 +197,9 @@ def parse_tracking(body: Any, numbers: Sequence[str]) -> list[TrackingResult]:
     return results
 
 
-def classify(code: str | None, text: str, *, return_flag: bool = False) -> tuple[ScanStatus, bool]:
+def status_for(
+    code: str | None, text: str, *, return_flag: bool = False
+) -> tuple[ScanStatus, bool]:
     """(status, carrier_delay) for one event's ``statusCode`` and text; see module docstring."""
     phrase = match_phrase(text)
     delay = phrase is not None and phrase.delay
@@ -203,14 +207,14 @@ def classify(code: str | None, text: str, *, return_flag: bool = False) -> tuple
         if phrase is None:
             return record_unmapped(CARRIER, TEXT_ONLY, text), False
         status = phrase.status
-    elif code not in STATUS_CODES:
+    elif code not in STATUS_TABLE:
         return record_unmapped(CARRIER, code, text), delay
     elif phrase is not None and phrase.status in REFINEMENTS[code]:
         status = phrase.status
-    elif STATUS_CODES[code] is S.UNKNOWN:
+    elif STATUS_TABLE[code] is S.UNKNOWN:
         return record_unmapped(CARRIER, code, text), delay
     else:
-        status = STATUS_CODES[code]
+        status = STATUS_TABLE[code]
     if return_flag and status is S.DELIVERED:
         status = S.RETURNED_TO_SENDER
     return status, delay
@@ -362,7 +366,7 @@ def _scan(event: Any, *, home: str | None, return_flag: bool) -> Scan | None:
     )
     text = _SPACES.sub(" ", raw_text or "").strip()
     code = _text(event.get("statusCode"))
-    status, delay = classify(code, text, return_flag=return_flag)
+    status, delay = status_for(code, text, return_flag=return_flag)
     reason = None
     if status in _REASON_STATUSES or delay:
         reason = _text(event.get("remark")) or text or None

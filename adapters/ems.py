@@ -1,9 +1,12 @@
 """EMS (the UPU's Express Mail Service) tracked through 17TRACK.
 
 EMS is a cooperative of national posts, not one carrier, and it publishes no JSON tracking
-API (``../shared/carriers.md`` §4.1): the items.ems.post tracker returns HTML. So this adapter
+API (``docs/carriers.md`` §4.1): the items.ems.post tracker returns HTML. So this adapter
 reads the 17TRACK aggregator (``adapters/_17track.py``), which merges the origin post's and
 the destination post's UPU events; the status tables live in ``adapters/_17track_parse.py``.
+Like every carrier module this one offers ``STATUS_TABLE``, ``status_for``,
+``parse_tracking`` and ``build_request`` (17TRACK's, bound to this carrier); ``UPU_EVENTS``
+too, since EMS events are UPU events.
 
 A number is EMS when it is a valid UPU S10 identifier whose service indicator starts with
 ``E`` (any issuing post). China-issued items are registered with 17TRACK's "China EMS" key;
@@ -20,15 +23,18 @@ from urllib.parse import quote
 import httpx
 
 from adapters._17track import SeventeenTrackAdapter, SeventeenTrackSettings
-from adapters._17track import build_request_body as build_request_body
+from adapters._17track import build_request as build_request
+from adapters._17track_parse import STATUS_TABLE as STATUS_TABLE
 from adapters._17track_parse import UPU_EVENTS as UPU_EVENTS
+from adapters._17track_parse import Rule
 from adapters._17track_parse import parse_tracking as parse_17track
+from adapters._17track_parse import status_for as status_for_17track
 from adapters._http import HttpPolicy
 from adapters.base import TrackingResult
 from adapters.checkdigits import normalise_number, parse_s10
 
 CODE = "ems"
-# 17TRACK carrier key of China EMS [S: public 17TRACK client code; check apicarrier.all.json]
+# 17TRACK carrier key of China EMS (17TRACK's apicarrier.all.json; docs/carriers.md §5.5)
 CHINA_EMS_KEY = 3013
 
 
@@ -39,6 +45,13 @@ class EmsSettings(SeventeenTrackSettings):
 def parse_tracking(body: Any, numbers: Sequence[str]) -> list[TrackingResult]:
     """Results of one 17TRACK ``gettrackinfo`` answer, one per number, in order."""
     return parse_17track(body, numbers, carrier=CODE)
+
+
+def status_for(
+    sub_status: str | None, stage: str | None, description: str
+) -> tuple[str | None, Rule]:
+    """(raw code, rule) of one 17TRACK event; an unknown code is counted under this carrier."""
+    return status_for_17track(sub_status, stage, description, carrier=CODE)
 
 
 class EmsAdapter(SeventeenTrackAdapter):

@@ -1,6 +1,6 @@
 """FedEx Track API v1: OAuth2 client credentials, up to 30 numbers per POST.
 
-Why it looks like this (facts and sources in ``../shared/carriers.md`` §2):
+Why it looks like this (facts and sources in ``docs/carriers.md`` §2):
 
 - A bearer token from ``POST /oauth/token`` (form body with client_id/client_secret) lives
   60 minutes; ``ClientCredentialsToken`` caches it and renews it early. FedEx also answers 401
@@ -11,7 +11,8 @@ Why it looks like this (facts and sources in ``../shared/carriers.md`` §2):
   number does not answer with somebody else's old shipment.
 - Per project FedEx allows 1,400 transactions per 10 s and 100,000 Track requests a day, then
   answers 429 until 00:00 GMT; both are settings so a bigger contract needs no code change.
-- Parsing is pure and lives in ``adapters/fedex_parse.py``.
+- Parsing is pure and lives in ``adapters/fedex_parse.py``; ``STATUS_TABLE``, ``status_for``
+  and ``parse_tracking`` are re-exported here, as every carrier module does.
 
 Whole-call failures (everything else is a per-number ``TrackingResult``)::
 
@@ -48,17 +49,18 @@ from adapters.base import (
 from adapters.checkdigits import is_valid_fedex, normalise_number
 from adapters.fedex_parse import (
     CARRIER,
-    FEDEX_STATUS,
     NOT_FOUND_CODES,
+    STATUS_TABLE,
     parse_tracking,
     status_for,
 )
 
 __all__ = [
-    "FEDEX_STATUS",
+    "STATUS_TABLE",
     "FedexAdapter",
     "FedexSettings",
-    "build_track_request",
+    "build_headers",
+    "build_request",
     "parse_tracking",
     "status_for",
 ]
@@ -106,9 +108,7 @@ class FedexSettings(BaseSettings):
     )
 
 
-def build_track_request(
-    queries: Sequence[TrackingQuery], *, today: date | None = None
-) -> dict[str, Any]:
+def build_request(queries: Sequence[TrackingQuery], *, today: date | None = None) -> dict[str, Any]:
     """The JSON body of one ``trackingnumbers`` call (at most ``BATCH_SIZE`` distinct numbers).
 
     With ``today`` and a query's ``shipped_at``, the number gets a ship-date window of a week
@@ -139,7 +139,7 @@ def _ship_date_window(shipped_at: datetime, today: date) -> dict[str, str]:
     return {"shipDateBegin": begin.isoformat(), "shipDateEnd": end.isoformat()}
 
 
-def track_headers(token: str) -> dict[str, str]:
+def build_headers(token: str) -> dict[str, str]:
     """FedEx requires the bearer token and a JSON content type; en_US keeps texts comparable."""
     return {
         "Authorization": f"Bearer {token}",
@@ -218,7 +218,7 @@ class FedexAdapter:
     async def _fetch_batch(
         self, token: ClientCredentialsToken, queries: Sequence[TrackingQuery]
     ) -> list[TrackingResult]:
-        body = build_track_request(queries, today=datetime.now(UTC).date())
+        body = build_request(queries, today=datetime.now(UTC).date())
         response = await self._post_track(token, body)
         numbers = [q.number for q in queries]
         if response.status_code == 404:
@@ -243,7 +243,7 @@ class FedexAdapter:
             "POST",
             TRACK_PATH,
             json=body,
-            headers=track_headers(await token.get()),
+            headers=build_headers(await token.get()),
             accept_statuses=accept_statuses,
         )
 

@@ -1,7 +1,7 @@
 """FedEx Track API v1 responses -> normalised scans: pure, no I/O, no clock.
 
 Kept apart from ``adapters/fedex.py`` so the contract test and the benchmark can parse
-fixtures without building an HTTP client. Shape (``../shared/carriers.md`` §2.3)::
+fixtures without building an HTTP client. Shape (``docs/carriers.md`` §2.3)::
 
     { transactionId, output: { alerts?, completeTrackResults: [ { trackingNumber,
         trackResults: [ { trackingNumberInfo, latestStatusDetail, scanEvents: [...], error? } ]
@@ -46,8 +46,8 @@ S = ScanStatus
 
 # FedEx event codes (``scanEvents[].eventType``; ``derivedStatusCode`` when it is missing).
 # Meanings from FedEx's "Tracking Status Codes" page (vendored in karrio), mapping from
-# carriers.md §7.1. Codes not listed here are counted by ``record_unmapped``.
-FEDEX_STATUS: dict[str, ScanStatus] = {
+# docs/carriers.md §2.5. Codes not listed here are counted by ``record_unmapped``.
+STATUS_TABLE: dict[str, ScanStatus] = {
     "OC": S.INFO_RECEIVED,  # Order created: label / shipment information sent to FedEx
     "EP": S.INFO_RECEIVED,  # Enroute to pickup: courier on the way, parcel not yet taken
     "IN": S.INFO_RECEIVED,  # Initiated / "Label created" (derived code seen in live answers)
@@ -104,7 +104,7 @@ FEDEX_STATUS: dict[str, ScanStatus] = {
     "RG": S.UNKNOWN,  # Return label link expiring
     "RD": S.UNKNOWN,  # Return label link expired
 }
-_STATUS_BY_CODE = {code.upper(): status for code, status in FEDEX_STATUS.items()}
+_STATUS_BY_CODE = {code.upper(): status for code, status in STATUS_TABLE.items()}
 
 DELAY_CODES = frozenset({"DY", "DD", "PD"})
 NOT_FOUND_CODES = frozenset({"TRACKING.TRACKINGNUMBER.NOTFOUND"})

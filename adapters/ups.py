@@ -1,6 +1,6 @@
 """UPS: Track API v1 (OAuth2 client credentials) behind the one normalised scan model.
 
-Why it looks like this (facts in ``shared/carriers.md`` §3):
+Why it looks like this (facts in ``docs/carriers.md`` §3):
 
 - **One number per call.** ``GET /api/track/v1/details/{inquiryNumber}`` answers a single
   inquiry number, so ``batch_size`` is 1 and a batch is fetched as one call per number,
@@ -17,6 +17,8 @@ Why it looks like this (facts in ``shared/carriers.md`` §3):
   tracking number); all of these become ``TrackingResult.not_found`` (see ``ups_parse``).
 - **Rate limits are not published** (UPS answers 429 and asks customers to email): the
   pace and concurrency below are our conservative defaults, tunable by environment.
+- **Parsing is pure** and lives in ``adapters/ups_parse.py``; ``STATUS_TABLE``,
+  ``status_for`` and ``parse_tracking`` are re-exported here, as every carrier module does.
 
 Whole-call failures (``adapters.base``)::
 
@@ -51,24 +53,24 @@ from adapters.base import (
 )
 from adapters.checkdigits import is_valid_ups_1z, normalise_number
 from adapters.ups_parse import (
+    ACTIVITY_TYPES,
     NOT_FOUND_CODES,
-    STATUS_BY_CODE,
-    STATUS_BY_TYPE,
-    normalise_status,
+    STATUS_TABLE,
     parse_tracking,
+    status_for,
 )
 
 __all__ = [
+    "ACTIVITY_TYPES",
     "NOT_FOUND_CODES",
-    "STATUS_BY_CODE",
-    "STATUS_BY_TYPE",
+    "STATUS_TABLE",
     "TrackingRequest",
     "UpsAdapter",
     "UpsSettings",
-    "build_tracking_request",
+    "build_request",
     "new_trans_id",
-    "normalise_status",
     "parse_tracking",
+    "status_for",
 ]
 
 PRODUCTION_URL = "https://onlinetools.ups.com"
@@ -126,7 +128,7 @@ def new_trans_id() -> str:
     return uuid.uuid4().hex
 
 
-def build_tracking_request(
+def build_request(
     number: str,
     *,
     token: str,
@@ -236,7 +238,7 @@ class UpsAdapter:
         return parse_tracking(body, [number], http_status=response.status_code)[0]
 
     async def _track(self, number: str, bearer: str, *, accept_401: bool) -> httpx.Response:
-        request = build_tracking_request(number, token=bearer, trans_id=new_trans_id())
+        request = build_request(number, token=bearer, trans_id=new_trans_id())
         accept = _PER_NUMBER_STATUSES | {401} if accept_401 else _PER_NUMBER_STATUSES
         return await self._http.request(
             "GET",

@@ -1,15 +1,16 @@
 """Pure parsing of UPS Track API v1 answers into the normalised scan model (no I/O, no clock).
 
 Split from ``adapters/ups.py`` so the status tables and the parser stay readable and are
-tested without HTTP. Sources are in ``shared/carriers.md`` §3 and §7.
+tested without HTTP. Sources are in ``docs/carriers.md`` §3 and §6.
 
 How a UPS activity becomes a ``Scan``:
 
-- **Status.** Each activity carries ``status.type`` (a letter: I, D, X, M ...),
-  ``status.code`` (a 2-character scan code such as ``OT``) and ``status.statusCode`` (a
-  3-digit status/description code such as ``072``). The 3-digit code is the more specific,
-  so it wins when we know it (type X + 012 is a customs hold, type I + 072 is out for
-  delivery); otherwise the type decides; otherwise the code is counted by
+- **Status** (``status_for``). Each activity carries ``status.type`` (a letter: I, D, X,
+  M ...), ``status.code`` (a 2-character scan code such as ``OT``) and ``status.statusCode``
+  (a 3-digit status/description code such as ``072``). The 3-digit code is the more specific,
+  so it wins when ``STATUS_TABLE`` knows it (type X + 012 is a customs hold, type I + 072 is
+  out for delivery); otherwise the type decides (``ACTIVITY_TYPES``); otherwise the code is
+  counted by
   ``record_unmapped`` and the scan is ``unknown``. ``raw_code`` keeps all three as
   ``"<type>/<statusCode>/<code>"`` (e.g. ``"D/011/FS"``; a missing part stays empty).
 - **Time.** ``occurred_at`` comes from ``gmtDate`` + ``gmtTime``, which are already UTC
@@ -50,8 +51,8 @@ S = ScanStatus
 logger = logging.getLogger("adapters.ups")
 
 # 3-digit ``status.statusCode`` (UPS appendix "Status/Description Codes"; mapping per
-# carriers.md §7.1 unless marked "ours").
-STATUS_BY_CODE: dict[str, ScanStatus] = {
+# docs/carriers.md §3.5 unless marked "ours").
+STATUS_TABLE: dict[str, ScanStatus] = {
     "003": S.INFO_RECEIVED,  # Shipment ready for UPS (label created)
     "044": S.INFO_RECEIVED,  # On the way to UPS (not yet handed over; ours)
     "045": S.INFO_RECEIVED,  # On the way to UPS (not yet handed over; ours)
@@ -144,8 +145,9 @@ STATUS_BY_CODE: dict[str, ScanStatus] = {
 # Delay announcements: the parcel keeps its status and the scan gets ``carrier_delay``.
 DELAY_CODES = frozenset({"032", "046", "048", "049", "051", "052", "053", "086", "090", "132"})
 
-# ``status.type`` (UPS appendix "Package Activity Types"; P and RS from legacy XML guides).
-STATUS_BY_TYPE: dict[str, ScanStatus] = {
+# ``status.type`` (UPS appendix "Package Activity Types"; P and RS from legacy XML guides;
+# docs/carriers.md §3.5).
+ACTIVITY_TYPES: dict[str, ScanStatus] = {
     "M": S.INFO_RECEIVED,  # Billing information received (label / manifest)
     "P": S.ACCEPTED,  # Pickup (legacy XML guide) [?] in the REST API
     "I": S.IN_TRANSIT,  # In transit (also out for delivery; statusCode refines)
@@ -260,7 +262,7 @@ def parse_activity(activity: dict[str, Any]) -> Scan | None:
     kind, code, status_code = (_text(status.get(k)) for k in ("type", "code", "statusCode"))
     raw_text = _raw(status.get("description")) or _raw(status.get("simplifiedTextDescription"))
     raw_code = f"{kind or ''}/{status_code or ''}/{code or ''}"
-    normalised, delay = normalise_status(kind, status_code, raw_code, raw_text)
+    normalised, delay = status_for(kind, status_code, raw_code, raw_text)
     description = (raw_text or "").strip() or f"UPS status {raw_code}"
     problem = normalised in _PROBLEMS or kind == "X"
     return Scan(
@@ -276,16 +278,16 @@ def parse_activity(activity: dict[str, Any]) -> Scan | None:
     )
 
 
-def normalise_status(
+def status_for(
     kind: str | None, status_code: str | None, raw_code: str, text: str | None
 ) -> tuple[ScanStatus, bool]:
     """(status, carrier_delay): the 3-digit code wins over the type; unknown is counted."""
     code = status_code.zfill(3) if status_code and status_code.isdigit() else status_code
     delay = code in DELAY_CODES
-    if code in STATUS_BY_CODE:
-        return STATUS_BY_CODE[code], delay
-    if kind in STATUS_BY_TYPE:
-        return STATUS_BY_TYPE[kind], delay
+    if code in STATUS_TABLE:
+        return STATUS_TABLE[code], delay
+    if kind in ACTIVITY_TYPES:
+        return ACTIVITY_TYPES[kind], delay
     return record_unmapped(CARRIER, raw_code, text), delay
 
 

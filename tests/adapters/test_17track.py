@@ -25,7 +25,7 @@ from adapters._17track import (
     GETTRACKINFO_PATH,
     REGISTER_PATH,
     SeventeenTrackSettings,
-    build_request_body,
+    build_request,
     check_envelope,
     parse_register,
     unregistered_numbers,
@@ -33,7 +33,7 @@ from adapters._17track import (
 from adapters._17track_parse import (
     MAIN_STATUSES,
     STAGES,
-    SUB_STATUSES,
+    STATUS_TABLE,
     UPU_EVENTS,
     parse_tracking,
 )
@@ -156,7 +156,7 @@ def only_scan(*events: dict[str, Any]) -> Any:
 
 
 def test_request_body_lists_each_number_with_its_carrier_key() -> None:
-    body = build_request_body(["RB350192862CN", "LX228174608CN"], lambda _number: 3011)
+    body = build_request(["RB350192862CN", "LX228174608CN"], lambda _number: 3011)
     assert body == [
         {"number": "RB350192862CN", "carrier": 3011},
         {"number": "LX228174608CN", "carrier": 3011},
@@ -165,7 +165,7 @@ def test_request_body_lists_each_number_with_its_carrier_key() -> None:
 
 def test_request_body_leaves_carrier_out_when_17track_should_detect_it() -> None:
     keys = {"EA473124829CN": 3013, "EJ918302743JP": None}
-    body = build_request_body(list(keys), keys.__getitem__)
+    body = build_request(list(keys), keys.__getitem__)
     assert body == [{"number": "EA473124829CN", "carrier": 3013}, {"number": "EJ918302743JP"}]
 
 
@@ -255,7 +255,7 @@ def test_numbers_17track_forgot_are_found_in_the_rejections() -> None:
 
 
 def test_every_table_entry_maps_to_a_scan_status() -> None:
-    assert len(SUB_STATUSES) == 30
+    assert len(STATUS_TABLE) == 30
     assert set(MAIN_STATUSES) == {
         "NotFound",
         "InfoReceived",
@@ -267,7 +267,7 @@ def test_every_table_entry_maps_to_a_scan_status() -> None:
         "Delivered",
         "Exception",
     }
-    for table in (MAIN_STATUSES, SUB_STATUSES, STAGES, UPU_EVENTS):
+    for table in (MAIN_STATUSES, STATUS_TABLE, STAGES, UPU_EVENTS):
         assert all(isinstance(rule.status, ScanStatus) for rule in table.values())
 
 

@@ -1,4 +1,4 @@
-"""Check digits: worked examples from carriers.md, and every single-character corruption."""
+"""Check digits: worked examples from docs/carriers.md, and every single-character corruption."""
 
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from adapters.china_post import (
     CHINA_POST_KEY,
     ChinaPostAdapter,
     ChinaPostSettings,
-    build_request_body,
+    build_request,
     parse_tracking,
 )
 from tests.adapters.test_17track import (
@@ -109,7 +109,7 @@ def test_tracking_url_is_china_posts_international_query_page() -> None:
 
 
 def test_request_names_the_china_post_carrier_key() -> None:
-    body = build_request_body([EPACKET, "RR628401739CN"], china_post().carrier_key_of)
+    body = build_request([EPACKET, "RR628401739CN"], china_post().carrier_key_of)
     assert body == [
         {"number": EPACKET, "carrier": CHINA_POST_KEY},
         {"number": "RR628401739CN", "carrier": CHINA_POST_KEY},

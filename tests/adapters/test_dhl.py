@@ -31,11 +31,11 @@ from adapters.dhl import (
     DhlAdapter,
     DhlSettings,
     build_headers,
-    build_params,
+    build_request,
     parse_tracking,
     service_hint,
 )
-from adapters.dhl_parse import classify, location_of, place_in_time
+from adapters.dhl_parse import location_of, place_in_time, status_for
 
 S = ScanStatus
 FIXTURES = Path(__file__).parent / "fixtures" / "dhl"
@@ -68,7 +68,7 @@ def anyio_backend() -> str:
 
 def test_express_number_is_sent_with_the_express_hint_and_origin_country():
     query = TrackingQuery(number="5784 6521 01", origin_country="cn", destination_country="NL")
-    assert build_params(query) == {
+    assert build_request(query) == {
         "trackingNumber": EXPRESS,
         "language": "en",
         "service": "express",
@@ -78,7 +78,7 @@ def test_express_number_is_sent_with_the_express_hint_and_origin_country():
 
 def test_other_divisions_get_no_service_hint_and_bad_origin_is_not_sent():
     query = TrackingQuery(number=PARCEL_DE, origin_country="Germany", destination_country="AT")
-    assert build_params(query) == {"trackingNumber": PARCEL_DE, "language": "en"}
+    assert build_request(query) == {"trackingNumber": PARCEL_DE, "language": "en"}
 
 
 def test_express_piece_ids_are_hinted_as_express():
@@ -247,25 +247,25 @@ def test_cases_file_lists_every_tracking_fixture_with_its_outcome():
     ],
 )  # fmt: skip
 def test_status_code_and_text_classification(code, text, return_flag, expected):
-    assert classify(code, text, return_flag=return_flag) == expected
+    assert status_for(code, text, return_flag=return_flag) == expected
 
 
 def test_unknown_phrase_without_code_is_unknown_and_counted():
     before = unmapped_codes[("dhl", "(no statusCode)")]
-    assert classify(None, "Shipment teleported to the moon") == (S.UNKNOWN, False)
+    assert status_for(None, "Shipment teleported to the moon") == (S.UNKNOWN, False)
     assert unmapped_codes[("dhl", "(no statusCode)")] == before + 1
 
 
 def test_unmapped_status_code_is_unknown_and_counted_even_with_known_text():
     before = unmapped_codes[("dhl", "out-for-delivery")]
-    status, _ = classify("out-for-delivery", "Shipment is out with courier for delivery")
+    status, _ = status_for("out-for-delivery", "Shipment is out with courier for delivery")
     assert status is S.UNKNOWN
     assert unmapped_codes[("dhl", "out-for-delivery")] == before + 1
 
 
 def test_dhl_unknown_code_without_a_known_phrase_is_counted():
     before = unmapped_codes[("dhl", "unknown")]
-    assert classify("unknown", "Status not available")[0] is S.UNKNOWN
+    assert status_for("unknown", "Status not available")[0] is S.UNKNOWN
     assert unmapped_codes[("dhl", "unknown")] == before + 1
 
 

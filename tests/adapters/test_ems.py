@@ -26,7 +26,7 @@ from adapters.base import (
     TrackingQuery,
 )
 from adapters.china_post import ChinaPostAdapter
-from adapters.ems import CHINA_EMS_KEY, EmsAdapter, EmsSettings, build_request_body, parse_tracking
+from adapters.ems import CHINA_EMS_KEY, EmsAdapter, EmsSettings, build_request, parse_tracking
 from tests.adapters.test_17track import (
     BASE_URL,
     FIXTURES,
@@ -109,7 +109,7 @@ def test_tracking_url_is_china_ems_for_chinese_items_and_the_cooperative_otherwi
 
 def test_request_names_china_ems_only_for_chinese_items() -> None:
     adapter = ems()
-    body = build_request_body(["EA473124829CN", "EJ918302743JP"], adapter.carrier_key_of)
+    body = build_request(["EA473124829CN", "EJ918302743JP"], adapter.carrier_key_of)
     assert body == [
         {"number": "EA473124829CN", "carrier": CHINA_EMS_KEY},
         {"number": "EJ918302743JP"},

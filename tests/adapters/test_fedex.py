@@ -33,10 +33,10 @@ from adapters.base import (
 from adapters.fedex import (
     FedexAdapter,
     FedexSettings,
-    build_track_request,
+    build_headers,
+    build_request,
     parse_tracking,
     status_for,
-    track_headers,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fedex"
@@ -76,7 +76,7 @@ def queries(*numbers: str) -> list[TrackingQuery]:
 
 
 def test_request_asks_for_detailed_scans_of_each_number_once_normalised() -> None:
-    body = build_track_request(queries("7948 2913 5608", "794829135608", "392048175502910"))
+    body = build_request(queries("7948 2913 5608", "794829135608", "392048175502910"))
     assert body == {
         "includeDetailedScans": True,
         "trackingInfo": [
@@ -90,27 +90,27 @@ def test_known_ship_date_sends_a_week_either_side_but_never_past_today() -> None
     shipped = TrackingQuery(
         number="794829135608", shipped_at=datetime(2026, 3, 9, 23, 30, tzinfo=UTC)
     )
-    early = build_track_request([shipped], today=date(2026, 3, 30))["trackingInfo"][0]
+    early = build_request([shipped], today=date(2026, 3, 30))["trackingInfo"][0]
     assert (early["shipDateBegin"], early["shipDateEnd"]) == ("2026-03-02", "2026-03-16")
-    fresh = build_track_request([shipped], today=date(2026, 3, 11))["trackingInfo"][0]
+    fresh = build_request([shipped], today=date(2026, 3, 11))["trackingInfo"][0]
     assert (fresh["shipDateBegin"], fresh["shipDateEnd"]) == ("2026-03-02", "2026-03-11")
 
 
 def test_ship_date_in_the_future_or_unknown_sends_no_window() -> None:
     future = TrackingQuery(number="794829135608", shipped_at=datetime(2026, 5, 1, tzinfo=UTC))
     unknown = TrackingQuery(number="773018465222")
-    info = build_track_request([future, unknown], today=date(2026, 3, 11))["trackingInfo"]
+    info = build_request([future, unknown], today=date(2026, 3, 11))["trackingInfo"]
     assert [set(i) for i in info] == [{"trackingNumberInfo"}, {"trackingNumberInfo"}]
 
 
 def test_more_than_thirty_numbers_in_one_request_is_refused() -> None:
     numbers = [f"{n:012d}" for n in range(31)]
     with pytest.raises(ValueError, match="30"):
-        build_track_request(queries(*numbers))
+        build_request(queries(*numbers))
 
 
 def test_tracking_call_carries_the_bearer_token_and_json_content_type() -> None:
-    assert track_headers("abc") == {
+    assert build_headers("abc") == {
         "Authorization": "Bearer abc",
         "Content-Type": "application/json",
         "X-locale": "en_US",

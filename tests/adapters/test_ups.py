@@ -33,10 +33,10 @@ from adapters.ups import (
     PRODUCTION_URL,
     UpsAdapter,
     UpsSettings,
-    build_tracking_request,
+    build_request,
     new_trans_id,
-    normalise_status,
     parse_tracking,
+    status_for,
 )
 from adapters.ups_parse import occurred_at, parse_activity
 
@@ -80,7 +80,7 @@ def configured(**overrides: Any) -> UpsSettings:
 
 
 def test_tracking_request_carries_the_headers_and_query_ups_requires() -> None:
-    request = build_tracking_request(" 1za8f4926604738614 ", token="tok", trans_id="a" * 32)
+    request = build_request(" 1za8f4926604738614 ", token="tok", trans_id="a" * 32)
 
     assert request.path == f"/api/track/v1/details/{DELIVERED}"
     assert request.params == {
@@ -97,14 +97,14 @@ def test_tracking_request_carries_the_headers_and_query_ups_requires() -> None:
 
 
 def test_tracking_request_escapes_what_cannot_be_a_path_segment() -> None:
-    request = build_tracking_request("AB/../C?D", token="t", trans_id="x")
+    request = build_request("AB/../C?D", token="t", trans_id="x")
     assert request.path == "/api/track/v1/details/AB%2F..%2FC%3FD"
 
 
 @pytest.mark.parametrize("trans_id", ["", "a" * 33])
 def test_tracking_request_refuses_a_trans_id_ups_would_reject(trans_id: str) -> None:
     with pytest.raises(ValueError, match="transId"):
-        build_tracking_request(DELIVERED, token="t", trans_id=trans_id)
+        build_request(DELIVERED, token="t", trans_id=trans_id)
 
 
 def test_trans_ids_are_unique_and_fit_32_characters() -> None:
@@ -253,12 +253,12 @@ def test_every_track_fixture_is_listed_in_cases() -> None:
 def test_status_code_wins_over_type_when_both_are_known(
     kind: str, status_code: str | None, expected: ScanStatus, delay: bool
 ) -> None:
-    assert normalise_status(kind, status_code, "raw", None) == (expected, delay)
+    assert status_for(kind, status_code, "raw", None) == (expected, delay)
 
 
 def test_unmapped_code_is_unknown_and_counted() -> None:
     before = base.unmapped_codes[("ups", "Q/777/ZZ")]
-    status, delay = normalise_status("Q", "777", "Q/777/ZZ", "Something new")
+    status, delay = status_for("Q", "777", "Q/777/ZZ", "Something new")
     assert (status, delay) == (S.UNKNOWN, False)
     assert base.unmapped_codes[("ups", "Q/777/ZZ")] == before + 1
 
