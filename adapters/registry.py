@@ -1,7 +1,7 @@
 """Every carrier the service knows, in one explicit dict: adding a carrier is one line here.
 
 An adapter is *enabled* (polled) when its credentials are configured; an unconfigured one
-still detects its numbers and links to its public tracking page.
+still identifies its numbers and links to its public tracking page.
 """
 
 from __future__ import annotations
@@ -49,15 +49,15 @@ def build_all(
         yield code, build_adapter(code, transport=transport)
 
 
-def _detector(code: str) -> CarrierAdapter:
+def _recogniser(code: str) -> CarrierAdapter:
     if code not in _DETECTORS:
         _DETECTORS[code] = build_adapter(code)
     return _DETECTORS[code]
 
 
-def detect(number: str) -> list[str]:
+def identify(number: str) -> list[str]:
     """Codes of every carrier whose format and check digit accept ``number``."""
-    return [code for code in ADAPTERS if _detector(code).matches(number)]
+    return [code for code in ADAPTERS if _recogniser(code).matches(number)]
 
 
 def network(code: str) -> Network:
@@ -67,4 +67,4 @@ def network(code: str) -> Network:
 
 
 def tracking_url(code: str, number: str) -> str:
-    return _detector(code).tracking_url(number)
+    return _recogniser(code).tracking_url(number)

@@ -23,6 +23,7 @@ from app.core.settings import get_settings
 from app.core.tenancy import ensure_tenant, issue_key, list_keys, parse_scopes, revoke_key
 from app.db.engine import Database
 from app.db.migrate import upgrade_to_head
+from app.startup import wire
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
+    wire()
     if args.command == "serve":
         import uvicorn
 
@@ -70,9 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "migrate":
             print("database is at the latest migration")
             return 0
-        with db.session() as session:
+        with db.unit_of_work() as session:
             _run(session, args)
-            session.commit()
         return 0
     except AppError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)

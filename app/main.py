@@ -14,7 +14,7 @@ from app.api.deps import refuse_nul
 from app.api.openapi import install_problem_docs
 from app.api.problems import install_problem_handlers
 from app.carriers import router as carriers
-from app.carriers.hub import CarrierHub
+from app.core.carrier_hub import CarrierHub
 from app.core.idempotency import IdempotencyMiddleware
 from app.core.jobs import JobContext
 from app.core.metrics import HttpMetricsMiddleware
@@ -23,14 +23,17 @@ from app.core.tenancy import ensure_bootstrap_key
 from app.db.engine import Database
 from app.db.migrate import head_revision, upgrade_to_head
 from app.db.types import utcnow
+from app.dispute_pack import router as dispute_pack
 from app.evidence import router as evidence
 from app.incidents import router as incidents
 from app.parcels import router as parcels
 from app.reporting.router import router as metrics_router
 from app.scheduler import router as admin
 from app.scheduler.runner import build_scheduler
+from app.startup import wire
 from app.stuck import router as stuck_rules
 from app.tracker_sheet import router as tracker_sheet
+from app.tracking import router as tracking_router
 from app.webhooks import router as webhooks
 from app.workflow import router as workflow
 from app.workflow.claims import router as claims
@@ -42,9 +45,8 @@ def _prepare_database(db: Database, settings: Settings) -> None:
     if settings.auto_migrate:
         upgrade_to_head(db.engine)
     if settings.bootstrap_api_key is not None:
-        with db.session() as session:
+        with db.unit_of_work() as session:
             ensure_bootstrap_key(session, settings.bootstrap_api_key.get_secret_value())
-            session.commit()
 
 
 def create_app(
@@ -55,6 +57,7 @@ def create_app(
     carrier_hub: Callable[[], CarrierHub] = CarrierHub.from_registry,
 ) -> FastAPI:
     """Build the service. Tests pass their own settings, database, clock and carriers."""
+    wire()
     settings = settings or get_settings()
     db = database or Database(settings.database_url)
 
@@ -96,12 +99,13 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics_router)
     app.include_router(parcels.router)
+    app.include_router(tracking_router.router)
     app.include_router(tracker_sheet.router)  # before incidents: /export is not an id
     app.include_router(incidents.router)
     app.include_router(carriers.router)
     app.include_router(stuck_rules.router)
     app.include_router(admin.router)
     app.include_router(webhooks.router)
-    for workflow_router in (workflow, messages, templates, evidence, claims):
+    for workflow_router in (workflow, messages, templates, evidence, dispute_pack, claims):
         app.include_router(workflow_router.router)
     return app

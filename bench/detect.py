@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from adapters.sandbox import SandboxAdapter
 from app.auto_incidents import job as detect
-from app.carriers.hub import CarrierHub
+from app.core.carrier_hub import CarrierHub
 from app.core.jobs import JobContext
 from app.core.settings import Settings
 from app.core.tenancy import ensure_tenant

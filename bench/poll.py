@@ -20,7 +20,7 @@ from sqlalchemy import text
 from adapters.base import CarrierAdapter
 from adapters.fedex import FedexAdapter, FedexSettings
 from adapters.ups import UpsAdapter, UpsSettings
-from app.carriers.hub import CarrierHub
+from app.core.carrier_hub import CarrierHub
 from app.core.jobs import JobContext
 from app.core.settings import Settings
 from app.core.tenancy import ensure_tenant

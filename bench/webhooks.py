@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from app.carriers.hub import CarrierHub
+from app.core.carrier_hub import CarrierHub
 from app.core.jobs import JobContext
 from app.core.settings import Settings
 from app.core.tenancy import ensure_tenant

@@ -20,10 +20,13 @@ from sqlalchemy.exc import OperationalError
 
 from app.core.settings import Settings
 from app.db.engine import Database
+from app.db.metadata import metadata
 from app.db.migrate import upgrade_to_head
-from app.db.tables import metadata
 from app.main import create_app
+from app.startup import wire
 from tests.factories import ApiClient, FakeClock, new_api_key
+
+wire()  # as every process does at start-up: the webhook fan-out subscribes to the outbox
 
 POSTGRES_URL = os.environ.get(
     "RT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 import anyio
@@ -14,6 +15,7 @@ from app.core.errors import Forbidden, Unauthorized, ValidationFailed
 from app.core.settings import Settings
 from app.core.tenancy import Principal, authenticate
 from app.db.engine import Database
+from app.db.unit_of_work import finish
 
 # Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in the
 # thread pool, and a thread hop per dependency per request is most of a cheap read's cost.
@@ -28,18 +30,22 @@ async def get_settings_dep(request: Request) -> Settings:
 
 
 async def get_session(db: Annotated[Database, Depends(get_database)]) -> AsyncIterator[Session]:
-    """One unit of work per request; handlers commit explicitly before answering.
+    """The request's unit of work: committed when the handler returns, before the answer leaves.
 
-    Opening a session does no I/O, so it happens on the event loop; closing returns the
-    connection and rolls back what was not committed, so it runs in the thread pool, shielded
-    so that a client hanging up cannot leave the connection checked out.
+    An error anywhere in the handler rolls everything back (``app.db.unit_of_work``), so routers
+    never commit. Opening a session does no I/O, so it happens on the event loop; finishing it
+    (commit, close) runs in the thread pool, shielded so that a client hanging up cannot leave
+    the connection checked out.
     """
     session = db.new_session()
     try:
         yield session
-    finally:
+    except BaseException:
         with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(session.close)
+            await anyio.to_thread.run_sync(partial(finish, session, commit=False))
+        raise
+    with anyio.CancelScope(shield=True):
+        await anyio.to_thread.run_sync(partial(finish, session, commit=True))
 
 
 async def get_now(request: Request) -> datetime:
@@ -61,7 +67,8 @@ async def refuse_nul(request: Request) -> None:
                 raise ValidationFailed(name, message, errors=errors)
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope "function": the commit runs when the handler returns, not after the answer was sent
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
@@ -75,9 +82,17 @@ async def bearer_secret(request: Request) -> str:
 
 
 def get_principal(
-    request: Request, session: SessionDep, secret: Annotated[str, Depends(bearer_secret)]
+    request: Request,
+    db: Annotated[Database, Depends(get_database)],
+    secret: Annotated[str, Depends(bearer_secret)],
 ) -> Principal:
-    principal = authenticate(session, secret)
+    """The caller, looked up in a short transaction of its own.
+
+    Not the request's unit of work: a handler that does long work outside any transaction (a
+    carrier call, an upload, a job run) then holds none while it waits.
+    """
+    with db.session() as session:
+        principal = authenticate(session, secret)
     if principal is None:
         raise Unauthorized("the API key is unknown or revoked")
     request.state.principal = principal

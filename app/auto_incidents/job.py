@@ -20,7 +20,7 @@ from app.carriers import states as carrier_states
 from app.carriers.models import CarrierState
 from app.core.jobs import JobContext, try_tick_lock
 from app.incidents.models import Incident
-from app.incidents.timeline import append_entry
+from app.incidents.timeline import SYSTEM, append_entry
 from app.parcels.models import Parcel
 from app.stuck import checks as stuck_checks
 from app.stuck.rules import rules_for
@@ -48,7 +48,7 @@ def _annotate_human_incident(
         tenant_id=incident.tenant_id,
         incident_id=incident.id,
         kind="stuck_detected",
-        actor=auto_incidents.SYSTEM,
+        actor=SYSTEM,
         summary=summary,
         now=now,
         data={},
@@ -109,7 +109,7 @@ def _open_incidents_of(session: Session, parcels: list[Parcel]) -> dict[uuid.UUI
 def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
     """One claimed batch in one transaction; False when there was nothing (left) to do."""
     now = ctx.clock()
-    with ctx.db.session() as session:
+    with ctx.db.unit_of_work() as session:
         if not try_tick_lock(session, JOB, enabled=ctx.use_tick_lock):
             counts["skipped_busy"] += 1
             return False
@@ -149,7 +149,6 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
                 openings.append(opening)
         opened = auto_incidents.open_auto_incidents(session, openings, now=now)
         counts["opened"] += len(opened)
-        session.commit()
         counts["checked"] += len(parcels)
         return len(parcels) == BATCH
 

@@ -16,19 +16,18 @@ from datetime import datetime
 from sqlmodel import Session, col, insert, select
 
 from adapters.base import ScanStatus
-from app.carriers.hub import carrier_name
+from app.carriers.service import carrier_name
 from app.core.calendars import add_business_days
 from app.db.upsert import insert_ignore_many
 from app.incidents import service as incidents
 from app.incidents.models import Incident, TimelineEntry
 from app.incidents.schemas import NextStep, TransitionCreate
-from app.incidents.timeline import append_entry, chained_entry
+from app.incidents.timeline import SYSTEM, append_entry, chained_entry
 from app.outbox.events import emit
 from app.parcels.models import Parcel
 from app.parcels.service import parcel_payload
 from app.stuck.verdict import Verdict
 
-SYSTEM = "system"
 AUTO_RESOLVED_TYPES = frozenset({"delay", "customs", "lost"})
 _EXCEPTION_TYPES = (  # words in a carrier's exception text -> incident type
     (("address", "addressee", "moved"), "wrong_address"),

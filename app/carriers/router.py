@@ -1,4 +1,4 @@
-"""Carriers: which exist, whether they are configured and healthy, and detection."""
+"""Carriers: which exist, whether they are configured and healthy, and which one a number is."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.api.deps import ReadDep
-from app.carriers import hub as carriers
+from app.carriers import service as carriers
 from app.carriers.schemas import CarrierRead, DetectionRead
+from app.core.carrier_hub import CarrierHub
 from app.core.schemas import TrackingNumber
 
 router = APIRouter(prefix="/v1/carriers", tags=["carriers"])
@@ -17,16 +18,16 @@ router = APIRouter(prefix="/v1/carriers", tags=["carriers"])
 @router.get("", response_model=list[CarrierRead])
 def list_carriers(request: Request, principal: ReadDep) -> list[CarrierRead]:
     """Every carrier: configured or not, capabilities (batch size, rate) and health."""
-    hub: carriers.CarrierHub = request.app.state.carriers
-    return hub.describe()
+    hub: CarrierHub = request.app.state.carriers
+    return carriers.describe_all(hub)
 
 
 @router.get("/detect", response_model=DetectionRead)
-def detect_carrier(
+def identify_carrier(
     principal: ReadDep,
     tracking_number: Annotated[TrackingNumber, Query()],
 ) -> DetectionRead:
     """Carriers whose number format and check digit match; no credentials needed."""
     return DetectionRead(
-        tracking_number=tracking_number, candidates=carriers.detect(tracking_number)
+        tracking_number=tracking_number, candidates=carriers.identify(tracking_number)
     )

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlmodel import Session
 
-from app.carriers.hub import CarrierHub
+from app.core.carrier_hub import CarrierHub
 from app.core.settings import Settings
 from app.db.engine import Database
 

@@ -14,6 +14,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session
 
+from app.db.unit_of_work import finish
+
 
 def _make_engine(url: str) -> Engine:
     parsed = make_url(url)
@@ -65,7 +67,7 @@ def _make_apart_engine(engine: Engine) -> Engine:
 
 
 class Database:
-    """Owns the engine; ``session()`` is the unit of work a request or a job uses."""
+    """Owns the engine; ``unit_of_work()`` is the transaction a request or a job runs in."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -85,16 +87,27 @@ class Database:
         return self._factory()
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        """A session that rolls back whatever the caller did not commit."""
+    def unit_of_work(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends without an error, else rolled back.
+
+        The one way work is committed, in requests (see ``app.api.deps``) and jobs alike.
+        """
         session = self.new_session()
         try:
             yield session
         except BaseException:
-            session.rollback()
+            finish(session, commit=False)
             raise
+        finish(session, commit=True)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session for reading: whatever happened in it is rolled back at the end."""
+        session = self.new_session()
+        try:
+            yield session
         finally:
-            session.close()
+            finish(session, commit=False)
 
     @property
     def can_commit_apart(self) -> bool:

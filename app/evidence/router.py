@@ -1,4 +1,4 @@
-"""Evidence files of an incident (streamed multipart uploads) and the dispute evidence pack.
+"""Evidence files of an incident: streamed multipart uploads, listing, download, deletion.
 
 The upload is parsed as it arrives with python-multipart's streaming parser: the file part
 goes straight to disk through ``UploadSink`` (cap, type and hash checked while reading), so
@@ -10,27 +10,23 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from functools import partial
-from pathlib import Path
-from typing import Annotated, Literal, get_args
+from typing import get_args
 
 import anyio
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import FileResponse
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from sqlmodel import Session
-from starlette.background import BackgroundTask
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
 from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
 from app.core.errors import ValidationFailed
 from app.core.schemas import Page
 from app.core.settings import Settings
-from app.evidence import files as evidence
-from app.evidence import pack as evidence_pack
-from app.evidence import pdf as evidence_pdf
+from app.db.engine import Database
+from app.evidence import service as evidence
 from app.evidence.schemas import EvidenceKind, EvidenceRead
-from app.workflow.service import incident_and_parcel
+from app.incidents.service import get_incident_with_parcel
 
 router = APIRouter(prefix="/v1/incidents/{incident_id}", tags=["evidence"])
 FIELD_LIMIT = 2000
@@ -150,14 +146,14 @@ def _kind(value: str | None) -> str:
     return kind
 
 
-def _check_incident(session: Session, tenant_id: uuid.UUID, incident_id: uuid.UUID) -> None:
-    """404 before a byte is read; then end the transaction (SQLite would hold its write lock)."""
-    incident_and_parcel(session, tenant_id=tenant_id, incident_id=incident_id)
-    session.rollback()
+def _check_incident(db: Database, tenant_id: uuid.UUID, incident_id: uuid.UUID) -> None:
+    """404 before a byte is read, in a short read of its own: no transaction while it arrives."""
+    with db.session() as session:
+        get_incident_with_parcel(session, tenant_id=tenant_id, incident_id=incident_id)
 
 
 def _store(
-    session: Session,
+    db: Database,
     form: _EvidenceForm,
     *,
     tenant_id: uuid.UUID,
@@ -166,27 +162,24 @@ def _store(
     settings: Settings,
     now: datetime,
 ) -> EvidenceRead:
+    """Record the received file in a unit of work of its own (the upload held none)."""
     assert form.received is not None
-    incident, _ = incident_and_parcel(
-        session, tenant_id=tenant_id, incident_id=incident_id, lock=True
-    )
-    row = evidence.store_evidence(
-        session,
-        incident=incident,
-        received=form.received,
-        kind=_kind(form.fields.get("kind")),
-        file_name=form.file_name,
-        description=form.fields.get("description") or None,
-        actor=actor,
-        settings=settings,
-        now=now,
-    )
-    try:
-        session.commit()
-    except BaseException:
-        evidence.file_path(settings, row).unlink(missing_ok=True)
-        raise
-    return evidence.evidence_view(row)
+    with db.unit_of_work() as session:
+        incident, _ = get_incident_with_parcel(
+            session, tenant_id=tenant_id, incident_id=incident_id, lock=True
+        )
+        row = evidence.store_evidence(
+            session,
+            incident=incident,
+            received=form.received,
+            kind=_kind(form.fields.get("kind")),
+            file_name=form.file_name,
+            description=form.fields.get("description") or None,
+            actor=actor,
+            settings=settings,
+            now=now,
+        )
+        return evidence.evidence_view(row)
 
 
 @router.post("/evidence", status_code=status.HTTP_201_CREATED, response_model=EvidenceRead)
@@ -194,19 +187,19 @@ async def upload_evidence(
     incident_id: uuid.UUID,
     request: Request,
     principal: IncidentsWriteDep,
-    session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
     response: Response,
 ) -> EvidenceRead:
     """multipart/form-data: ``file`` (photo, video or PDF), ``kind``, ``description``."""
-    await anyio.to_thread.run_sync(_check_incident, session, principal.tenant_id, incident_id)
+    db: Database = request.app.state.db
+    await anyio.to_thread.run_sync(_check_incident, db, principal.tenant_id, incident_id)
     form = await _receive(request, settings)
     try:
         view = await anyio.to_thread.run_sync(
             partial(
                 _store,
-                session,
+                db,
                 form,
                 tenant_id=principal.tenant_id,
                 incident_id=incident_id,
@@ -231,7 +224,7 @@ def list_evidence(
     page_size: PageSizeQuery = None,
     page_token: PageTokenQuery = None,
 ) -> Page[EvidenceRead]:
-    incident, _ = incident_and_parcel(
+    incident, _ = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id
     )
     filters = {"incident_id": str(incident.id)}
@@ -253,7 +246,7 @@ def list_evidence(
 def get_evidence(
     incident_id: uuid.UUID, evidence_id: uuid.UUID, principal: ReadDep, session: SessionDep
 ) -> EvidenceRead:
-    incident, _ = incident_and_parcel(
+    incident, _ = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id
     )
     return evidence.evidence_view(
@@ -270,7 +263,7 @@ def download_evidence(
     settings: SettingsDep,
 ) -> FileResponse:
     """The file as uploaded, with the type read from its content; always an attachment."""
-    incident, _ = incident_and_parcel(
+    incident, _ = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id
     )
     row = evidence.get_evidence(session, incident_id=incident.id, evidence_id=evidence_id)
@@ -292,49 +285,11 @@ def delete_evidence(
     now: NowDep,
 ) -> Response:
     """Refused (409) once the incident is resolved; the timeline keeps the name and hash."""
-    incident, _ = incident_and_parcel(
+    incident, _ = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
     )
     row = evidence.get_evidence(session, incident_id=incident.id, evidence_id=evidence_id)
-    evidence.delete_evidence(session, incident=incident, row=row, actor=principal.key_name, now=now)
-    session.commit()
-    evidence.file_path(settings, row).unlink(missing_ok=True)
+    evidence.delete_evidence(
+        session, incident=incident, row=row, actor=principal.key_name, settings=settings, now=now
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.get(
-    "/evidence-pack",
-    response_class=Response,
-    responses={200: {"content": {"application/pdf": {}, "application/zip": {}}}},
-)
-def get_evidence_pack(
-    incident_id: uuid.UUID,
-    principal: ReadDep,
-    session: SessionDep,
-    settings: SettingsDep,
-    now: NowDep,
-    format: Annotated[Literal["pdf", "zip"], Query()] = "pdf",
-) -> Response:
-    """The PDF to attach to a dispute; ``?format=zip`` adds the files and a JSON export."""
-    incident, parcel = incident_and_parcel(
-        session, tenant_id=principal.tenant_id, incident_id=incident_id
-    )
-    pack = evidence_pack.collect(
-        session, incident=incident, parcel=parcel, settings=settings, now=now
-    )
-    session.rollback()  # reading is done; do not hold a transaction while rendering
-    pdf = evidence_pdf.render_pdf(pack)
-    stem = evidence_pack.file_stem(pack)
-    if format == "pdf":
-        return Response(
-            pdf,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{stem}.pdf"'},
-        )
-    path: Path = evidence_pack.write_zip(pack, pdf, settings)
-    return FileResponse(
-        path,
-        media_type="application/zip",
-        filename=f"{stem}.zip",
-        background=BackgroundTask(path.unlink, missing_ok=True),
-    )

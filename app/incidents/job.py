@@ -13,13 +13,12 @@ from collections import Counter
 import anyio
 from sqlmodel import col, or_, select, update
 
-from app.auto_incidents.service import SYSTEM
 from app.core.calendars import add_business_days
 from app.core.jobs import JobContext, try_tick_lock
 from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.incidents.schemas import NextStep, TransitionCreate
-from app.incidents.timeline import append_entry
+from app.incidents.timeline import SYSTEM, append_entry
 from app.parcels.models import Parcel
 
 BATCH = 500
@@ -28,7 +27,7 @@ JOB = "overdue"
 
 def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
     now = ctx.clock()
-    with ctx.db.session() as session:
+    with ctx.db.unit_of_work() as session:
         if not try_tick_lock(session, JOB, enabled=ctx.use_tick_lock):
             counts["skipped_busy"] += 1
             return False
@@ -91,7 +90,6 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
                     now=now,
                 )
                 counts["escalated"] += 1
-        session.commit()
         return len(due) == BATCH
 
 

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
 from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
-from app.carriers import hub as carriers
+from app.carriers import service as carriers
 from app.core.errors import PreconditionFailed, PreconditionRequired, ValidationFailed
 from app.core.schemas import Page
 from app.incidents import queries as incident_queries
@@ -103,7 +103,6 @@ def open_incident(
             source=body.source, now=now, hours=settings.default_next_step_hours
         ),
     )
-    session.commit()
     response.headers["Location"] = f"/v1/incidents/{incident.id}"
     return _answer(response, incident, parcel, now)
 
@@ -199,7 +198,6 @@ def update_incident(
         actor=principal.key_name,
         now=now,
     )
-    session.commit()
     return _answer(response, incident, parcel, now)
 
 
@@ -217,7 +215,6 @@ def transition_incident(
     incidents.transition_incident(
         session, incident=incident, body=body, actor=principal.key_name, now=now
     )
-    session.commit()
     return _answer(response, incident, parcel, now)
 
 
@@ -235,7 +232,6 @@ def log_action(
     incident, _ = _load(session, principal.tenant_id, incident_id, lock=True)
     incidents.log_action(session, incident=incident, body=body, actor=principal.key_name, now=now)
     entry = timeline.entries_for(session, incident.id)[-1]
-    session.commit()
     return _entry_view(entry)
 
 

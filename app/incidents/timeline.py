@@ -19,6 +19,9 @@ from sqlmodel import Session, col, select
 
 from app.incidents.models import TimelineEntry
 
+SYSTEM = "system"
+"""The actor of entries the service writes by itself (scheduler jobs, automatic incidents)."""
+
 GENESIS = "0" * 64
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.carriers import hub as carriers
+from app.carriers import service as carriers
 from app.incidents.models import Incident
 from app.incidents.process import current_step
 from app.incidents.schemas import CompensationRead, IncidentRead, NextStepRead

@@ -1,16 +1,23 @@
-"""Domain events, written in the caller's transaction so delivery can never miss or invent one."""
+"""Domain events, written in the caller's transaction so delivery can never miss or invent one.
+
+``emit`` adds the event row and hands it to every subscriber in the same transaction: the
+webhook fan-out (``app.webhooks.publish``) adds its outbox rows there, so an event and its
+deliveries commit together or not at all. Subscribers are registered once at start-up
+(``app.startup.wire``), never as a side effect of an import; emitting with none registered
+is a programming error and says so.
+"""
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session
 
 from app.outbox.models import Event
-from app.webhooks.publish import fan_out
 
 EVENT_TYPES: dict[str, str] = {
     "parcel.status_changed": "A parcel's normalised tracking status changed.",
@@ -38,6 +45,15 @@ EVENT_TYPES: dict[str, str] = {
     "webhook_endpoint.disabled": "A webhook endpoint was disabled (gone, or failing for days).",
 }
 
+Subscriber = Callable[[Session, Event], object]
+_subscribers: list[Subscriber] = []
+
+
+def subscribe(subscriber: Subscriber) -> None:
+    """Have ``subscriber(session, event)`` called for every event, in the event's transaction."""
+    if subscriber not in _subscribers:
+        _subscribers.append(subscriber)
+
 
 def emit(
     session: Session,
@@ -59,6 +75,9 @@ def emit(
         incident_id=incident_id,
         payload=json.dumps(payload, separators=(",", ":"), default=str),
     )
+    if not _subscribers:
+        raise RuntimeError("no outbox subscriber is registered: call app.startup.wire() first")
     session.add(event)
-    fan_out(session, event)  # the outbox rows commit with the event, or neither does
+    for subscriber in _subscribers:
+        subscriber(session, event)  # its rows commit with the event, or neither does
     return event

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, func, select
 
 from adapters.base import Location as ScanLocation
 from adapters.base import Scan, ScanStatus
-from app.carriers import hub as carriers
+from app.carriers import service as carriers
 from app.core.errors import Conflict, NotFound
 from app.db.upsert import insert_ignore_many
 from app.outbox.events import emit

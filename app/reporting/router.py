@@ -11,7 +11,8 @@ from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4 as CONTENT_TYPE
 from pydantic import AwareDatetime
 
 from app.api.deps import NowDep, ReadDep, SessionDep, SettingsDep
-from app.carriers import hub as carriers
+from app.carriers import service as carriers
+from app.core.carrier_hub import CarrierHub
 from app.core.errors import Unauthorized, ValidationFailed
 from app.core.schemas import CountryCode
 from app.core.settings import Settings
@@ -57,7 +58,7 @@ def prometheus_metrics(request: Request, settings: SettingsDep) -> Response:
     """This process's counters, then the shared database metrics (cached briefly)."""
     _check_metrics_token(request, settings)
     snapshot = _snapshot_cache(request, settings).get()
-    hub: carriers.CarrierHub | None = getattr(request.app.state, "carriers", None)
+    hub: CarrierHub | None = getattr(request.app.state, "carriers", None)
     adapters = hub.adapters.values() if hub is not None else []
     return Response(exposition(snapshot, adapters), media_type=CONTENT_TYPE)
 

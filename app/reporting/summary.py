@@ -21,7 +21,6 @@ from sqlalchemy import Table, and_, case, exists
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
-from app.db.tables import metadata
 from app.incidents.models import Incident
 from app.parcels.models import Parcel
 from app.reporting.schemas import (
@@ -35,9 +34,9 @@ from app.reporting.schemas import (
     StuckRateByLane,
     SummaryRead,
 )
+from app.workflow.claims.models import CarrierClaim
 
 TOP_ROOT_CAUSES = 10
-CLAIMS_TABLE = "carrier_claims"
 CLAIM_FILED = ("filed", "approved", "partially_approved", "rejected", "paid")
 CLAIM_WON = ("approved", "partially_approved", "paid")
 
@@ -254,12 +253,12 @@ def carrier_claims_counts(
 ) -> ClaimCounts:
     """Claims filed, won and paid in the window, from the ``carrier_claims`` table.
 
-    Carrier claims (issue 6) are being built alongside this summary: until their table is in
-    the metadata this answers zeros with ``available=False``. It reads ``tenant_id``,
+    ``table`` is for a table without the columns this needs (then zeros, ``available=False``).
+    It reads ``tenant_id``,
     ``status`` (draft, filed, approved, partially_approved, rejected, paid) and ``filed_at``
     (else ``created_at``) for the window; ``incident_id`` when present, for the filters.
     """
-    table = table if table is not None else metadata.tables.get(CLAIMS_TABLE)
+    table = table if table is not None else CarrierClaim.__table__  # type: ignore[attr-defined]
     unavailable = ClaimCounts(available=False, filed=0, won=0, paid=0)
     if table is None or not {"tenant_id", "status"} <= set(table.c.keys()):
         return unavailable

@@ -10,7 +10,7 @@ import signal
 
 import structlog
 
-from app.carriers.hub import CarrierHub
+from app.core.carrier_hub import CarrierHub
 from app.core.jobs import JobContext
 from app.core.logging import configure_logging
 from app.core.settings import get_settings
@@ -19,6 +19,7 @@ from app.db.migrate import upgrade_to_head
 from app.db.types import utcnow
 from app.scheduler.metrics_server import serve_process_metrics
 from app.scheduler.runner import build_scheduler
+from app.startup import wire
 
 log = structlog.get_logger("scheduler")
 
@@ -26,6 +27,7 @@ log = structlog.get_logger("scheduler")
 async def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
+    wire()
     db = Database(settings.database_url)
     if settings.auto_migrate:
         upgrade_to_head(db.engine)

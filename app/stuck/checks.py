@@ -12,17 +12,47 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol
 
-from sqlmodel import Session, col, update
+from sqlalchemy import Uuid, column, table, update
+from sqlmodel import Session
 
 from adapters.base import ScanStatus
 from app.core.calendars import add_business_days
-from app.parcels.models import Parcel
+from app.db.types import UTCDateTime
 from app.stuck.rules import rules_for
 from app.stuck.verdict import NEVER_STUCK, ParcelFacts, StuckRule, Verdict, judge
 
 
-def facts_of(parcel: Parcel) -> ParcelFacts:
+class Checkable(Protocol):
+    """What detection reads of a parcel, and the one column it writes (``stuck_check_at``).
+
+    A protocol rather than the parcels table itself: parcels depend on stuck detection (a new
+    parcel is scheduled at once), so detection must not depend on them.
+    """
+
+    tenant_id: uuid.UUID
+    carrier: str
+    status: str
+    created_at: datetime
+    last_scan_at: datetime | None
+    last_scan_country: str | None
+    origin_country: str | None
+    destination_country: str | None
+    stuck_check_at: datetime | None
+
+
+# the columns ``recheck_tenant`` touches, by name (see ``Checkable`` for why not the model)
+_PARCELS = table(
+    "parcels",
+    column("id", Uuid()),
+    column("tenant_id", Uuid()),
+    column("status"),
+    column("stuck_check_at", UTCDateTime()),
+)
+
+
+def facts_of(parcel: Checkable) -> ParcelFacts:
     return ParcelFacts(
         carrier=parcel.carrier,
         status=ScanStatus(parcel.status),
@@ -52,7 +82,7 @@ def next_check(verdict: Verdict) -> datetime | None:
 def schedule(
     session: Session,
     *,
-    parcel: Parcel,
+    parcel: Checkable,
     now: datetime,
     rules: Sequence[StuckRule] | None = None,
 ) -> Verdict:
@@ -73,13 +103,12 @@ def schedule(
 def recheck_tenant(session: Session, *, tenant_id: uuid.UUID, now: datetime) -> int:
     """New rules: every active parcel of the tenant is looked at by the next tick."""
     statement = (
-        update(Parcel)
+        update(_PARCELS)
         .where(
-            col(Parcel.tenant_id) == tenant_id,
-            col(Parcel.status).not_in([s.value for s in NEVER_STUCK]),
+            _PARCELS.c.tenant_id == tenant_id,
+            _PARCELS.c.status.not_in([s.value for s in NEVER_STUCK]),
         )
         .values(stuck_check_at=now)
-        .returning(col(Parcel.id))
-        .execution_options(synchronize_session=False)
+        .returning(_PARCELS.c.id)
     )
     return len(session.execute(statement).all())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import AdminDep, NowDep, ReadDep, SessionDep
-from app.carriers.hub import carrier_codes
+from app.carriers.service import carrier_codes
 from app.core.errors import ValidationFailed
 from app.stuck import checks as stuck_checks
 from app.stuck import rules as stuck_rules
@@ -58,5 +58,4 @@ def put_stuck_rules(
     _validate(body.rules)
     stuck_rules.replace_rules(session, principal.tenant_id, body.rules)
     stuck_checks.recheck_tenant(session, tenant_id=principal.tenant_id, now=now)
-    session.commit()
     return _read(stuck_rules.rule_inputs(session, principal.tenant_id))

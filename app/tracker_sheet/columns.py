@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from app.carriers import hub as carriers
+from app.carriers import service as carriers
 from app.incidents.models import Incident, TimelineEntry
 from app.incidents.views import format_number, is_overdue
 from app.parcels.models import Parcel

@@ -15,7 +15,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel
 from starlette.datastructures import UploadFile
 
-from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
+from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SettingsDep
 from app.core.errors import AppError, ValidationFailed
 from app.db.engine import Database
 from app.incidents import queries as incident_queries
@@ -65,7 +65,6 @@ class ImportReportRead(BaseModel):
 def export_incidents(
     request: Request,
     principal: ReadDep,
-    session: SessionDep,
     now: NowDep,
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
     status: Annotated[IncidentStatus | None, Query()] = None,
@@ -86,7 +85,6 @@ def export_incidents(
         opened_after=opened_after,
         opened_before=opened_before,
     )
-    session.commit()  # the stream reads in its own short sessions; hold no lock meanwhile
     db: Database = request.app.state.db
     pages = tracker_export.sheet_pages(db, tenant_id=principal.tenant_id, filters=filters, now=now)
     if format == "xlsx":
@@ -125,8 +123,9 @@ def _run_import(
     db: Database, content: bytes, *, tenant_id: uuid.UUID, actor: str, dry_run: bool,
     now: datetime, next_step_hours: int,
 ) -> ImportReport:  # fmt: skip
-    with db.session() as session:
-        report = import_table(
+    """The import's own unit of work (the request holds none): a dry run is always rolled back."""
+    with db.session() if dry_run else db.unit_of_work() as session:
+        return import_table(
             session,
             tenant_id=tenant_id,
             table=read_table(content),
@@ -135,16 +134,12 @@ def _run_import(
             now=now,
             default_next_step_hours=next_step_hours,
         )
-        if not dry_run:
-            session.commit()
-        return report
 
 
 @router.post("/import", response_model=ImportReportRead)
 async def import_incidents(
     request: Request,
     principal: IncidentsWriteDep,
-    session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
     dry_run: Annotated[bool, Query(description="Check only (the default); false imports.")] = True,
@@ -152,7 +147,6 @@ async def import_incidents(
     """Import a tracker sheet (CSV or XLSX with the export's headers): a dry run by default,
     reporting each row's problems by row number and column; ``dry_run=false`` imports the
     valid rows, each whole or not at all, skipping (order id, tracking number) already here."""
-    await anyio.to_thread.run_sync(session.commit)  # the import runs in its own transaction
     content = await _upload(request)
     try:
         report = await anyio.to_thread.run_sync(

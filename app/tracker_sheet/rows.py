@@ -15,7 +15,7 @@ from typing import Any
 
 from adapters import registry
 from adapters.base import ScanStatus
-from app.carriers.hub import resolve_carrier
+from app.carriers.service import resolve_carrier
 from app.core.errors import ValidationFailed
 from app.incidents.schemas import Compensation, IncidentType, RootCause
 from app.parcels.schemas import ParcelCreate

@@ -48,7 +48,7 @@ def claim_due(ctx: JobContext, *, carrier: str) -> list[Claimed]:
     """Lease up to ``poll_claim_size`` due parcels of ``carrier`` that nobody else holds."""
     now = ctx.clock()
     lease_until = now + timedelta(seconds=ctx.settings.poll_lease_seconds)
-    with ctx.db.session() as session:
+    with ctx.db.unit_of_work() as session:
         parcels = session.exec(
             select(Parcel)
             .where(
@@ -65,7 +65,6 @@ def claim_due(ctx: JobContext, *, carrier: str) -> list[Claimed]:
             parcel.poll_lease_until = lease_until
             session.add(parcel)
             claimed.append(Claimed(parcel.id, tracking.query_for(parcel), lease_until))
-        session.commit()
     return claimed
 
 
@@ -85,7 +84,7 @@ def store_results(
     counts: Counter[str] = Counter()
     now = ctx.clock()
     by_number = {r.tracking_number: r for r in results}
-    with ctx.db.session() as session, session.no_autoflush:
+    with ctx.db.unit_of_work() as session, session.no_autoflush:
         # no flush per parcel: every parcel's changes go out together at commit
         parcels = _locked(session, claimed)
         batch: list[tuple[Parcel, TrackingResult]] = []
@@ -105,7 +104,6 @@ def store_results(
         counts["scans_new"] += sum(len(ids) for ids in new_scans)
         if carrier_states.record_success(session, carrier=carrier, now=now):
             counts["carrier_recovered"] += 1
-        session.commit()
     return counts
 
 
@@ -117,7 +115,7 @@ def store_failure(
     retry_at = None
     if isinstance(error, CarrierRateLimited) and error.retry_after is not None:
         retry_at = now + timedelta(seconds=error.retry_after)
-    with ctx.db.session() as session:
+    with ctx.db.unit_of_work() as session:
         for parcel in _locked(session, claimed).values():
             tracking.record_failure(session, parcel=parcel, error=error, now=now, retry_at=retry_at)
             parcel.poll_lease_until = None
@@ -129,7 +127,6 @@ def store_failure(
             now=now,
         ):
             counts["carrier_unavailable"] += 1
-        session.commit()
     return counts
 
 

@@ -1,7 +1,8 @@
 """The outbox fan-out: one delivery row per matching endpoint, in the event's own transaction.
 
-``emit`` calls ``fan_out`` for every domain event, so an event and its deliveries commit
-together or not at all: a crash can never leave an event nobody will deliver. Events without
+``install`` subscribes ``fan_out`` to the outbox (``app.outbox.events``) at start-up, so every
+domain event's deliveries are added in the event's own transaction and commit together or not
+at all: a crash can never leave an event nobody will deliver. Events without
 a tenant (a carrier outage) go to every tenant's endpoints that subscribe to them.
 
 Endpoints are read once per transaction and tenant (a detection tick emits thousands of
@@ -20,6 +21,7 @@ from sqlalchemy import tuple_
 from sqlmodel import Session, col, func, select, update
 
 from app.db.tx_cache import forget, per_transaction
+from app.outbox.events import subscribe
 from app.outbox.models import Event
 from app.webhooks.models import IS_PENDING, WebhookDelivery, WebhookEndpoint
 
@@ -82,7 +84,16 @@ def fan_out(session: Session, event: Event) -> int:
     return len(matching)
 
 
-@orm_events.listens_for(Session, "before_flush")
+def install() -> None:
+    """Subscribe the fan-out to the outbox and order new deliveries behind pending ones.
+
+    Called once per process at start-up (``app.startup.wire``); calling it again is harmless.
+    """
+    subscribe(fan_out)
+    if not orm_events.contains(Session, "before_flush", _queue_behind_pending):
+        orm_events.listen(Session, "before_flush", _queue_behind_pending)
+
+
 def _queue_behind_pending(session: Session, _context: object, _instances: object) -> None:
     """A parcel's new delivery is never due before the pending ones ahead of it.
 

@@ -69,7 +69,6 @@ def create_endpoint(
         resolver=resolver,
         now=now,
     )
-    session.commit()
     response.headers["Location"] = f"{ENDPOINTS}/{endpoint.id}"
     view = endpoints.endpoint_view(endpoint)
     return WebhookEndpointCreated(**view.model_dump(), secret=secret)
@@ -124,7 +123,6 @@ def update_endpoint(
     endpoints.update_endpoint(
         session, endpoint=endpoint, patch=body, settings=settings, resolver=resolver, now=now
     )
-    session.commit()
     return endpoints.endpoint_view(endpoint)
 
 
@@ -137,7 +135,6 @@ def delete_endpoint(
         session, tenant_id=principal.tenant_id, endpoint_id=endpoint_id, lock=True
     )
     endpoints.delete_endpoint(session, endpoint=endpoint, now=now)
-    session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -156,7 +153,6 @@ def rotate_secret(
     secret, expires_at = endpoints.rotate_secret(
         session, endpoint=endpoint, settings=settings, now=now
     )
-    session.commit()
     return SecretRotated(secret=secret, previous_secret_expires_at=expires_at)
 
 
@@ -211,7 +207,6 @@ def replay(
     queued = redelivery.replay(
         session, endpoint=endpoint, since=body.since, until=body.until, now=now
     )
-    session.commit()
     return ReplayRead(queued=queued)
 
 
@@ -228,7 +223,6 @@ def send_test(
         session, tenant_id=principal.tenant_id, endpoint_id=endpoint_id
     )
     delivery = redelivery.send_test(session, endpoint=endpoint, now=now)
-    session.commit()
     return delivery_view(delivery)
 
 
@@ -255,7 +249,6 @@ def retry_delivery(
     delivery = redelivery.retry_delivery(
         session, tenant_id=principal.tenant_id, delivery_id=delivery_id, now=now
     )
-    session.commit()
     return delivery_view(delivery)
 
 

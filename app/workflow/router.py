@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep, require
 from app.core.tenancy import Principal
+from app.incidents.service import get_incident_with_parcel
 from app.workflow import service as workflow
 from app.workflow.schemas import (
     AssessmentCreate,
@@ -36,7 +37,7 @@ def get_process(
     incident_id: uuid.UUID, principal: ReadDep, session: SessionDep, now: NowDep
 ) -> ProcessRead:
     """The step the incident is at, what each step decided, and every proposal made."""
-    incident, parcel = workflow.incident_and_parcel(
+    incident, parcel = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id
     )
     return workflow.process_view(session, incident, parcel, now)
@@ -51,11 +52,10 @@ def assess(
     now: NowDep,
 ) -> ProcessRead:
     """Is the complaint substantiated? (a reason is required either way)"""
-    incident, parcel = workflow.incident_and_parcel(
+    incident, parcel = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
     )
     workflow.assess(session, incident=incident, body=body, actor=principal.key_name, now=now)
-    session.commit()
     return workflow.process_view(session, incident, parcel, now)
 
 
@@ -67,13 +67,12 @@ def assign_department(
     session: SessionDep,
     now: NowDep,
 ) -> ProcessRead:
-    incident, parcel = workflow.incident_and_parcel(
+    incident, parcel = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
     )
     workflow.assign_department(
         session, incident=incident, body=body, actor=principal.key_name, now=now
     )
-    session.commit()
     return workflow.process_view(session, incident, parcel, now)
 
 
@@ -85,13 +84,12 @@ def set_root_cause(
     session: SessionDep,
     now: NowDep,
 ) -> ProcessRead:
-    incident, parcel = workflow.incident_and_parcel(
+    incident, parcel = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
     )
     workflow.set_root_cause(
         session, incident=incident, body=body, actor=principal.key_name, now=now
     )
-    session.commit()
     return workflow.process_view(session, incident, parcel, now)
 
 
@@ -105,7 +103,7 @@ def propose(
     now: NowDep,
 ) -> ProcessRead:
     """Propose the solution and compensation; above the threshold it waits for approval."""
-    incident, parcel = workflow.incident_and_parcel(
+    incident, parcel = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
     )
     workflow.propose(
@@ -117,7 +115,6 @@ def propose(
         settings=settings,
         now=now,
     )
-    session.commit()
     return workflow.process_view(session, incident, parcel, now)
 
 
@@ -130,7 +127,7 @@ def approve(
     now: NowDep,
 ) -> ProcessRead:
     """Approve the pending compensation (not with the key that proposed it: 403)."""
-    incident, parcel = workflow.incident_and_parcel(
+    incident, parcel = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
     )
     workflow.decide(
@@ -142,7 +139,6 @@ def approve(
         principal=principal,
         now=now,
     )
-    session.commit()
     return workflow.process_view(session, incident, parcel, now)
 
 
@@ -155,7 +151,7 @@ def reject(
     now: NowDep,
 ) -> ProcessRead:
     """Reject it with a reason: it goes back to the proposer as the next step."""
-    incident, parcel = workflow.incident_and_parcel(
+    incident, parcel = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
     )
     workflow.decide(
@@ -167,7 +163,6 @@ def reject(
         principal=principal,
         now=now,
     )
-    session.commit()
     return workflow.process_view(session, incident, parcel, now)
 
 
@@ -180,11 +175,10 @@ def execute(
     now: NowDep,
 ) -> ProcessRead:
     """Record what was done and the message that told the customer; resolves the incident."""
-    incident, parcel = workflow.incident_and_parcel(
+    incident, parcel = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
     )
     workflow.execute(session, incident=incident, body=body, actor=principal.key_name, now=now)
-    session.commit()
     return workflow.process_view(session, incident, parcel, now)
 
 
@@ -196,11 +190,10 @@ def record_lessons(
     session: SessionDep,
     now: NowDep,
 ) -> ProcessRead:
-    incident, parcel = workflow.incident_and_parcel(
+    incident, parcel = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
     )
     workflow.record_lessons(
         session, incident=incident, body=body, actor=principal.key_name, now=now
     )
-    session.commit()
     return workflow.process_view(session, incident, parcel, now)

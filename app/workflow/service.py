@@ -70,18 +70,6 @@ _UNRESOLVED = frozenset(STEPS[:6])
 DECISION_HOURS = 24
 
 
-def incident_and_parcel(
-    session: Session, *, tenant_id: uuid.UUID, incident_id: uuid.UUID, lock: bool = False
-) -> tuple[Incident, Parcel]:
-    """The tenant's incident (404 for anyone else's) and its parcel."""
-    incident = incidents.get_incident(
-        session, tenant_id=tenant_id, incident_id=incident_id, lock=lock
-    )
-    parcel = session.get(Parcel, incident.parcel_id)
-    assert parcel is not None
-    return incident, parcel
-
-
 def _expect(incident: Incident, action: str, steps: frozenset[str]) -> None:
     step = process.current_step(incident)
     if step not in steps:

@@ -1,7 +1,7 @@
 """The contract every registered carrier keeps, checked over the registry itself.
 
 Adding a carrier is one module plus one registry entry: this file then checks it satisfies
-the protocol, that its fixtures parse to what its ``cases.json`` says, and that detection
+the protocol, that its fixtures parse to what its ``cases.json`` says, and that identification
 stays unambiguous, without being edited.
 """
 
@@ -25,7 +25,7 @@ from adapters.base import (
     TrackingQuery,
     TrackingResult,
 )
-from app.carriers.hub import carrier_codes
+from app.carriers.service import carrier_codes
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 REAL_CARRIERS = [code for code in registry.ADAPTERS if code != "sandbox"]
@@ -104,7 +104,7 @@ def test_a_fixture_number_is_claimed_by_at_most_its_own_carrier(
     code: str, case: dict[str, Any]
 ) -> None:
     for number in case["numbers"]:
-        assert registry.detect(number) in ([], [code]), number
+        assert registry.identify(number) in ([], [code]), number
 
 
 @pytest.mark.parametrize("code", REAL_CARRIERS)

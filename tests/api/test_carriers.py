@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from adapters.sandbox import SandboxAdapter
 from adapters.ups import PRODUCTION_URL, UpsAdapter, UpsSettings
-from app.carriers.hub import CarrierHub
+from app.core.carrier_hub import CarrierHub
 from app.core.settings import Settings
 from app.db.engine import Database
 from app.main import create_app

@@ -18,7 +18,7 @@ from sqlalchemy import event
 from sqlmodel import select
 
 from adapters.sandbox import SandboxAdapter
-from app.carriers.hub import CarrierHub
+from app.core.carrier_hub import CarrierHub
 from app.core.models import Tenant
 from app.core.settings import Settings
 from app.db.engine import Database

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from adapters.sandbox import SandboxAdapter
-from app.carriers.hub import CarrierHub
+from app.core.carrier_hub import CarrierHub
 from app.core.settings import Settings
 from app.db.engine import Database
 from app.main import create_app

@@ -18,7 +18,7 @@ from sqlalchemy import insert
 from sqlmodel import col, func, select
 
 from app.auto_incidents import job as detect
-from app.carriers.hub import CarrierHub
+from app.core.carrier_hub import CarrierHub
 from app.core.jobs import JobContext
 from app.core.settings import Settings
 from app.core.tenancy import ensure_tenant
@@ -26,6 +26,7 @@ from app.db.engine import Database
 from app.incidents.models import Incident
 from app.outbox.models import Event
 from app.parcels.models import Parcel
+from app.startup import wire
 from tests.factories import START
 
 PARCELS = 1_000
@@ -33,6 +34,7 @@ PROCESSES = 4
 
 
 def _detect_in_process(url: str, now_iso: str, barrier: Any, use_lock: bool, out: Any) -> None:
+    wire()  # a fresh process, started as the scheduler's would be
     database = Database(url)
     now = datetime.fromisoformat(now_iso)
     ctx = JobContext(

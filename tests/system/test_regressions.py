@@ -12,7 +12,7 @@ from adapters.base import Location, Scan, ScanStatus, TrackingQuery, TrackingRes
 from adapters.sandbox import SandboxAdapter
 from app.auto_incidents import job as detect
 from app.carriers import states as carrier_states
-from app.carriers.hub import CarrierHub
+from app.core.carrier_hub import CarrierHub
 from app.core.jobs import JobContext
 from app.core.settings import Settings
 from app.core.tenancy import SCOPES, ensure_bootstrap_key, ensure_tenant, generate_secret

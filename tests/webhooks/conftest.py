@@ -15,7 +15,7 @@ import pytest
 import time_machine
 from standardwebhooks import Webhook
 
-from app.carriers.hub import CarrierHub
+from app.core.carrier_hub import CarrierHub
 from app.core.jobs import JobContext
 from app.core.settings import Settings
 from app.db.engine import Database

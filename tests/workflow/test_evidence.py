@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.core.settings import Settings
 from app.db.engine import Database
-from app.evidence.files import UploadSink, UploadTooLarge
+from app.evidence.service import UploadSink, UploadTooLarge
 from app.main import create_app
 from tests.factories import ApiClient, FakeClock, new_api_key
 from tests.workflow.helpers import entry_kinds, jpeg, new_incident, pdf_receipt, png, url

@@ -50,7 +50,7 @@ LINGER = 0.02  # seconds to gather more finished attempts into one bookkeeping t
 
 def claim(ctx: JobContext, limit: int) -> list[Message]:
     settings = ctx.settings
-    with ctx.db.session() as session:
+    with ctx.db.unit_of_work() as session:
         messages = claim_due(
             session,
             now=ctx.clock(),
@@ -59,14 +59,12 @@ def claim(ctx: JobContext, limit: int) -> list[Message]:
             server_key=settings.resolved_secret_key(),
             base_url=payloads.api_base_url(settings),
         )
-        session.commit()
     return messages
 
 
 def record(ctx: JobContext, results: list[Result]) -> Counter[str]:
-    with ctx.db.session() as session:
+    with ctx.db.unit_of_work() as session:
         counts = record_results(session, results, settings=ctx.settings, now=ctx.clock())
-        session.commit()
     return counts
 
 

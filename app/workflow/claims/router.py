@@ -9,9 +9,9 @@ from fastapi import APIRouter, Response, status
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
 from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
 from app.core.schemas import Page
+from app.incidents.service import get_incident_with_parcel
 from app.workflow.claims import service as claims
 from app.workflow.claims.schemas import ClaimCreate, ClaimRead, ClaimTransitionCreate
-from app.workflow.service import incident_and_parcel
 
 router = APIRouter(prefix="/v1/incidents/{incident_id}/claims", tags=["claims"])
 
@@ -27,7 +27,7 @@ def create_claim(
     response: Response,
 ) -> ClaimRead:
     """Draft a claim; it shows its filing deadline from the ship date and the carrier's window."""
-    incident, parcel = incident_and_parcel(
+    incident, parcel = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
     )
     claim = claims.create_claim(
@@ -39,7 +39,6 @@ def create_claim(
         settings=settings,
         now=now,
     )
-    session.commit()
     response.headers["Location"] = f"/v1/incidents/{incident_id}/claims/{claim.id}"
     return claims.claim_view(claim, settings, now)
 
@@ -54,7 +53,7 @@ def list_claims(
     page_size: PageSizeQuery = None,
     page_token: PageTokenQuery = None,
 ) -> Page[ClaimRead]:
-    incident, _ = incident_and_parcel(
+    incident, _ = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id
     )
     filters = {"incident_id": str(incident.id)}
@@ -81,7 +80,7 @@ def get_claim(
     settings: SettingsDep,
     now: NowDep,
 ) -> ClaimRead:
-    incident, _ = incident_and_parcel(
+    incident, _ = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id
     )
     claim = claims.get_claim(session, incident_id=incident.id, claim_id=claim_id)
@@ -100,7 +99,7 @@ def transition_claim(
 ) -> ClaimRead:
     """draft -> filed (carrier_reference) -> approved / partially_approved (amount) / rejected
     (reason) -> paid; a move out of order is 409 listing ``allowed``."""
-    incident, parcel = incident_and_parcel(
+    incident, parcel = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
     )
     claim = claims.get_claim(session, incident_id=incident.id, claim_id=claim_id)
@@ -114,5 +113,4 @@ def transition_claim(
         settings=settings,
         now=now,
     )
-    session.commit()
     return claims.claim_view(claim, settings, now)

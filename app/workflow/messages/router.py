@@ -9,6 +9,7 @@ from fastapi import APIRouter, Response, status
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
 from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
 from app.core.schemas import Page
+from app.incidents.service import get_incident_with_parcel
 from app.workflow.messages import service as messages
 from app.workflow.messages.schemas import (
     MessageCreate,
@@ -16,7 +17,6 @@ from app.workflow.messages.schemas import (
     MessagePreviewRead,
     MessageRead,
 )
-from app.workflow.service import incident_and_parcel
 
 router = APIRouter(prefix="/v1/incidents/{incident_id}/messages", tags=["messages"])
 
@@ -31,7 +31,7 @@ def preview_message(
     now: NowDep,
 ) -> MessagePreviewRead:
     """Render a template with this incident's data, in the customer's language; stores nothing."""
-    incident, parcel = incident_and_parcel(
+    incident, parcel = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id
     )
     composed = messages.compose(
@@ -58,7 +58,7 @@ def record_message(
     response: Response,
 ) -> MessageRead:
     """Record a message (a template rendered now, or free text) and raise message.created."""
-    incident, parcel = incident_and_parcel(
+    incident, parcel = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
     )
     message = messages.record_message(
@@ -70,7 +70,6 @@ def record_message(
         settings=settings,
         now=now,
     )
-    session.commit()
     response.headers["Location"] = f"/v1/incidents/{incident_id}/messages/{message.id}"
     return messages.message_view(message)
 
@@ -85,7 +84,7 @@ def list_messages(
     page_token: PageTokenQuery = None,
 ) -> Page[MessageRead]:
     """The conversation, oldest first."""
-    incident, _ = incident_and_parcel(
+    incident, _ = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id
     )
     filters = {"incident_id": str(incident.id)}
@@ -107,7 +106,7 @@ def list_messages(
 def get_message(
     incident_id: uuid.UUID, message_id: uuid.UUID, principal: ReadDep, session: SessionDep
 ) -> MessageRead:
-    incident, _ = incident_and_parcel(
+    incident, _ = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id
     )
     return messages.message_view(

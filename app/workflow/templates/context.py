@@ -17,7 +17,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_percent
 
-from app.carriers import hub as carriers
+from app.carriers import service as carriers
 from app.core.calendars import add_business_days, country_zone
 from app.incidents.models import Incident
 from app.incidents.views import format_number

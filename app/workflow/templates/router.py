@@ -111,7 +111,6 @@ def put_override(
         actor=principal.key_name,
         now=now,
     )
-    session.commit()
     response.status_code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
     return _detail(session, principal.tenant_id, key)
 
@@ -122,5 +121,4 @@ def delete_override(
 ) -> Response:
     """Go back to our text for this language."""
     library.delete_override(session, tenant_id=principal.tenant_id, key=key, language=language)
-    session.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -18,6 +18,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 
@@ -26,6 +27,7 @@ from sqlmodel import Session, col, select
 
 from app.core.errors import AppError, Conflict, NotFound
 from app.core.settings import Settings
+from app.db.unit_of_work import on_commit, on_rollback
 from app.evidence.models import EvidenceFile
 from app.evidence.schemas import EvidenceRead
 from app.incidents.models import Incident
@@ -165,13 +167,10 @@ def store_evidence(
     target = settings.evidence_dir / key
     target.parent.mkdir(parents=True, exist_ok=True)
     os.replace(received.path, target)
-    try:
-        return _record_evidence(
-            session, incident, evidence_id, key, received, kind, file_name, description, actor, now
-        )
-    except BaseException:
-        target.unlink(missing_ok=True)
-        raise
+    on_rollback(session, partial(target.unlink, missing_ok=True))
+    return _record_evidence(
+        session, incident, evidence_id, key, received, kind, file_name, description, actor, now
+    )
 
 
 def _record_evidence(
@@ -256,11 +255,17 @@ def file_path(settings: Settings, row: EvidenceFile) -> Path:
 
 
 def delete_evidence(
-    session: Session, *, incident: Incident, row: EvidenceFile, actor: str, now: datetime
+    session: Session,
+    *,
+    incident: Incident,
+    row: EvidenceFile,
+    actor: str,
+    settings: Settings,
+    now: datetime,
 ) -> None:
     """Mark it deleted; the row and the timeline keep its name and hash. Locked incident.
 
-    The caller removes the file (``file_path``) once the transaction has committed.
+    The file itself goes once the transaction has committed.
     """
     if incident.status == "resolved":
         raise Conflict(
@@ -279,6 +284,7 @@ def delete_evidence(
         now=now,
         data={"evidence_id": str(row.id), "file_name": row.file_name, "sha256": row.sha256},
     )
+    on_commit(session, partial(file_path(settings, row).unlink, missing_ok=True))
 
 
 def evidence_view(row: EvidenceFile) -> EvidenceRead:

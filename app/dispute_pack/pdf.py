@@ -18,8 +18,8 @@ from fontTools.ttLib import TTFont
 from fpdf import FPDF
 from fpdf.fonts import FontFace
 
-from app.carriers import hub as carriers
-from app.evidence.pack import EvidencePack
+from app.carriers import service as carriers
+from app.dispute_pack.pack import EvidencePack
 
 FONT = "DejaVu"
 _GREY, _GREEN, _RED = (90, 90, 90), (20, 110, 50), (170, 30, 30)

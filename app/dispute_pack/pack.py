@@ -20,7 +20,7 @@ from sqlmodel import Session
 
 from app.core.models import Tenant
 from app.core.settings import Settings
-from app.evidence import files as evidence
+from app.evidence import service as evidence
 from app.evidence.models import EvidenceFile
 from app.incidents import timeline
 from app.incidents.models import Incident

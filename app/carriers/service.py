@@ -1,8 +1,10 @@
-"""The service's view of the carrier registry: codes, detection, public links, live adapters."""
+"""The service's view of the carrier registry: codes, identification by number, public links.
+
+"Identify" is what we call finding the carrier of a tracking number; "detect" is reserved for
+stuck detection. The live adapters of a process are ``app.core.carrier_hub.CarrierHub``.
+"""
 
 from __future__ import annotations
-
-import httpx
 
 from adapters import registry
 from adapters.base import CarrierAdapter
@@ -12,7 +14,8 @@ from app.carriers.schemas import (
     CarrierHealthRead,
     CarrierRead,
 )
-from app.core.errors import NotFound, ValidationFailed
+from app.core.carrier_hub import CarrierHub
+from app.core.errors import ValidationFailed
 
 SANDBOX = "sandbox"
 
@@ -27,7 +30,7 @@ def resolve_carrier(carrier: str | None, tracking_number: str, *, field: str = "
         if carrier not in registry.ADAPTERS:
             raise ValidationFailed(field, f"unknown carrier {carrier!r}; known: {carrier_codes()}")
         return carrier
-    candidates = detect(tracking_number)
+    candidates = identify(tracking_number)
     if len(candidates) == 1:
         return candidates[0].code
     reason = (
@@ -42,14 +45,14 @@ def resolve_carrier(carrier: str | None, tracking_number: str, *, field: str = "
     )
 
 
-def detect(tracking_number: str) -> list[CarrierCandidate]:
+def identify(tracking_number: str) -> list[CarrierCandidate]:
     return [
         CarrierCandidate(
             code=code,
             name=registry.ADAPTERS[code].name,
             tracking_url=tracking_url(code, tracking_number),
         )
-        for code in registry.detect(tracking_number)
+        for code in registry.identify(tracking_number)
     ]
 
 
@@ -61,30 +64,6 @@ def carrier_name(carrier: str) -> str:
 
 def tracking_url(carrier: str, tracking_number: str) -> str:
     return str(registry.tracking_url(carrier, tracking_number))
-
-
-class CarrierHub:
-    """This process's adapters, built inside the event loop that will use their clients."""
-
-    def __init__(self, adapters: dict[str, CarrierAdapter]) -> None:
-        self.adapters = adapters
-
-    @classmethod
-    def from_registry(cls, *, transport: httpx.AsyncBaseTransport | None = None) -> CarrierHub:
-        return cls(dict(registry.build_all(transport=transport)))
-
-    def get(self, code: str) -> CarrierAdapter:
-        try:
-            return self.adapters[code]
-        except KeyError:
-            raise NotFound(f"carrier {code!r} is not known") from None
-
-    def describe(self) -> list[CarrierRead]:
-        return [describe(adapter) for adapter in self.adapters.values()]
-
-    async def aclose(self) -> None:
-        for adapter in self.adapters.values():
-            await adapter.aclose()
 
 
 def describe(adapter: CarrierAdapter) -> CarrierRead:
@@ -107,3 +86,7 @@ def describe(adapter: CarrierAdapter) -> CarrierRead:
             breaker_state=health.breaker_state,
         ),
     )
+
+
+def describe_all(hub: CarrierHub) -> list[CarrierRead]:
+    return [describe(adapter) for adapter in hub.adapters.values()]
