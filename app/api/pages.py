@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Query
 
 from app.core.pagination import decode_token, encode_token
+from app.core.schemas import Page
 from app.core.settings import Settings
 
 PageSizeQuery = Annotated[
@@ -37,3 +39,29 @@ def next_token(
     if last is None:
         return None
     return encode_token(settings.resolved_secret_key(), position=last, filters=filters)
+
+
+Row = TypeVar("Row")
+Item = TypeVar("Item")
+Position = tuple[datetime, uuid.UUID]
+
+
+def keyset_page(
+    settings: Settings,
+    *,
+    filters: dict[str, Any],
+    page_size: int | None,
+    page_token: str | None,
+    fetch: Callable[[Position | None, int], Sequence[Row]],
+    position: Callable[[Row], Position],
+    view: Callable[[Row], Item],
+) -> Page[Item]:
+    """One page of a keyset-paged list: ``fetch(after, limit)`` reads one row more than fits,
+    which says whether a next page exists; its token is bound to ``filters``."""
+    size = page_window(settings, page_size)
+    rows = fetch(page_start(settings, page_token, filters), size + 1)
+    last = position(rows[size - 1]) if len(rows) > size else None
+    return Page[Item](
+        items=[view(row) for row in rows[:size]],
+        next_page_token=next_token(settings, filters, last),
+    )

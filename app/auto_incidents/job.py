@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from app.auto_incidents import service as auto_incidents
 from app.carriers import states as carrier_states
 from app.carriers.models import CarrierState
-from app.core.jobs import JobContext, try_tick_lock
+from app.core.jobs import JobContext, run_batches, try_tick_lock
 from app.incidents.models import Incident
 from app.incidents.timeline import SYSTEM, append_entry
 from app.parcels.models import Parcel
@@ -154,11 +154,7 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
 
 
 def run_sync(ctx: JobContext) -> dict[str, int]:
-    counts: Counter[str] = Counter({"opened": 0})
-    deadline = ctx.deadline()
-    while ctx.monotonic() < deadline and tick_batch(ctx, counts):
-        pass
-    return dict(counts)
+    return run_batches(ctx, tick_batch, Counter({"opened": 0}))
 
 
 async def run(ctx: JobContext) -> dict[str, int]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,3 +52,14 @@ def try_tick_lock(session: Session, job: str, *, enabled: bool = True) -> bool:
         text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": advisory_key(job)}
     ).scalar_one()
     return bool(acquired)
+
+
+def run_batches(
+    ctx: JobContext, batch: Callable[[JobContext, Counter[str]], bool], counts: Counter[str]
+) -> dict[str, int]:
+    """Run ``batch`` (one claimed batch, one transaction) until it reports nothing left or the
+    tick's budget is spent; what the batches counted is the tick's answer."""
+    deadline = ctx.deadline()
+    while ctx.monotonic() < deadline and batch(ctx, counts):
+        pass
+    return dict(counts)

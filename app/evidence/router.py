@@ -19,7 +19,11 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
-from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
+from app.api.pages import (
+    PageSizeQuery,
+    PageTokenQuery,
+    keyset_page,
+)
 from app.core.errors import ValidationFailed
 from app.core.schemas import Page
 from app.core.settings import Settings
@@ -228,17 +232,16 @@ def list_evidence(
         session, tenant_id=principal.tenant_id, incident_id=incident_id
     )
     filters = {"incident_id": str(incident.id)}
-    size = page_window(settings, page_size)
-    rows = evidence.list_evidence(
-        session,
-        incident_id=incident.id,
-        after=page_start(settings, page_token, filters),
-        limit=size + 1,
-    )
-    last = (rows[size - 1].created_at, rows[size - 1].id) if len(rows) > size else None
-    return Page[EvidenceRead](
-        items=[evidence.evidence_view(row) for row in rows[:size]],
-        next_page_token=next_token(settings, filters, last),
+    return keyset_page(
+        settings,
+        filters=filters,
+        page_size=page_size,
+        page_token=page_token,
+        fetch=lambda after, limit: evidence.list_evidence(
+            session, incident_id=incident.id, after=after, limit=limit
+        ),
+        position=lambda row: (row.created_at, row.id),
+        view=evidence.evidence_view,
     )
 
 

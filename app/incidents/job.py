@@ -14,7 +14,7 @@ import anyio
 from sqlmodel import col, or_, select, update
 
 from app.core.calendars import add_business_days
-from app.core.jobs import JobContext, try_tick_lock
+from app.core.jobs import JobContext, run_batches, try_tick_lock
 from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.incidents.schemas import NextStep, TransitionCreate
@@ -94,11 +94,7 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
 
 
 def run_sync(ctx: JobContext) -> dict[str, int]:
-    counts: Counter[str] = Counter({"overdue": 0})
-    deadline = ctx.deadline()
-    while ctx.monotonic() < deadline and tick_batch(ctx, counts):
-        pass
-    return dict(counts)
+    return run_batches(ctx, tick_batch, Counter({"overdue": 0}))
 
 
 async def run(ctx: JobContext) -> dict[str, int]:

@@ -11,7 +11,11 @@ from pydantic import AwareDatetime
 from sqlmodel import Session
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
-from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
+from app.api.pages import (
+    PageSizeQuery,
+    PageTokenQuery,
+    keyset_page,
+)
 from app.carriers import service as carriers
 from app.core.errors import PreconditionFailed, PreconditionRequired, ValidationFailed
 from app.core.schemas import Page
@@ -132,19 +136,21 @@ def list_incidents(
         opened_after=opened_after,
         opened_before=opened_before,
     )
-    size = page_window(settings, page_size)
-    rows = incident_queries.list_incidents(
-        session,
-        tenant_id=principal.tenant_id,
-        filters=filters,
-        now=now,
-        after=page_start(settings, page_token, filters.as_dict()),
-        limit=size + 1,
-    )
-    last = (rows[size - 1][0].opened_at, rows[size - 1][0].id) if len(rows) > size else None
-    return Page[IncidentRead](
-        items=[incident_view(i, p, now=now) for i, p in rows[:size]],
-        next_page_token=next_token(settings, filters.as_dict(), last),
+    return keyset_page(
+        settings,
+        filters=filters.as_dict(),
+        page_size=page_size,
+        page_token=page_token,
+        fetch=lambda after, limit: incident_queries.list_incidents(
+            session,
+            tenant_id=principal.tenant_id,
+            filters=filters,
+            now=now,
+            after=after,
+            limit=limit,
+        ),
+        position=lambda row: (row[0].opened_at, row[0].id),
+        view=lambda row: incident_view(row[0], row[1], now=now),
     )
 
 

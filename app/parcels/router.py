@@ -12,7 +12,11 @@ from fastapi import APIRouter, Query, Response, status
 
 from adapters.base import ScanStatus
 from app.api.deps import NowDep, ParcelsWriteDep, ReadDep, SessionDep, SettingsDep
-from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
+from app.api.pages import (
+    PageSizeQuery,
+    PageTokenQuery,
+    keyset_page,
+)
 from app.carriers import service as carriers
 from app.core.schemas import CountryCode, Page
 from app.parcels import service as domain
@@ -62,18 +66,16 @@ def list_parcels(
         order_id=order_id,
         destination_country=destination_country,
     )
-    size = page_window(settings, page_size)
-    rows = domain.list_parcels(
-        session,
-        tenant_id=principal.tenant_id,
-        filters=filters,
-        after=page_start(settings, page_token, filters.as_dict()),
-        limit=size + 1,
-    )
-    last = (rows[size - 1].created_at, rows[size - 1].id) if len(rows) > size else None
-    return Page[ParcelRead](
-        items=[domain.parcel_view(p) for p in rows[:size]],
-        next_page_token=next_token(settings, filters.as_dict(), last),
+    return keyset_page(
+        settings,
+        filters=filters.as_dict(),
+        page_size=page_size,
+        page_token=page_token,
+        fetch=lambda after, limit: domain.list_parcels(
+            session, tenant_id=principal.tenant_id, filters=filters, after=after, limit=limit
+        ),
+        position=lambda p: (p.created_at, p.id),
+        view=domain.parcel_view,
     )
 
 

@@ -1,8 +1,8 @@
 """The poll job: fetch due parcels from their carriers and store what is new.
 
-Each carrier runs its own loop (claim a page of its due parcels, fetch them in the carrier's
+Each carrier runs its own loop (lease a page of its due parcels, fetch them in the carrier's
 batch size under its concurrency limit, store), so one carrier's outage or slowness never
-slows the others. A claimed parcel carries a lease: another process skips it until the lease
+slows the others. A leased parcel carries a lease: another process skips it until the lease
 expires, so a crashed poller delays a parcel by at most one lease, never loses it.
 """
 
@@ -38,13 +38,13 @@ STORES_IN_FLIGHT = 2
 
 
 @dataclass(frozen=True, slots=True)
-class Claimed:
+class Leased:
     parcel_id: uuid.UUID
     query: TrackingQuery
     lease_until: datetime
 
 
-def claim_due(ctx: JobContext, *, carrier: str) -> list[Claimed]:
+def lease_due(ctx: JobContext, *, carrier: str) -> list[Leased]:
     """Lease up to ``poll_claim_size`` due parcels of ``carrier`` that nobody else holds."""
     now = ctx.clock()
     lease_until = now + timedelta(seconds=ctx.settings.poll_lease_seconds)
@@ -60,18 +60,18 @@ def claim_due(ctx: JobContext, *, carrier: str) -> list[Claimed]:
             .limit(ctx.settings.poll_claim_size)
             .with_for_update(skip_locked=True)
         ).all()
-        claimed = []
+        leased = []
         for parcel in parcels:
             parcel.poll_lease_until = lease_until
             session.add(parcel)
-            claimed.append(Claimed(parcel.id, tracking.query_for(parcel), lease_until))
-    return claimed
+            leased.append(Leased(parcel.id, tracking.query_for(parcel), lease_until))
+    return leased
 
 
-def _locked(session: Session, claimed: Sequence[Claimed]) -> dict[uuid.UUID, Parcel]:
+def _locked(session: Session, leased: Sequence[Leased]) -> dict[uuid.UUID, Parcel]:
     rows = session.exec(
         select(Parcel)
-        .where(col(Parcel.id).in_([c.parcel_id for c in claimed]))
+        .where(col(Parcel.id).in_([c.parcel_id for c in leased]))
         .order_by(col(Parcel.id))
         .with_for_update()
     ).all()
@@ -79,16 +79,16 @@ def _locked(session: Session, claimed: Sequence[Claimed]) -> dict[uuid.UUID, Par
 
 
 def store_results(
-    ctx: JobContext, carrier: str, claimed: Sequence[Claimed], results: Sequence[TrackingResult]
+    ctx: JobContext, carrier: str, leased: Sequence[Leased], results: Sequence[TrackingResult]
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
     now = ctx.clock()
     by_number = {r.tracking_number: r for r in results}
     with ctx.db.unit_of_work() as session, session.no_autoflush:
         # no flush per parcel: every parcel's changes go out together at commit
-        parcels = _locked(session, claimed)
+        parcels = _locked(session, leased)
         batch: list[tuple[Parcel, TrackingResult]] = []
-        for item in claimed:
+        for item in leased:
             parcel = parcels.get(item.parcel_id)
             if parcel is None:  # deleted meanwhile
                 continue
@@ -108,15 +108,15 @@ def store_results(
 
 
 def store_failure(
-    ctx: JobContext, carrier: str, claimed: Sequence[Claimed], error: CarrierError
+    ctx: JobContext, carrier: str, leased: Sequence[Leased], error: CarrierError
 ) -> Counter[str]:
-    counts: Counter[str] = Counter({"parcels_failed": len(claimed)})
+    counts: Counter[str] = Counter({"parcels_failed": len(leased)})
     now = ctx.clock()
     retry_at = None
     if isinstance(error, CarrierRateLimited) and error.retry_after is not None:
         retry_at = now + timedelta(seconds=error.retry_after)
     with ctx.db.unit_of_work() as session:
-        for parcel in _locked(session, claimed).values():
+        for parcel in _locked(session, leased).values():
             tracking.record_failure(session, parcel=parcel, error=error, now=now, retry_at=retry_at)
             parcel.poll_lease_until = None
         # being asked to slow down is not an outage; everything else means we cannot see
@@ -130,10 +130,10 @@ def store_failure(
     return counts
 
 
-Fetched = tuple[list[Claimed], list[TrackingResult] | CarrierError]
+Fetched = tuple[list[Leased], list[TrackingResult] | CarrierError]
 
 
-async def _fetch_chunk(adapter: CarrierAdapter, chunk: list[Claimed]) -> Fetched:
+async def _fetch_chunk(adapter: CarrierAdapter, chunk: list[Leased]) -> Fetched:
     """One carrier call; a whole-call failure comes back as data for the store step."""
     try:
         return chunk, await metrics.timed_fetch(adapter, [c.query for c in chunk])
@@ -144,10 +144,10 @@ async def _fetch_chunk(adapter: CarrierAdapter, chunk: list[Claimed]) -> Fetched
         return chunk, error
 
 
-def store_claim(ctx: JobContext, carrier: str, fetched: Sequence[Fetched]) -> Counter[str]:
-    """Store one claim's answers: failed calls first, then every answer in one transaction."""
+def store_page(ctx: JobContext, carrier: str, fetched: Sequence[Fetched]) -> Counter[str]:
+    """Store one leased page's answers: failed calls first, then every answer in one transaction."""
     counts: Counter[str] = Counter()
-    answered: list[Claimed] = []
+    answered: list[Leased] = []
     results: list[TrackingResult] = []
     for chunk, outcome in fetched:
         if isinstance(outcome, CarrierError):
@@ -161,34 +161,34 @@ def store_claim(ctx: JobContext, carrier: str, fetched: Sequence[Fetched]) -> Co
 
 
 async def poll_carrier(ctx: JobContext, adapter: CarrierAdapter, deadline: float) -> Counter[str]:
-    """Claim, fetch and store pages of the carrier's due parcels until none is left.
+    """Lease, fetch and store pages of the carrier's due parcels until none is left.
 
-    Storing a page runs while the next page is claimed and fetched, so the carrier's
+    Storing a page runs while the next page is leased and fetched, so the carrier's
     concurrency limit, not our database round trips, sets the pace.
     """
     counts: Counter[str] = Counter()
     size = max(1, adapter.capabilities.batch_size)
     slots = asyncio.Semaphore(max(1, adapter.capabilities.max_concurrency))
 
-    async def bounded(chunk: list[Claimed]) -> Fetched:
+    async def bounded(chunk: list[Leased]) -> Fetched:
         async with slots:
             return await _fetch_chunk(adapter, chunk)
 
     storing: list[asyncio.Task[Counter[str]]] = []
     try:
         while ctx.monotonic() < deadline:
-            claimed = await anyio.to_thread.run_sync(lambda: claim_due(ctx, carrier=adapter.code))
-            if not claimed:
+            leased = await anyio.to_thread.run_sync(lambda: lease_due(ctx, carrier=adapter.code))
+            if not leased:
                 break
-            counts["claimed"] += len(claimed)
-            chunks = [claimed[i : i + size] for i in range(0, len(claimed), size)]
+            counts["claimed"] += len(leased)
+            chunks = [leased[i : i + size] for i in range(0, len(leased), size)]
             fetched = await asyncio.gather(*(bounded(c) for c in chunks))
             counts["calls"] += len(chunks)
             if len(storing) >= STORES_IN_FLIGHT:
                 counts.update(await storing.pop(0))
             storing.append(
                 asyncio.create_task(
-                    anyio.to_thread.run_sync(store_claim, ctx, adapter.code, fetched)
+                    anyio.to_thread.run_sync(store_page, ctx, adapter.code, fetched)
                 )
             )
             if all(isinstance(outcome, CarrierError) for _, outcome in fetched):

@@ -12,13 +12,19 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from app.incidents.models import Incident
+from app.core.settings import Settings
+from app.incidents.models import CompensationProposal, Incident
 from app.incidents.views import incident_view
 from app.parcels.models import Parcel
 from app.parcels.service import parcel_payload
 from app.webhooks.dispatch import payloads
 from app.webhooks.endpoints.service import endpoint_view
 from app.webhooks.models import WebhookEndpoint
+from app.workflow.approvals import proposal_view
+from app.workflow.claims.models import CarrierClaim
+from app.workflow.claims.service import claim_view
+from app.workflow.messages.models import IncidentMessage
+from app.workflow.messages.service import message_view
 
 AT = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
 BASE_URL = "https://tracker.example.com"
@@ -121,13 +127,66 @@ def _data(event_type: str) -> dict[str, Any]:
     }
     if event_type in by_type:
         return by_type[event_type]
-    # a type this module has no example for yet (claims, messages, compensation ...): those
-    # carry the incident and their own object, named after the type's first word
-    noun = event_type.split(".", 1)[0]
-    return {
-        noun: {"id": str(uuid.UUID(int=9)), "note": f"the {noun}, as GET returns it"},
-        "incident": incident_view(incident, parcel, now=AT).model_dump(mode="json"),
-    }
+    return _workflow_data(event_type, incident, parcel, AT)
+
+
+def _workflow_data(type: str, incident: Incident, parcel: Parcel, now: datetime) -> dict[str, Any]:
+    """A ``message.*``, ``claim.*`` or ``compensation.*`` payload, through the workflow's views."""
+    view = incident_view(incident, parcel, now=now).model_dump(mode="json")
+    if type == "message.created":
+        message = IncidentMessage(
+            tenant_id=incident.tenant_id,
+            incident_id=incident.id,
+            direction="out",
+            channel="email",
+            template_key="delay_notice",
+            language="de",
+            subject=f"Ihre Bestellung {parcel.order_id} verspätet sich: der Grund",
+            body="Hallo Maria Schmidt,\n\nes tut uns leid: ...",
+            body_html="<p>Hallo Maria Schmidt,</p>\n<p>es tut uns leid: ...</p>",
+            summary=f"Ihre Bestellung {parcel.order_id} verspätet sich: der Grund",
+            actor="helpdesk",
+            occurred_at=now,
+            created_at=now,
+        )
+        return {"message": message_view(message).model_dump(mode="json"), "incident": view}
+    if type.startswith("claim."):
+        claim = CarrierClaim(
+            tenant_id=incident.tenant_id,
+            incident_id=incident.id,
+            carrier=parcel.carrier,
+            claim_type="lost",
+            amount=Decimal("59.90"),
+            currency="EUR",
+            status=type.removeprefix("claim.").replace("created", "draft"),
+            evidence_ids="[]",
+            shipped_at=now - timedelta(days=10),
+            filing_deadline=now + timedelta(days=50),
+            created_by="helpdesk",
+            created_at=now,
+            updated_at=now,
+        )
+        settings = Settings()
+        return {"claim": claim_view(claim, settings, now).model_dump(mode="json"), "incident": view}
+    status = {"compensation.proposed": "pending"}.get(type, type.removeprefix("compensation."))
+    proposal = CompensationProposal(
+        tenant_id=incident.tenant_id,
+        incident_id=incident.id,
+        seq=1,
+        solution="Refund the order",
+        kind="refund",
+        amount=Decimal("59.90"),
+        currency="EUR",
+        value=Decimal("59.90"),
+        value_currency="EUR",
+        threshold=Decimal(50),
+        needs_approval=True,
+        status=status,
+        proposed_by="helpdesk",
+        proposed_by_key_id=uuid.UUID(int=8),
+        created_at=now,
+    )
+    return {"proposal": proposal_view(proposal).model_dump(mode="json"), "incident": view}
 
 
 def example_body(event_type: str) -> dict[str, Any]:

@@ -97,8 +97,8 @@ def install() -> None:
 def _queue_behind_pending(session: Session, _context: object, _instances: object) -> None:
     """A parcel's new delivery is never due before the pending ones ahead of it.
 
-    They go first anyway (see ``claims``); scheduling the new one no earlier keeps the
-    dispatcher's claim from wading through deliveries that must wait (an endpoint that is
+    They go first anyway (see ``dispatch.leases``); scheduling the new one no earlier keeps
+    the dispatcher's lease query from wading through deliveries that must wait (an endpoint that is
     down collects them by the thousand). Once per flush, for every new delivery at once.
     """
     new = [

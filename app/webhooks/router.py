@@ -12,7 +12,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app.api.deps import NowDep, ReadDep, SessionDep, SettingsDep, require
-from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
+from app.api.pages import (
+    PageSizeQuery,
+    PageTokenQuery,
+    keyset_page,
+)
 from app.core.schemas import Page
 from app.core.tenancy import Principal
 from app.outbox.events import EVENT_TYPES
@@ -82,17 +86,16 @@ def list_endpoints(
     page_size: PageSizeQuery = None,
     page_token: PageTokenQuery = None,
 ) -> Page[WebhookEndpointRead]:
-    size = page_window(settings, page_size)
-    rows = endpoints.list_endpoints(
-        session,
-        tenant_id=principal.tenant_id,
-        after=page_start(settings, page_token, {}),
-        limit=size + 1,
-    )
-    last = (rows[size - 1].created_at, rows[size - 1].id) if len(rows) > size else None
-    return Page[WebhookEndpointRead](
-        items=[endpoints.endpoint_view(e) for e in rows[:size]],
-        next_page_token=next_token(settings, {}, last),
+    return keyset_page(
+        settings,
+        filters={},
+        page_size=page_size,
+        page_token=page_token,
+        fetch=lambda after, limit: endpoints.list_endpoints(
+            session, tenant_id=principal.tenant_id, after=after, limit=limit
+        ),
+        position=lambda e: (e.created_at, e.id),
+        view=endpoints.endpoint_view,
     )
 
 
@@ -172,19 +175,21 @@ def deliveries_of_endpoint(
         session, tenant_id=principal.tenant_id, endpoint_id=endpoint_id
     )
     filters = {"endpoint": str(endpoint.id), "status": status, "event_type": event_type}
-    size = page_window(settings, page_size)
-    rows = list_deliveries(
-        session,
-        endpoint_id=endpoint.id,
-        status=status,
-        event_type=event_type,
-        after=page_start(settings, page_token, filters),
-        limit=size + 1,
-    )
-    last = (rows[size - 1].created_at, rows[size - 1].event_id) if len(rows) > size else None
-    return Page[WebhookDeliveryRead](
-        items=[delivery_view(d) for d in rows[:size]],
-        next_page_token=next_token(settings, filters, last),
+    return keyset_page(
+        settings,
+        filters=filters,
+        page_size=page_size,
+        page_token=page_token,
+        fetch=lambda after, limit: list_deliveries(
+            session,
+            endpoint_id=endpoint.id,
+            status=status,
+            event_type=event_type,
+            after=after,
+            limit=limit,
+        ),
+        position=lambda d: (d.created_at, d.event_id),
+        view=delivery_view,
     )
 
 

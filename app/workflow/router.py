@@ -52,11 +52,15 @@ def assess(
     now: NowDep,
 ) -> ProcessRead:
     """Is the complaint substantiated? (a reason is required either way)"""
-    incident, parcel = get_incident_with_parcel(
-        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    return workflow.take_step(
+        session,
+        tenant_id=principal.tenant_id,
+        incident_id=incident_id,
+        now=now,
+        act=lambda incident, parcel: workflow.assess(
+            session, incident=incident, body=body, actor=principal.key_name, now=now
+        ),
     )
-    workflow.assess(session, incident=incident, body=body, actor=principal.key_name, now=now)
-    return workflow.process_view(session, incident, parcel, now)
 
 
 @router.post("/department", response_model=ProcessRead)
@@ -67,13 +71,15 @@ def assign_department(
     session: SessionDep,
     now: NowDep,
 ) -> ProcessRead:
-    incident, parcel = get_incident_with_parcel(
-        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    return workflow.take_step(
+        session,
+        tenant_id=principal.tenant_id,
+        incident_id=incident_id,
+        now=now,
+        act=lambda incident, parcel: workflow.assign_department(
+            session, incident=incident, body=body, actor=principal.key_name, now=now
+        ),
     )
-    workflow.assign_department(
-        session, incident=incident, body=body, actor=principal.key_name, now=now
-    )
-    return workflow.process_view(session, incident, parcel, now)
 
 
 @router.post("/root-cause", response_model=ProcessRead)
@@ -84,13 +90,15 @@ def set_root_cause(
     session: SessionDep,
     now: NowDep,
 ) -> ProcessRead:
-    incident, parcel = get_incident_with_parcel(
-        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    return workflow.take_step(
+        session,
+        tenant_id=principal.tenant_id,
+        incident_id=incident_id,
+        now=now,
+        act=lambda incident, parcel: workflow.set_root_cause(
+            session, incident=incident, body=body, actor=principal.key_name, now=now
+        ),
     )
-    workflow.set_root_cause(
-        session, incident=incident, body=body, actor=principal.key_name, now=now
-    )
-    return workflow.process_view(session, incident, parcel, now)
 
 
 @router.post("/proposal", response_model=ProcessRead)
@@ -103,19 +111,21 @@ def propose(
     now: NowDep,
 ) -> ProcessRead:
     """Propose the solution and compensation; above the threshold it waits for approval."""
-    incident, parcel = get_incident_with_parcel(
-        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
-    )
-    workflow.propose(
+    return workflow.take_step(
         session,
-        incident=incident,
-        parcel=parcel,
-        body=body,
-        principal=principal,
-        settings=settings,
+        tenant_id=principal.tenant_id,
+        incident_id=incident_id,
         now=now,
+        act=lambda incident, parcel: workflow.propose(
+            session,
+            incident=incident,
+            parcel=parcel,
+            body=body,
+            principal=principal,
+            settings=settings,
+            now=now,
+        ),
     )
-    return workflow.process_view(session, incident, parcel, now)
 
 
 @router.post("/approval", response_model=ProcessRead)
@@ -127,19 +137,21 @@ def approve(
     now: NowDep,
 ) -> ProcessRead:
     """Approve the pending compensation (not with the key that proposed it: 403)."""
-    incident, parcel = get_incident_with_parcel(
-        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
-    )
-    workflow.decide(
+    return workflow.take_step(
         session,
-        incident=incident,
-        parcel=parcel,
-        approve=True,
-        body=body,
-        principal=principal,
+        tenant_id=principal.tenant_id,
+        incident_id=incident_id,
         now=now,
+        act=lambda incident, parcel: workflow.decide(
+            session,
+            incident=incident,
+            parcel=parcel,
+            approve=True,
+            body=body,
+            principal=principal,
+            now=now,
+        ),
     )
-    return workflow.process_view(session, incident, parcel, now)
 
 
 @router.post("/rejection", response_model=ProcessRead)
@@ -151,19 +163,21 @@ def reject(
     now: NowDep,
 ) -> ProcessRead:
     """Reject it with a reason: it goes back to the proposer as the next step."""
-    incident, parcel = get_incident_with_parcel(
-        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
-    )
-    workflow.decide(
+    return workflow.take_step(
         session,
-        incident=incident,
-        parcel=parcel,
-        approve=False,
-        body=body,
-        principal=principal,
+        tenant_id=principal.tenant_id,
+        incident_id=incident_id,
         now=now,
+        act=lambda incident, parcel: workflow.decide(
+            session,
+            incident=incident,
+            parcel=parcel,
+            approve=False,
+            body=body,
+            principal=principal,
+            now=now,
+        ),
     )
-    return workflow.process_view(session, incident, parcel, now)
 
 
 @router.post("/execution", response_model=ProcessRead)
@@ -175,11 +189,15 @@ def execute(
     now: NowDep,
 ) -> ProcessRead:
     """Record what was done and the message that told the customer; resolves the incident."""
-    incident, parcel = get_incident_with_parcel(
-        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    return workflow.take_step(
+        session,
+        tenant_id=principal.tenant_id,
+        incident_id=incident_id,
+        now=now,
+        act=lambda incident, parcel: workflow.execute(
+            session, incident=incident, body=body, actor=principal.key_name, now=now
+        ),
     )
-    workflow.execute(session, incident=incident, body=body, actor=principal.key_name, now=now)
-    return workflow.process_view(session, incident, parcel, now)
 
 
 @router.post("/lessons", response_model=ProcessRead)
@@ -190,10 +208,12 @@ def record_lessons(
     session: SessionDep,
     now: NowDep,
 ) -> ProcessRead:
-    incident, parcel = get_incident_with_parcel(
-        session, tenant_id=principal.tenant_id, incident_id=incident_id, lock=True
+    return workflow.take_step(
+        session,
+        tenant_id=principal.tenant_id,
+        incident_id=incident_id,
+        now=now,
+        act=lambda incident, parcel: workflow.record_lessons(
+            session, incident=incident, body=body, actor=principal.key_name, now=now
+        ),
     )
-    workflow.record_lessons(
-        session, incident=incident, body=body, actor=principal.key_name, now=now
-    )
-    return workflow.process_view(session, incident, parcel, now)

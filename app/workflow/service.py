@@ -21,8 +21,8 @@ out of turn is a 409 naming the current step. Every action needs the incident lo
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session
@@ -40,10 +40,7 @@ from app.outbox.events import emit
 from app.parcels.models import Parcel
 from app.workflow import approvals
 from app.workflow.approvals import proposal_view
-from app.workflow.claims.models import CarrierClaim
-from app.workflow.claims.service import claim_view
-from app.workflow.messages.models import IncidentMessage
-from app.workflow.messages.service import get_message, message_view
+from app.workflow.messages.service import get_message
 from app.workflow.schemas import (
     AssessmentCreate,
     DecisionCreate,
@@ -68,6 +65,22 @@ STEPS = (
 )
 _UNRESOLVED = frozenset(STEPS[:6])
 DECISION_HOURS = 24
+
+
+def take_step(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    incident_id: uuid.UUID,
+    now: datetime,
+    act: Callable[[Incident, Parcel], object],
+) -> ProcessRead:
+    """One step of the process: lock the incident, ``act`` on it, answer where it is now."""
+    incident, parcel = incidents.get_incident_with_parcel(
+        session, tenant_id=tenant_id, incident_id=incident_id, lock=True
+    )
+    act(incident, parcel)
+    return process_view(session, incident, parcel, now)
 
 
 def _expect(incident: Incident, action: str, steps: frozenset[str]) -> None:
@@ -324,63 +337,3 @@ def process_view(
         status=incident.status,
         resolution=incident.resolution,
     )
-
-
-def event_example(type: str, incident: Incident, parcel: Parcel, now: datetime) -> dict[str, Any]:
-    """The payload of a ``message.*``, ``claim.*`` or ``compensation.*`` event, from made-up
-    rows through the same views as real events (for ``GET /v1/event-types``)."""
-    view = incident_view(incident, parcel, now=now).model_dump(mode="json")
-    if type == "message.created":
-        message = IncidentMessage(
-            tenant_id=incident.tenant_id,
-            incident_id=incident.id,
-            direction="out",
-            channel="email",
-            template_key="delay_notice",
-            language="de",
-            subject=f"Ihre Bestellung {parcel.order_id} verspätet sich: der Grund",
-            body="Hallo Maria Schmidt,\n\nes tut uns leid: ...",
-            body_html="<p>Hallo Maria Schmidt,</p>\n<p>es tut uns leid: ...</p>",
-            summary=f"Ihre Bestellung {parcel.order_id} verspätet sich: der Grund",
-            actor="helpdesk",
-            occurred_at=now,
-            created_at=now,
-        )
-        return {"message": message_view(message).model_dump(mode="json"), "incident": view}
-    if type.startswith("claim."):
-        claim = CarrierClaim(
-            tenant_id=incident.tenant_id,
-            incident_id=incident.id,
-            carrier=parcel.carrier,
-            claim_type="lost",
-            amount=Decimal("59.90"),
-            currency="EUR",
-            status=type.removeprefix("claim.").replace("created", "draft"),
-            evidence_ids="[]",
-            shipped_at=now - timedelta(days=10),
-            filing_deadline=now + timedelta(days=50),
-            created_by="helpdesk",
-            created_at=now,
-            updated_at=now,
-        )
-        settings = Settings()
-        return {"claim": claim_view(claim, settings, now).model_dump(mode="json"), "incident": view}
-    status = {"compensation.proposed": "pending"}.get(type, type.removeprefix("compensation."))
-    proposal = CompensationProposal(
-        tenant_id=incident.tenant_id,
-        incident_id=incident.id,
-        seq=1,
-        solution="Refund the order",
-        kind="refund",
-        amount=Decimal("59.90"),
-        currency="EUR",
-        value=Decimal("59.90"),
-        value_currency="EUR",
-        threshold=Decimal(50),
-        needs_approval=True,
-        status=status,
-        proposed_by="helpdesk",
-        proposed_by_key_id=uuid.UUID(int=8),
-        created_at=now,
-    )
-    return {"proposal": proposal_view(proposal).model_dump(mode="json"), "incident": view}

@@ -124,12 +124,12 @@ def test_a_failed_poll_keeps_the_scans_and_is_retried(
 def test_a_lease_keeps_other_pollers_off_a_claimed_parcel(
     ops: ApiClient, clock: FakeClock, app: object
 ) -> None:
-    from app.tracking.job import claim_due
+    from app.tracking.job import lease_due
     from tests.scheduler.test_overdue import job_context
 
     register_parcel(ops, tracking_number="SANDBOX-STALLED-6", carrier=None, shipped_at=None)
     context = job_context(app)
-    assert len(claim_due(context, carrier="sandbox")) == 1
-    assert claim_due(context, carrier="sandbox") == []  # leased by the first claim
+    assert len(lease_due(context, carrier="sandbox")) == 1
+    assert lease_due(context, carrier="sandbox") == []  # leased by the first call
     clock.advance(minutes=6)  # the lease (5 minutes) expired: a crashed poller loses nothing
-    assert len(claim_due(context, carrier="sandbox")) == 1
+    assert len(lease_due(context, carrier="sandbox")) == 1

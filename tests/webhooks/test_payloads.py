@@ -13,6 +13,7 @@ from app.outbox.models import Event
 from app.webhooks.dispatch.payloads import MAX_BODY_BYTES, event_body, render
 from app.webhooks.examples import example_body
 from tests.factories import ApiClient, open_incident, register_parcel
+from tests.workflow.helpers import new_incident, propose, ready_for_proposal, tell_customer, url
 
 BASE = "https://tracker.example.com"
 
@@ -78,3 +79,29 @@ def test_examples_have_the_keys_of_real_events(api: ApiClient, db: Database) -> 
         for name in ("incident", "parcel"):
             if name in sent["data"]:
                 assert set(sent["data"][name]) == set(example["data"][name]), (type_, name)
+
+
+def test_workflow_examples_have_the_keys_of_real_workflow_events(
+    api: ApiClient, db: Database
+) -> None:
+    """message.*, claim.* and compensation.* examples are built through the same views."""
+    incident = new_incident(api)
+    tell_customer(api, incident, amount="59.90")
+    ready_for_proposal(api, incident)
+    propose(api, incident)
+    claim = api.post(
+        url(incident, "/claims"),
+        json={"claim_type": "damaged", "amount": "59.90", "currency": "EUR"},
+    )
+    assert claim.status_code == 201, claim.text
+
+    with db.session() as session:
+        real = {e.type: e for e in session.exec(select(Event))}
+    assert {"message.created", "compensation.proposed", "claim.created"} <= set(real)
+    for type_ in ("message.created", "compensation.proposed", "claim.created"):
+        sent = json.loads(event_body(real[type_], base_url=BASE))["data"]
+        example = example_body(type_)["data"]
+        assert set(sent) == set(example), type_
+        for name in ("message", "proposal", "claim", "incident"):
+            if name in sent:
+                assert set(sent[name]) == set(example[name]), (type_, name)

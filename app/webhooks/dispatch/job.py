@@ -3,7 +3,7 @@
 The contract
 ------------
 - **At least once.** A delivery row is committed with its event (``publish``). The dispatcher
-  leases rows (``claims``), sends, then records (``records``). A crash after the send and
+  leases rows (``leases``), sends, then records (``records``). A crash after the send and
   before the record leaves the row pending; when the lease runs out another tick sends it
   again. So a crash costs at most a duplicate, never a loss. Receivers deduplicate on
   ``webhook-id`` (the event id, the same on every retry and replay). The same holds when a
@@ -18,14 +18,14 @@ The contract
 - **Ordered per (endpoint, parcel).** A delivery waits while an earlier one of the same
   parcel to the same endpoint is pending, so ``incident.resolved`` never overtakes
   ``incident.opened``. A delivery that has finally failed no longer holds the line.
-- **Safe in many processes.** Claims use ``FOR UPDATE SKIP LOCKED`` and a lease
+- **Safe in many processes.** Leases use ``FOR UPDATE SKIP LOCKED`` and a lease
   (``RT_WEBHOOK_LEASE_SECONDS``, kept well above the timeout), so two dispatchers never send
   the same attempt within a lease.
 - **Guarded.** Every send re-checks the URL against the SSRF rules and connects to the
   address it checked (``ssrf``, ``sender``).
 
 How a tick runs: up to ``RT_WEBHOOK_CONCURRENCY`` requests are in flight; finished attempts
-are recorded in batches, and the freed slots are refilled from new claims, until nothing is
+are recorded in batches, and the freed slots are refilled from new leases, until nothing is
 due and nothing is in flight, or the tick budget is spent.
 """
 
@@ -40,7 +40,7 @@ from anyio.abc import TaskGroup
 
 from app.core.jobs import JobContext
 from app.webhooks.dispatch import payloads
-from app.webhooks.dispatch.leases import claim_due
+from app.webhooks.dispatch.leases import lease_due
 from app.webhooks.dispatch.records import Result, record_results
 from app.webhooks.dispatch.sender import Message, Outcome, Sender
 
@@ -48,10 +48,10 @@ log = structlog.get_logger("webhooks")
 LINGER = 0.02  # seconds to gather more finished attempts into one bookkeeping transaction
 
 
-def claim(ctx: JobContext, limit: int) -> list[Message]:
+def lease(ctx: JobContext, limit: int) -> list[Message]:
     settings = ctx.settings
     with ctx.db.unit_of_work() as session:
-        messages = claim_due(
+        messages = lease_due(
             session,
             now=ctx.clock(),
             limit=limit,
@@ -71,7 +71,7 @@ def record(ctx: JobContext, results: list[Result]) -> Counter[str]:
 class _Signal:
     """Wakes every task waiting for "something changed" (an attempt or a record finished).
 
-    ``count`` says how often it fired, so a task that was busy (claiming) can tell that it
+    ``count`` says how often it fired, so a task that was busy (leasing) can tell that it
     missed a change and must look again rather than wait for one that already happened.
     """
 
@@ -90,7 +90,7 @@ class _Signal:
 
 
 class _Pipeline:
-    """Claims into free slots and sends (``feed``) while finished attempts are recorded in
+    """Leases into free slots and sends (``feed``) while finished attempts are recorded in
     batches (``record``): both run at once, so the database round trips overlap the sending.
     """
 
@@ -119,8 +119,8 @@ class _Pipeline:
         self.unrecorded.append((message, outcome))
         self.changed.fire()
 
-    async def _claim(self, limit: int) -> int:
-        messages = await anyio.to_thread.run_sync(claim, self.ctx, limit)
+    async def _lease(self, limit: int) -> int:
+        messages = await anyio.to_thread.run_sync(lease, self.ctx, limit)
         for message in messages:
             self.sending += 1
             self.group.start_soon(self._attempt, message)
@@ -141,7 +141,7 @@ class _Pipeline:
                     continue
                 limit = min(free, settings.webhook_claim_size)
                 seen = self.changed.count
-                claimed = await self._claim(limit)
+                claimed = await self._lease(limit)
                 if claimed == limit:
                     continue  # a full claim: more may be due
                 if claimed == 0 and self._idle() and self.changed.count == seen:

@@ -1,11 +1,13 @@
-"""Claiming due deliveries: ``FOR UPDATE SKIP LOCKED`` plus a lease, in one short transaction.
+"""Leasing due deliveries: ``FOR UPDATE SKIP LOCKED`` plus a lease, in one short transaction.
 
-A delivery is claimable when it is pending, due, not leased (or its lease ran out), its
+("Claims" are carrier claims elsewhere in the service; here a dispatcher *leases* rows.)
+
+A delivery can be leased when it is pending, due, not leased (or its lease ran out), its
 endpoint is enabled, and no earlier delivery of the same (endpoint, parcel) is still pending:
 that keeps one parcel's events in the order they occurred (earlier = older ``occurred_at``,
-then lower ``id``). Two dispatchers never hold the same row: the row lock decides who claims
+then lower ``id``). Two dispatchers never hold the same row: the row lock decides who leases
 it, the lease keeps everyone else away until the holder has recorded its attempt. On SQLite
-``BEGIN IMMEDIATE`` serialises claims instead.
+``BEGIN IMMEDIATE`` serialises leases instead.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from app.webhooks.models import IS_PENDING, WebhookDelivery, WebhookEndpoint
 Delivery = WebhookDelivery
 
 
-_CLAIMED_COLUMNS = (
+_LEASED_COLUMNS = (
     col(Delivery.id),
     col(Delivery.endpoint_id),
     col(Delivery.event_id),
@@ -49,11 +51,11 @@ _EVENT_COLUMNS = (
 )
 
 
-def _claim_statement() -> sa.Select[
+def _lease_statement() -> sa.Select[
     int | None, uuid.UUID, uuid.UUID, uuid.UUID | None, datetime, int
 ]:
     """Built once: due, unleased, nothing earlier of the same parcel pending (plain rows:
-    building ORM objects for every claimed row costs the dispatcher more than the query).
+    building ORM objects for every leased row costs the dispatcher more than the query).
 
     The deliveries table alone, in the order of its due index, so (with planner statistics)
     the plan is an ordered index scan that stops after ``limit`` rows. The
@@ -74,7 +76,7 @@ def _claim_statement() -> sa.Select[
         ),
     )
     return (
-        sa.select(*_CLAIMED_COLUMNS)
+        sa.select(*_LEASED_COLUMNS)
         .where(
             IS_PENDING,
             col(Delivery.next_attempt_at) <= _NOW,
@@ -88,7 +90,7 @@ def _claim_statement() -> sa.Select[
 
 
 _NOW = bindparam("now", type_=UTCDateTime)
-_CLAIM = _claim_statement()
+_LEASE = _lease_statement()
 
 
 def _signing(
@@ -125,7 +127,7 @@ def _unless_endpoint_stopped(
     return kept
 
 
-def claim_due(
+def lease_due(
     session: Session,
     *,
     now: datetime,
@@ -135,7 +137,7 @@ def claim_due(
     base_url: str,
 ) -> list[Message]:
     """Lease up to ``limit`` due deliveries and build their messages; the caller commits."""
-    found = session.execute(_CLAIM, {"now": now, "limit": limit}).all()
+    found = session.execute(_LEASE, {"now": now, "limit": limit}).all()
     if not found:
         return []
     endpoints = {

@@ -1,8 +1,8 @@
 """Recording attempts: the attempt log, the delivery's next step, and the endpoint's health.
 
 A success marks the delivery delivered whoever holds its lease (it is true either way). A
-failure only moves the delivery on while we still hold the lease we claimed it with, so a
-late answer never overwrites a newer claim. ``410 Gone`` disables the endpoint at once; an
+failure only moves the delivery on while we still hold the lease we leased it with, so a
+late answer never overwrites a newer lease. ``410 Gone`` disables the endpoint at once; an
 endpoint with no success for ``RT_WEBHOOK_DISABLE_AFTER_DAYS`` is disabled too, and either
 raises ``webhook_endpoint.disabled`` (delivered to the tenant's other endpoints).
 """

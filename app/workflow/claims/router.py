@@ -7,7 +7,11 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
-from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
+from app.api.pages import (
+    PageSizeQuery,
+    PageTokenQuery,
+    keyset_page,
+)
 from app.core.schemas import Page
 from app.incidents.service import get_incident_with_parcel
 from app.workflow.claims import service as claims
@@ -57,17 +61,16 @@ def list_claims(
         session, tenant_id=principal.tenant_id, incident_id=incident_id
     )
     filters = {"incident_id": str(incident.id)}
-    size = page_window(settings, page_size)
-    rows = claims.list_claims(
-        session,
-        incident_id=incident.id,
-        after=page_start(settings, page_token, filters),
-        limit=size + 1,
-    )
-    last = (rows[size - 1].created_at, rows[size - 1].id) if len(rows) > size else None
-    return Page[ClaimRead](
-        items=[claims.claim_view(c, settings, now) for c in rows[:size]],
-        next_page_token=next_token(settings, filters, last),
+    return keyset_page(
+        settings,
+        filters=filters,
+        page_size=page_size,
+        page_token=page_token,
+        fetch=lambda after, limit: claims.list_claims(
+            session, incident_id=incident.id, after=after, limit=limit
+        ),
+        position=lambda c: (c.created_at, c.id),
+        view=lambda c: claims.claim_view(c, settings, now),
     )
 
 

@@ -7,7 +7,11 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
-from app.api.pages import PageSizeQuery, PageTokenQuery, next_token, page_start, page_window
+from app.api.pages import (
+    PageSizeQuery,
+    PageTokenQuery,
+    keyset_page,
+)
 from app.core.schemas import Page
 from app.incidents.service import get_incident_with_parcel
 from app.workflow.messages import service as messages
@@ -88,17 +92,16 @@ def list_messages(
         session, tenant_id=principal.tenant_id, incident_id=incident_id
     )
     filters = {"incident_id": str(incident.id)}
-    size = page_window(settings, page_size)
-    rows = messages.list_messages(
-        session,
-        incident_id=incident.id,
-        after=page_start(settings, page_token, filters),
-        limit=size + 1,
-    )
-    last = (rows[size - 1].occurred_at, rows[size - 1].id) if len(rows) > size else None
-    return Page[MessageRead](
-        items=[messages.message_view(m) for m in rows[:size]],
-        next_page_token=next_token(settings, filters, last),
+    return keyset_page(
+        settings,
+        filters=filters,
+        page_size=page_size,
+        page_token=page_token,
+        fetch=lambda after, limit: messages.list_messages(
+            session, incident_id=incident.id, after=after, limit=limit
+        ),
+        position=lambda m: (m.occurred_at, m.id),
+        view=messages.message_view,
     )
 
 
