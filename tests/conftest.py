@@ -18,6 +18,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from adapters.sandbox import SandboxAdapter
+from app.core.carrier_hub import CarrierHub
 from app.core.settings import Settings
 from app.db.engine import Database
 from app.db.metadata import metadata
@@ -125,7 +127,14 @@ def settings(tmp_path: os.PathLike[str]) -> Settings:
 
 @pytest.fixture
 def app(db: Database, clock: FakeClock, settings: Settings) -> FastAPI:
-    return create_app(settings, database=db, clock=clock)
+    """The service on the test database and clock; the sandbox carrier keeps the same clock."""
+
+    def hub() -> CarrierHub:
+        carriers = CarrierHub.from_registry()
+        carriers.adapters["sandbox"] = SandboxAdapter(clock=clock)
+        return carriers
+
+    return create_app(settings, database=db, clock=clock, carrier_hub=hub)
 
 
 @pytest.fixture
@@ -144,3 +153,9 @@ def api(client: TestClient, db: Database) -> ApiClient:
 def other_api(client: TestClient, db: Database) -> ApiClient:
     """A client of another tenant, 'globex', with every scope."""
     return ApiClient(client, new_api_key(db, tenant="globex", name="globex-admin"))
+
+
+@pytest.fixture
+def ops(client: TestClient, db: Database) -> ApiClient:
+    """An operator of tenant 'acme' with every scope (admin included)."""
+    return ApiClient(client, new_api_key(db, tenant="acme", name="ops-olga"))

@@ -13,7 +13,7 @@ from app.db.engine import Database
 
 START = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)  # a Thursday
 
-# Valid UPS 1Z numbers (check digit computed by the mod-10 rule in carriers.md 3.6).
+# Valid UPS 1Z numbers (check digit computed by the mod-10 rule in docs/carriers.md §3.6).
 UPS_NUMBERS = ["1Z999AA10123456784", "1Z12345E6712345677"]
 
 

@@ -135,6 +135,7 @@ def _workflow_data(type: str, incident: Incident, parcel: Parcel, now: datetime)
     view = incident_view(incident, parcel, now=now).model_dump(mode="json")
     if type == "message.created":
         message = IncidentMessage(
+            id=uuid.UUID(int=9),
             tenant_id=incident.tenant_id,
             incident_id=incident.id,
             direction="out",
@@ -152,6 +153,7 @@ def _workflow_data(type: str, incident: Incident, parcel: Parcel, now: datetime)
         return {"message": message_view(message).model_dump(mode="json"), "incident": view}
     if type.startswith("claim."):
         claim = CarrierClaim(
+            id=uuid.UUID(int=10),
             tenant_id=incident.tenant_id,
             incident_id=incident.id,
             carrier=parcel.carrier,
@@ -170,6 +172,7 @@ def _workflow_data(type: str, incident: Incident, parcel: Parcel, now: datetime)
         return {"claim": claim_view(claim, settings, now).model_dump(mode="json"), "incident": view}
     status = {"compensation.proposed": "pending"}.get(type, type.removeprefix("compensation."))
     proposal = CompensationProposal(
+        id=uuid.UUID(int=11),
         tenant_id=incident.tenant_id,
         incident_id=incident.id,
         seq=1,

@@ -12,7 +12,7 @@ from adapters.sandbox import SandboxAdapter
 from app.scheduler.metrics_server import serve_process_metrics
 from bench.load import free_port
 from tests.factories import ApiClient
-from tests.scheduler.conftest import run_job
+from tests.jobs import run_job
 
 
 @pytest.fixture

@@ -19,8 +19,8 @@ from app.db.engine import Database
 from app.incidents import queries as incident_queries
 from app.tracker_sheet.columns import COLUMNS
 from app.tracker_sheet.exporter import sheet_pages
-from tests.api.tracker_fixtures import FORMULA, read_csv, seed_tracker
 from tests.factories import START, UPS_NUMBERS, ApiClient, FakeClock, open_incident, register_parcel
+from tests.tracker_sheet.fixtures import FORMULA, read_csv, seed_tracker
 
 TRACKER_HEADER = [
     "Order ID",

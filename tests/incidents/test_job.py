@@ -9,7 +9,10 @@ from fastapi import FastAPI
 from app.core.jobs import JobContext
 from app.db.engine import Database
 from tests.factories import ApiClient, FakeClock, open_incident, register_parcel
-from tests.scheduler.conftest import events, run_job
+from tests.jobs import (
+    events,
+    run_job,
+)
 
 
 def job_context(app: Any) -> JobContext:

@@ -28,7 +28,7 @@ from app.reporting.metrics_db import SnapshotCache
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.factories import UPS_NUMBERS, ApiClient, FakeClock, new_api_key, open_incident
 from tests.factories import register_parcel as register
-from tests.scheduler.conftest import run_job
+from tests.jobs import run_job
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")

@@ -13,8 +13,8 @@ from app.db.engine import Database
 from app.incidents import timeline
 from app.tracker_sheet import importer as tracker_importer
 from app.tracker_sheet.columns import COLUMNS
-from tests.api.tracker_fixtures import read_csv, seed_tracker
 from tests.factories import UPS_NUMBERS, ApiClient, FakeClock, new_api_key, register_parcel
+from tests.tracker_sheet.fixtures import read_csv, seed_tracker
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 OURS_ALONE = {"Incident Number", "Incident ID", "Updated At"}

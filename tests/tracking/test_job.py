@@ -6,7 +6,9 @@ from datetime import datetime, timedelta
 
 from app.db.engine import Database
 from tests.factories import ApiClient, FakeClock, register_parcel
-from tests.scheduler.conftest import run_job
+from tests.jobs import (
+    run_job,
+)
 
 
 def _parcel(api: ApiClient, parcel_id: str) -> dict[str, object]:
@@ -125,7 +127,7 @@ def test_a_lease_keeps_other_pollers_off_a_claimed_parcel(
     ops: ApiClient, clock: FakeClock, app: object
 ) -> None:
     from app.tracking.job import lease_due
-    from tests.scheduler.test_overdue import job_context
+    from tests.incidents.test_job import job_context
 
     register_parcel(ops, tracking_number="SANDBOX-STALLED-6", carrier=None, shipped_at=None)
     context = job_context(app)

@@ -7,7 +7,10 @@ from typing import Any
 
 from app.db.engine import Database
 from tests.factories import ApiClient, FakeClock, open_incident, register_parcel
-from tests.scheduler.conftest import events, run_job
+from tests.jobs import (
+    events,
+    run_job,
+)
 
 
 def _stalled_parcel(api: ApiClient, clock: FakeClock, number: str = "SANDBOX-STALLED-0001") -> str:
