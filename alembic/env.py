@@ -9,8 +9,8 @@ from sqlalchemy import Connection, create_engine
 from sqlmodel.sql.sqltypes import AutoString
 
 from app.core.settings import get_settings
-from app.db.metadata import metadata
 from app.db.types import UTCDateTime
+from app.metadata import metadata
 
 target_metadata = metadata
 

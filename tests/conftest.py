@@ -22,9 +22,9 @@ from adapters.sandbox import SandboxAdapter
 from app.core.carrier_hub import CarrierHub
 from app.core.settings import Settings
 from app.db.engine import Database
-from app.db.metadata import metadata
 from app.db.migrate import upgrade_to_head
 from app.main import create_app
+from app.metadata import metadata
 from app.startup import wire
 from tests.factories import ApiClient, FakeClock, new_api_key
 

@@ -26,7 +26,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "app.__main__",
         "app.scheduler.__main__",
         "app.startup",
-        "app.db.metadata",
+        "app.metadata",
     ),
     ("app.scheduler",),  # the one explicit JOBS list, the runner, the standalone process
     ("app.reporting",),  # reads every feature's tables for the summary and /metrics

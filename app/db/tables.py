@@ -1,6 +1,6 @@
 """What every table shares: one naming convention and an aware UTC timestamp column.
 
-Each feature keeps its tables in its own ``models.py``; ``app.db.metadata`` imports them all so
+Each feature keeps its tables in its own ``models.py``; ``app.metadata`` imports them all so
 Alembic (and the models/migrations agreement test) sees the whole schema. The naming
 convention makes constraint and index names stable, so migrations diff cleanly.
 """

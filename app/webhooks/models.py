@@ -1,6 +1,6 @@
 """Webhook tables: subscriptions (endpoints), the outbox (deliveries) and the attempts log.
 
-``app.db.metadata`` imports them with every other feature's tables. A delivery row is
+``app.metadata`` imports them with every other feature's tables. A delivery row is
 written in the same transaction as its event; the dispatcher claims it with
 ``FOR UPDATE SKIP LOCKED`` and a lease (see ``app.webhooks.dispatch.job``).
 """

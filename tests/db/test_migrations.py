@@ -6,8 +6,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from app.db.engine import Database
-from app.db.metadata import metadata
 from app.db.migrate import current_revision, head_revision, upgrade_to_head
+from app.metadata import metadata
 
 
 def test_migrations_and_models_agree(db: Database) -> None:

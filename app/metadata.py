@@ -2,7 +2,7 @@
 
 Alembic (``alembic/env.py``), the models/migrations agreement test and anything that needs all
 tables at once import ``metadata`` from here. A new feature with tables adds one line below.
-This module sits above the features on purpose: nothing in ``app`` imports it.
+It sits beside the entry points, above every feature: nothing in ``app`` imports it.
 """
 
 from __future__ import annotations
