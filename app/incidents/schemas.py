@@ -29,6 +29,8 @@ IncidentType = Literal[
     "returned",
     "customs",
     "wrong_address",
+    "delivery_failed",
+    "tracking_error",
     "other",
 ]
 IncidentSource = Literal["customer", "agent", "auto"]

@@ -131,6 +131,18 @@ class ParcelRead(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+    verdict: str | None = Field(
+        default=None,
+        description="With ?stuck=: the detection verdict now (no_movement, presumed_lost, "
+        "exception, returned, delivery_failed, customs_action), null when not stuck.",
+    )
+    stuck_since: datetime | None = Field(
+        default=None, description="With ?stuck=: since when it has been (or will be) stuck."
+    )
+    threshold_rule: str | None = Field(
+        default=None,
+        description="With ?stuck=: the rule that fired, e.g. 'default express in_transit'.",
+    )
 
 
 class ScanCreate(InputModel):
