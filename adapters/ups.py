@@ -46,6 +46,7 @@ from adapters._oauth import ClientCredentialsToken
 from adapters.base import (
     Capabilities,
     CarrierAuthError,
+    CarrierError,
     CarrierHealth,
     Network,
     TrackingQuery,
@@ -207,7 +208,8 @@ class UpsAdapter:
         return is_valid_ups_1z(number)
 
     async def fetch(self, queries: Sequence[TrackingQuery]) -> list[TrackingResult]:
-        """One call per number, concurrently; the first carrier-wide failure is raised."""
+        """One call per number, concurrently; a carrier-wide failure (credentials, quota) is
+        raised, and a number whose own call failed gets an ``unanswered`` result."""
         if self._token is None:
             missing = [
                 f"RT_UPS_{name.upper()}"
@@ -220,10 +222,14 @@ class UpsAdapter:
             *(self._fetch_one(token, query.number) for query in queries), return_exceptions=True
         )
         results: list[TrackingResult] = []
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
+        for query, outcome in zip(queries, outcomes, strict=True):
+            if isinstance(outcome, CarrierError) and not outcome.carrier_wide:
+                # that number's call failed: its own result, never its neighbours' problem
+                results.append(TrackingResult.unanswered(query.number, outcome))
+            elif isinstance(outcome, BaseException):
                 raise outcome
-            results.append(outcome)
+            else:
+                results.append(outcome)
         return results
 
     async def _fetch_one(self, token: ClientCredentialsToken, number: str) -> TrackingResult:

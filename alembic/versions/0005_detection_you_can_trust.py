@@ -30,8 +30,15 @@ def upgrade() -> None:
             sa.Column("detection_settled_at", sa.DateTime(timezone=True), nullable=True)
         )
 
+    with op.batch_alter_table("carrier_states") as batch:
+        batch.add_column(
+            sa.Column("failing_numbers", sa.String(), nullable=False, server_default="")
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("carrier_states") as batch:
+        batch.drop_column("failing_numbers")
     with op.batch_alter_table("parcels") as batch:
         batch.drop_column("detection_settled_at")
         batch.drop_column("detection_rearm_after")

@@ -234,6 +234,64 @@ def open_auto_incidents(
     return opened
 
 
+def open_tracking_error(session: Session, *, parcel: Parcel, now: datetime) -> Incident | None:
+    """The carrier keeps failing for this one number: a ``tracking_error`` incident, unless an
+    automatic incident of the parcel is open already (then it says nothing new)."""
+    carrier = carrier_name(parcel.carrier)
+    step = NextStep(
+        action=f"{carrier} cannot answer for {parcel.tracking_number} "
+        f"({parcel.last_poll_error or 'no answer'}): check the number with the customer or "
+        "the shipping label, and correct it or the carrier.",
+        due_at=add_business_days(now, 1, parcel.destination_country or parcel.origin_country),
+    )
+    incident_id = uuid.uuid4()
+    number = next(_reserve_numbers(session, [parcel.tenant_id])[parcel.tenant_id])
+    row = {
+        "id": incident_id,
+        "tenant_id": parcel.tenant_id,
+        "number": number,
+        "parcel_id": parcel.id,
+        "type": "tracking_error",
+        "source": "auto",
+        "status": "open",
+        "detected_at": now,
+        "opened_at": now,
+        "next_step_action": step.action,
+        "next_step_due_at": step.due_at,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if not insert_ignore_many(session, Incident.__table__, [row]):  # type: ignore[attr-defined]
+        return None
+    incident = session.get(Incident, incident_id)
+    assert incident is not None
+    entry = chained_entry(
+        tenant_id=parcel.tenant_id,
+        incident_id=incident_id,
+        after=None,
+        kind="opened",
+        actor=SYSTEM,
+        summary=f"tracking_error incident opened automatically: {parcel.poll_errors} polls in a "
+        f"row failed for this number while {carrier} answered others; next step: {step.action}",
+        now=now,
+        data={
+            "type": "tracking_error",
+            "source": "auto",
+            "detection": {
+                "rule": "a number failing alone",
+                "failed_polls": parcel.poll_errors,
+                "last_error": parcel.last_poll_error,
+            },
+            "next_step": step.model_dump(mode="json"),
+            "suggested_template": SUGGESTED_TEMPLATES["tracking_error"],
+        },
+    )
+    session.add(entry)
+    incidents.emit_incident_event(session, "incident.opened", incident, parcel, now)
+    return incident
+
+
 def _reserve_numbers(
     session: Session, tenant_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Iterator[int]]:

@@ -81,6 +81,11 @@ JOB_TICK_SECONDS = Histogram(
     ["job"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0),
 )
+CARRIER_NUMBER_ERRORS = Counter(
+    "rt_carrier_number_errors",
+    "Polls of one tracking number that failed while its carrier answered others, by carrier.",
+    ["carrier"],
+)
 CARRIER_RESULTS = Counter(
     "rt_carrier_tracking_results",
     "Per tracking number outcomes of successful carrier calls (found, not_found, error).",

@@ -75,6 +75,21 @@ class Settings(BaseSettings):
     poll_lease_seconds: int = Field(
         300, ge=10, description="A claimed parcel is left alone by other processes this long."
     )
+    carrier_outage_min_numbers: int = Field(
+        3,
+        ge=1,
+        description="A carrier is unavailable only when, in one poll, it answered no number and "
+        "the failed calls spanned at least this many distinct numbers.",
+    )
+    poll_error_limit: int = Field(
+        8,
+        ge=1,
+        description="Failures in a row of one number (its carrier answering others) before it "
+        "opens a tracking_error incident.",
+    )
+    poll_error_backoff_max_hours: int = Field(
+        12, ge=1, description="A number failing alone waits at most this long between polls."
+    )
     tick_budget_seconds: int = Field(
         50, ge=1, description="A tick stops claiming new work after this long; the next goes on."
     )

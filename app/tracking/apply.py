@@ -14,12 +14,18 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
-from adapters.base import CarrierError, Scan, ScanStatus, TrackingQuery, TrackingResult
-from app.auto_incidents.service import has_moved, open_incidents_of, react_to_movement
+from adapters.base import Scan, ScanStatus, TrackingQuery, TrackingResult
+from app.auto_incidents.service import (
+    has_moved,
+    open_incidents_of,
+    open_tracking_error,
+    react_to_movement,
+)
+from app.core.settings import Settings
 from app.parcels.models import Parcel, ScanRecord
 from app.parcels.service import store_scans_many
 from app.stuck import checks as stuck_checks
-from app.tracking.poll_schedule import next_poll_at, retry_after_failure
+from app.tracking.poll_schedule import backoff_after_failures, next_poll_at, retry_after_failure
 
 NOT_FOUND_YET = "not found at the carrier (new labels can take hours to appear)"
 DEFAULT_MAX_AGE = timedelta(days=90)
@@ -124,6 +130,7 @@ def apply_results(
             session.add(parcel)
             continue
         parcel.last_polled_at = now
+        parcel.poll_errors = 0
         parcel.last_poll_error = None if result.outcome == "found" else NOT_FOUND_YET
         if result.outcome == "found":
             found.append((parcel, result.scans))
@@ -149,11 +156,28 @@ def record_failure(
     session: Session,
     *,
     parcel: Parcel,
-    error: CarrierError,
+    message: str,
     now: datetime,
     retry_at: datetime | None = None,
 ) -> None:
-    """A whole call failed: remember why and try again later; scans stay as they were."""
-    parcel.last_poll_error = f"{type(error).__name__}: {error.message}"[:500]
+    """The carrier could not be asked: remember why and try again later. Scans, and the
+    number's own count of failures, stay as they were: this is the carrier's silence."""
+    parcel.last_poll_error = message[:500]
     parcel.next_poll_at = retry_at or retry_after_failure(now)
     session.add(parcel)
+
+
+def count_number_failure(
+    session: Session, parcel: Parcel, settings: Settings, now: datetime
+) -> bool:
+    """This number failed while its carrier answered others: it backs off alone (doubling up
+    to ``RT_POLL_ERROR_BACKOFF_MAX_HOURS``) and, at ``RT_POLL_ERROR_LIMIT`` failures in a row,
+    opens a ``tracking_error`` incident; True when this call opened it."""
+    parcel.poll_errors = (parcel.poll_errors or 0) + 1
+    parcel.next_poll_at = backoff_after_failures(
+        now, parcel.poll_errors, ceiling=timedelta(hours=settings.poll_error_backoff_max_hours)
+    )
+    session.add(parcel)
+    if parcel.poll_errors != settings.poll_error_limit:
+        return False
+    return open_tracking_error(session, parcel=parcel, now=now) is not None

@@ -21,7 +21,6 @@ from adapters.base import (
     CarrierAuthError,
     CarrierMalformedResponse,
     CarrierRateLimited,
-    CarrierUnavailable,
     Location,
     ScanStatus,
     TrackingQuery,
@@ -453,11 +452,28 @@ async def test_429_raises_rate_limited_with_retry_after():
 
 
 @pytest.mark.anyio
-async def test_503_raises_unavailable():
+async def test_a_503_is_that_numbers_unanswered_result():
     with respx.mock(base_url=BASE) as mock:
         mock.get("/track/shipments").respond(503, json=fixture("error_unavailable.json"))
-        with pytest.raises(CarrierUnavailable):
-            await adapter().fetch([TrackingQuery(number=EXPRESS)])
+        [result] = await adapter().fetch([TrackingQuery(number=EXPRESS)])
+    assert (result.outcome, result.call_failed) == ("error", True)
+    assert result.error is not None
+    assert result.error.startswith("CarrierUnavailable")
+
+
+@pytest.mark.anyio
+async def test_one_failing_number_never_sinks_the_others_of_its_batch():
+    with respx.mock(base_url=BASE) as mock:
+        route = mock.get("/track/shipments")
+        route.side_effect = lambda request: (
+            httpx.Response(503, json=fixture("error_unavailable.json"))
+            if request.url.params["trackingNumber"] == "1234567890"
+            else httpx.Response(200, json=fixture("track_delivered.json"))
+        )
+        results = await adapter().fetch(
+            [TrackingQuery(number="1234567890"), TrackingQuery(number=EXPRESS)]
+        )
+    assert [(r.outcome, r.call_failed) for r in results] == [("error", True), ("found", False)]
 
 
 @pytest.mark.anyio
@@ -476,11 +492,13 @@ async def test_503_then_success_is_retried_without_real_sleeping():
 
 
 @pytest.mark.anyio
-async def test_malformed_body_raises_malformed():
+async def test_a_malformed_body_is_that_numbers_unanswered_result():
     with respx.mock(base_url=BASE) as mock:
         mock.get("/track/shipments").respond(200, content=(FIXTURES / "malformed.txt").read_bytes())
-        with pytest.raises(CarrierMalformedResponse):
-            await adapter().fetch([TrackingQuery(number=EXPRESS)])
+        [result] = await adapter().fetch([TrackingQuery(number=EXPRESS)])
+    assert result.call_failed is True
+    assert result.error is not None
+    assert result.error.startswith("CarrierMalformedResponse")
 
 
 @pytest.mark.anyio

@@ -24,7 +24,6 @@ from adapters.base import (
     CarrierAuthError,
     CarrierMalformedResponse,
     CarrierRateLimited,
-    CarrierUnavailable,
     Location,
     ScanStatus,
     TrackingQuery,
@@ -666,23 +665,27 @@ def test_fetch_reports_rate_limit_with_the_wait_ups_asked_for() -> None:
     assert raised.value.carrier == "ups"
 
 
-def test_fetch_reports_5xx_as_unavailable() -> None:
+def test_fetch_reports_a_5xx_as_that_numbers_unanswered_result() -> None:
     with respx.mock(base_url=PRODUCTION_URL) as ups:
         ups.post(TOKEN_URL).respond(200, json=load("oauth_token.json"))
         ups.get(_track_path(DELIVERED)).respond(503, json=load("error_unavailable.json"))
-        with pytest.raises(CarrierUnavailable, match="HTTP 503"):
-            run(_fetch([DELIVERED]))
+        [result] = run(_fetch([DELIVERED]))
+    assert (result.outcome, result.call_failed) == ("error", True)
+    assert result.error is not None
+    assert "CarrierUnavailable" in result.error
+    assert "HTTP 503" in result.error
 
 
-def test_fetch_reports_a_broken_body_as_malformed_with_the_raw_text() -> None:
+def test_fetch_reports_a_broken_body_as_that_numbers_unanswered_result() -> None:
     with respx.mock(base_url=PRODUCTION_URL) as ups:
         ups.post(TOKEN_URL).respond(200, json=load("oauth_token.json"))
         ups.get(_track_path(DELIVERED)).respond(
             200, content=(FIXTURES / "malformed.txt").read_bytes()
         )
-        with pytest.raises(CarrierMalformedResponse) as raised:
-            run(_fetch([DELIVERED]))
-    assert raised.value.raw.startswith('{"trackResponse"')
+        [result] = run(_fetch([DELIVERED]))
+    assert result.call_failed is True
+    assert result.error is not None
+    assert result.error.startswith("CarrierMalformedResponse")
 
 
 def test_fetch_uses_the_configured_base_url_and_records_health() -> None:

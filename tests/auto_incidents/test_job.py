@@ -236,13 +236,17 @@ def test_an_incident_the_customer_opened_is_annotated_not_duplicated(
 def test_a_carrier_outage_opens_no_incidents_and_raises_one_event(
     ops: ApiClient, clock: FakeClock, db: Database
 ) -> None:
-    parcel = register_parcel(ops, tracking_number="SANDBOX-OUTAGE-1", carrier=None, shipped_at=None)
+    # an outage is carrier-wide evidence: no answer for RT_CARRIER_OUTAGE_MIN_NUMBERS (3)
+    parcel, *_ = [
+        register_parcel(ops, tracking_number=f"SANDBOX-OUTAGE-{n}", carrier=None, shipped_at=None)
+        for n in (1, 2, 3)
+    ]
     clock.advance(days=12)
     first = run_job(ops, "poll")
     clock.advance(minutes=30)
     run_job(ops, "poll")
 
-    assert first["parcels_failed"] == 1
+    assert first["parcels_failed"] == 3
     assert run_job(ops, "detect-stuck")["opened"] == 0
     assert _incidents(ops) == []
     outage = events(db, "carrier.unavailable")
