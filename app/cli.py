@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from sqlmodel import Session, select
 
 from app.core.errors import AppError
+from app.core.logging import configure_logging
 from app.core.models import Tenant
 from app.core.settings import get_settings
 from app.core.tenancy import ensure_tenant, issue_key, list_keys, parse_scopes, revoke_key
@@ -55,6 +56,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     wire()
     if args.command == "serve":
         import uvicorn
@@ -64,6 +66,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             factory=True,
             host=args.host or settings.host,
             port=args.port or settings.port,
+            log_config=None,  # uvicorn's lines go through our handler, in RT_LOG_FORMAT
         )
         return 0
     db = Database(settings.database_url)

@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterator
 
 import pytest
+import structlog
 from fastapi.testclient import TestClient
 
 from app import cli
 from app.core.settings import get_settings
 from app.db.engine import Database
 from tests.factories import ApiClient
+
+
+@pytest.fixture(autouse=True)
+def keep_logging() -> Iterator[None]:
+    """cli.main configures logging for the process: give the next test pytest's back."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+    structlog.reset_defaults()
 
 
 @pytest.fixture
