@@ -313,6 +313,20 @@ def test_job_ticks_are_read_by_job_name_and_prometheus_keeps_its_own_job_label()
     assert "sum by (job_name, outcome) (rate(rt_job_ticks_total[5m]))" in dashboard
 
 
+def test_promtool_accepts_the_alert_rules() -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not found (Debian: apt-get install prometheus) to check the rules")
+    checked = subprocess.run(  # noqa: S603 - promtool from PATH
+        [promtool, "check", "rules", str(ROOT / "deploy/prometheus/alerts.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
 def test_prometheus_loads_the_alert_rules_and_its_config_from_deploy() -> None:
     mounted = mounts("prometheus")
     assert mounted["/etc/prometheus/prometheus.yml"] == ROOT / "deploy/prometheus/prometheus.yml"
