@@ -70,15 +70,17 @@ CARRIER_POLL_SECONDS = Histogram(
     ["carrier"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0),
 )
+# `job_name`, not `job`: Prometheus gives every series the scrape job's name as `job`, and would
+# rename ours to `exported_job`.
 JOB_TICKS = Counter(
     "rt_job_ticks",
-    "Scheduler job ticks run by this process, by job and outcome (ok, error).",
-    ["job", "outcome"],
+    "Scheduler job ticks run by this process, by job name and outcome (ok, error).",
+    ["job_name", "outcome"],
 )
 JOB_TICK_SECONDS = Histogram(
     "rt_job_tick_duration_seconds",
-    "Duration of one scheduler job tick, by job.",
-    ["job"],
+    "Duration of one scheduler job tick, by job name.",
+    ["job_name"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0),
 )
 CARRIER_NUMBER_ERRORS = Counter(
