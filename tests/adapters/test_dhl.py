@@ -156,9 +156,9 @@ def test_parcel_de_in_transit_uses_status_codes_refined_by_text():
         (S.IN_TRANSIT, "transit"),
     ]
     data, *_, arrived = result.scans
-    # no location and a cross-border shipment: the offset-less time is read as UTC
+    # no location: the offset-less time is local at the destination, Vienna (UTC+2 in May)
     assert data.location == Location()
-    assert data.occurred_at == utc(2024, 5, 5, 21, 3)
+    assert data.occurred_at == utc(2024, 5, 5, 19, 3)
     # "Austria" alone is a country, not a city; Vienna is UTC+2 in May
     assert arrived.location == Location(country="AT")
     assert arrived.occurred_at == utc(2024, 5, 7, 8, 12)
@@ -270,21 +270,24 @@ def test_dhl_unknown_code_without_a_known_phrase_is_counted():
 
 
 @pytest.mark.parametrize(
-    ("raw", "country", "expected"),
+    ("raw", "where", "expected"),
     [
-        ("2024-01-15T10:00:00Z", "US", utc(2024, 1, 15, 10)),
-        ("2024-01-15T10:00:00-05:00", None, utc(2024, 1, 15, 15)),
-        ("2024-01-15T10:00:00", "US", utc(2024, 1, 15, 10)),  # several US zones: UTC
-        ("2024-01-15T10:00:00", None, utc(2024, 1, 15, 10)),
-        ("2024-01-15T10:00:00", "CN", utc(2024, 1, 15, 2)),  # one legal time, Shanghai
-        ("2024-07-15T10:00:00", "DE", utc(2024, 7, 15, 8)),  # Berlin and Busingen agree
-        ("2024-07-15T10:00:00", "ES", utc(2024, 7, 15, 10)),  # the Canaries differ: UTC
-        ("2024-07-15", "NL", utc(2024, 7, 14, 22)),
-        ("15.07.2024 10:00", "DE", None),
+        ("2024-01-15T10:00:00Z", Location(country="US"), (utc(2024, 1, 15, 10), "offset")),
+        ("2024-01-15T10:00:00-05:00", Location(), (utc(2024, 1, 15, 15), "offset")),
+        ("2024-01-15T10:00:00", Location(country="US"), (utc(2024, 1, 15, 10), "utc")),
+        ("2024-01-15T10:00:00", Location(), (utc(2024, 1, 15, 10), "utc")),
+        ("2024-01-15T10:00:00", Location(country="CN"), (utc(2024, 1, 15, 2), "country")),
+        ("2024-07-15T10:00:00", Location(country="DE"), (utc(2024, 7, 15, 8), "country")),
+        # the Canaries differ from Madrid, and no town says which: UTC
+        ("2024-07-15T10:00:00", Location(country="ES"), (utc(2024, 7, 15, 10), "utc")),
+        ("2024-07-15T10:00:00", Location(city="MADRID", country="ES"),
+         (utc(2024, 7, 15, 8), "city")),
+        ("2024-07-15", Location(country="NL"), (utc(2024, 7, 14, 22), "country")),
+        ("15.07.2024 10:00", Location(country="DE"), None),
     ],
-)
-def test_offset_less_times_use_the_countrys_single_zone_else_utc(raw, country, expected):
-    assert place_in_time(raw, country) == expected
+)  # fmt: skip
+def test_offset_less_times_are_local_where_the_event_happened(raw, where, expected):
+    assert place_in_time(raw, where) == expected
 
 
 @pytest.mark.parametrize(
@@ -296,7 +299,14 @@ def test_offset_less_times_use_the_countrys_single_zone_else_utc(raw, country, e
          Location(city="Oderweg 2, AMSTERDAM", postal_code="1043 AG", country="NL")),
         ({"addressLocality": "Germany"}, Location(country="DE")),
         ({"addressLocality": "Springfield", "addressRegion": "IL", "countryCode": "USA"},
-         Location(city="Springfield", region="IL")),
+         Location(city="Springfield", region="IL", country="US")),
+        ({"addressLocality": "CINCINNATI HUB, OH - USA"},
+         Location(city="CINCINNATI HUB", region="OH", country="US")),
+        ({"addressLocality": "SOUTHERN ALBERTA, AB - CANADA"},
+         Location(city="SOUTHERN ALBERTA", region="AB", country="CA")),
+        ({"addressLocality": "CALGARY"}, Location(city="CALGARY")),
+        # not a state of the country: the comma stays in the town's text
+        ({"addressLocality": "PARIS, XX - FRANCE"}, Location(city="PARIS, XX", country="FR")),
         ({"addressLocality": "NOWHERE - ATLANTIS"}, Location(city="NOWHERE - ATLANTIS")),
     ],
 )  # fmt: skip
