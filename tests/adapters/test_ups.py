@@ -6,6 +6,7 @@ import asyncio
 import base64
 import copy
 import json
+from collections import Counter
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -360,6 +361,65 @@ def test_local_time_with_no_place_uses_the_destination() -> None:
         datetime(2024, 6, 12, 12, 5, tzinfo=UTC),
         "destination",
     )
+
+
+NEW_JERSEY = "1ZW4X7396694175263"
+
+
+def test_new_jersey_journey_without_gmt_fields_is_placed_in_local_zones() -> None:
+    before = Counter(base.time_zone_guesses)
+    result = parse_one("track_offset_less_new_jersey.json", NEW_JERSEY)
+    placed = [(s.location.city, s.occurred_at) for s in result.scans]
+    assert placed == [
+        ("KOELN", datetime(2024, 6, 10, 16, 30, tzinfo=UTC)),  # gmtTime "16:30:00"
+        ("KOELN", datetime(2024, 6, 10, 20, 45, tzinfo=UTC)),
+        ("LOUISVILLE", datetime(2024, 6, 11, 5, 35, tzinfo=UTC)),  # no GMT: Louisville, EDT
+        ("LOUISVILLE", datetime(2024, 6, 11, 8, 30, tzinfo=UTC)),  # gmtTime "83000"
+        ("SECAUCUS", datetime(2024, 6, 11, 11, 5, tzinfo=UTC)),  # no GMT: New Jersey, EDT
+        ("WAYNE", datetime(2024, 6, 11, 13, 10, tzinfo=UTC)),  # no GMT: ZIP 07470
+        ("WAYNE", datetime(2024, 6, 11, 18, 32, tzinfo=UTC)),
+    ]
+    assert result.scans[-1].status is S.DELIVERED
+    assert Counter(base.time_zone_guesses) - before == Counter(
+        {("ups", "offset"): 3, ("ups", "city"): 1, ("ups", "state"): 1, ("ups", "postal"): 2}
+    )
+
+
+def test_new_jersey_journey_keeps_its_true_order_where_utc_would_not() -> None:
+    """Read as UTC, Secaucus' arrival (07:05 local) would come before Louisville's departure
+    (08:30 UTC from the GMT fields): the parcel would arrive before it left."""
+    body = load("track_offset_less_new_jersey.json")
+    activities = list(reversed(body["trackResponse"]["shipment"][0]["package"][0]["activity"]))
+    result = parse_tracking(body, [NEW_JERSEY])[0]
+
+    assert [s.description for s in result.scans] == [
+        a["status"]["description"].strip() for a in activities
+    ]
+    times = [s.occurred_at for s in result.scans]
+    assert times == sorted(times)
+    naive = [occurred_at({k: v for k, v in a.items() if k != "location"}) for a in activities]
+    as_utc = [p.at for p in naive if p is not None]
+    assert as_utc != sorted(as_utc)
+
+
+def test_fetch_passes_the_querys_destination_country_to_the_parser() -> None:
+    body = load("track_offset_less_new_jersey.json")
+    package = body["trackResponse"]["shipment"][0]["package"][0]
+    del package["packageAddress"]
+    package["activity"] = [_activity(date="20240611", time="070500")]
+    with respx.mock(base_url=PRODUCTION_URL) as ups:
+        ups.post(TOKEN_URL).respond(200, json=load("oauth_token.json"))
+        ups.get(_track_path(NEW_JERSEY)).respond(200, json=body)
+
+        async def fetch() -> list[base.TrackingResult]:
+            adapter = UpsAdapter(configured(), policy=NO_RETRY)
+            try:
+                return await adapter.fetch([TrackingQuery(NEW_JERSEY, destination_country="DE")])
+            finally:
+                await adapter.aclose()
+
+        [result] = run(fetch())
+    assert result.scans[0].occurred_at == datetime(2024, 6, 11, 5, 5, tzinfo=UTC)  # CEST
 
 
 def test_activity_without_a_readable_time_is_skipped() -> None:
