@@ -43,7 +43,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, get_args, runtime_checkable
 
 logger = logging.getLogger("adapters")
 
@@ -142,7 +142,8 @@ class TrackingQuery:
     """One number to track plus the hints a carrier can use (DHL origin, FedEx ship date).
 
     ``registered_at`` is when the seller registered the parcel with us; the sandbox carrier
-    anchors its journeys on it.
+    anchors its journeys on it. ``destination_country`` (ISO alpha-2) also places event times
+    that carry no UTC offset and name no better place (``adapters/zones.py``).
     """
 
     number: str
@@ -263,3 +264,15 @@ def record_unmapped(carrier: str, raw_code: str, raw_text: str | None = None) ->
         "unmapped carrier code", extra={"carrier": carrier, "code": raw_code, "text": raw_text}
     )
     return ScanStatus.UNKNOWN
+
+
+# How an event time was put in UTC (``adapters/zones.py`` has the rule, one row per value).
+TimeZoneHow = Literal["offset", "postal", "state", "city", "country", "destination", "utc"]
+TIME_ZONE_HOWS: tuple[TimeZoneHow, ...] = get_args(TimeZoneHow)
+
+time_zone_guesses: Counter[tuple[str, TimeZoneHow]] = Counter()
+
+
+def record_time_zone(carrier: str, how: TimeZoneHow) -> None:
+    """Count how one scan's time was placed: ``rt_scan_time_zone_guess_total{carrier,how}``."""
+    time_zone_guesses[(carrier, how)] += 1

@@ -9,7 +9,8 @@ Why it looks like this (facts and sources: ``docs/carriers.md`` §1):
 - Hints: ``service=express`` for DHL Express numbers (without a service DHL may answer with
   another division's shipment of the same id) and ``originCountryCode`` from the query's
   origin country. DHL has no destination-country parameter, so ``destination_country`` is
-  not sent. ``language=en`` always: the status phrases in ``adapters.dhl_parse`` are English.
+  not sent; it goes to ``parse_tracking``, to place offset-less times (``adapters/zones.py``).
+  ``language=en`` always: the status phrases in ``adapters.dhl_parse`` are English.
 - Per number, as data: a 404 problem body is ``not_found``; another 4xx problem body is a
   per-number ``error``. Whole-call failures raise (any one number's failure fails the batch,
   and its sibling calls are cancelled, since the next would fail the same way)::
@@ -210,7 +211,9 @@ class DhlAdapter:
             accept_statuses={400, 404},
         )
         body = load_json(self.code, response)
-        return parse_tracking(body, [query.number])[0]
+        return parse_tracking(body, [query.number], destination_country=query.destination_country)[
+            0
+        ]
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -219,7 +219,7 @@ class UpsAdapter:
             raise CarrierAuthError(self.code, f"not configured: set {' and '.join(missing)}")
         token = self._token
         outcomes = await asyncio.gather(
-            *(self._fetch_one(token, query.number) for query in queries), return_exceptions=True
+            *(self._fetch_one(token, query) for query in queries), return_exceptions=True
         )
         results: list[TrackingResult] = []
         for query, outcome in zip(queries, outcomes, strict=True):
@@ -232,7 +232,10 @@ class UpsAdapter:
                 results.append(outcome)
         return results
 
-    async def _fetch_one(self, token: ClientCredentialsToken, number: str) -> TrackingResult:
+    async def _fetch_one(
+        self, token: ClientCredentialsToken, query: TrackingQuery
+    ) -> TrackingResult:
+        number = query.number
         bearer = await token.get()
         response = await self._track(number, bearer, accept_401=True)
         if response.status_code == 401:  # expired or revoked token: one fresh try
@@ -241,7 +244,12 @@ class UpsAdapter:
                 token.invalidate()
             response = await self._track(number, await token.get(), accept_401=False)
         body = load_json(self.code, response)
-        return parse_tracking(body, [number], http_status=response.status_code)[0]
+        return parse_tracking(
+            body,
+            [number],
+            http_status=response.status_code,
+            destination_country=query.destination_country,
+        )[0]
 
     async def _track(self, number: str, bearer: str, *, accept_401: bool) -> httpx.Response:
         request = build_request(number, token=bearer, trans_id=new_trans_id())

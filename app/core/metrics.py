@@ -151,6 +151,28 @@ class UnmappedCodesCollector(Collector):
 REGISTRY.register(UnmappedCodesCollector())
 
 
+class TimeZoneGuessCollector(Collector):
+    """``adapters.base.time_zone_guesses``: how each scan's time was put in UTC, by carrier.
+
+    ``how`` is one of ``adapters.base.TIME_ZONE_HOWS`` (``adapters/zones.py`` has the rule);
+    a rising share of ``destination`` or ``utc`` means carrier times are being guessed.
+    """
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "rt_scan_time_zone_guess",
+            "Carrier scan times put in UTC, by carrier and how: their own offset, or the zone of "
+            "the postal code, state, city, country or destination, or read as UTC.",
+            labels=["carrier", "how"],
+        )
+        for (carrier, how), count in sorted(adapters_base.time_zone_guesses.items()):
+            family.add_metric([carrier, how], count)
+        yield family
+
+
+REGISTRY.register(TimeZoneGuessCollector())
+
+
 class BreakerStateCollector(Collector):
     """Each carrier adapter's circuit breaker, one series per state (1 for the current one)."""
 
