@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     max_tracking_age_days: int = Field(
         90, ge=1, description="Stop polling a parcel this many days after it was registered."
     )
+    scan_future_tolerance_minutes: int = Field(
+        10,
+        ge=0,
+        description="A scan may be dated this far ahead of the server clock: a pushed scan "
+        "later than that is a 422, a carrier's is dropped (never stored).",
+    )
     poll_interval_seconds: int = Field(60, ge=1, description="How often the poll job ticks.")
     detect_interval_seconds: int = Field(
         300, ge=1, description="How often the detect-stuck job ticks."
@@ -188,6 +194,10 @@ class Settings(BaseSettings):
     @property
     def max_tracking_age(self) -> timedelta:
         return timedelta(days=self.max_tracking_age_days)
+
+    @property
+    def scan_future_tolerance(self) -> timedelta:
+        return timedelta(minutes=self.scan_future_tolerance_minutes)
 
     @property
     def evidence_dir(self) -> Path:

@@ -235,6 +235,7 @@ def parse_row(
     incident_type = cells.choice("Incident Type", typing.get_args(IncidentType), "other")
     source = cells.choice("Source", SOURCES, "customer")
     last_scan = _last_scan(cells)
+    _not_future(cells, sheet.LAST_UPDATE_DATE, last_scan.at if last_scan else None, now)
     log, notes = _log(cells, now)
     if errors or parcel is None or carrier is None:
         missing = {e.column for e in errors if e.reason == "required"}

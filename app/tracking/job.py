@@ -99,7 +99,11 @@ def store_results(
             batch.append((parcel, result))
             counts[f"parcels_{result.outcome}"] += 1
         new_scans = tracking.apply_results(
-            session, batch, now=now, max_age=ctx.settings.max_tracking_age
+            session,
+            batch,
+            now=now,
+            max_age=ctx.settings.max_tracking_age,
+            future_tolerance=ctx.settings.scan_future_tolerance,
         )
         counts["scans_new"] += sum(len(ids) for ids in new_scans)
         if carrier_states.record_success(session, carrier=carrier, now=now):
