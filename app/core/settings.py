@@ -16,6 +16,8 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite:///./data/resolution-tracker.db"
+DateOrder = Literal["iso", "dmy", "mdy"]
+"""How the tracker import reads a date such as 03/04/2026: ISO only, day first, month first."""
 # Days from the ship date to file a claim (README "Carrier claims" says which are confirmed).
 DEFAULT_CLAIM_WINDOWS: dict[str, dict[str, int]] = {
     "dhl": {"lost": 30, "damaged": 30, "delay": 14},
@@ -186,6 +188,12 @@ class Settings(BaseSettings):
     )
     claim_deadline_warning_days: int = Field(
         7, ge=0, description="A claim not yet filed is flagged this many days before its deadline."
+    )
+    import_date_order: DateOrder = Field(
+        "dmy",
+        description="How the tracker import reads a date such as 03/04/2026 when the request "
+        "names no date_order: dmy (day first, as most of the world writes it), mdy (the US) or "
+        "iso (YYYY-MM-DD only). ISO dates and times, and XLSX date cells, are always read.",
     )
     customer_update_business_days: int = Field(
         2, ge=1, description="'I will update you by <date>' in messages: this many business days."
