@@ -3,7 +3,7 @@ clock is wrong, dropped and logged, so that stuck detection keeps working."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -91,18 +91,14 @@ class SkewedSandbox(SandboxAdapter):
 
 @pytest.fixture
 def app(db: Database, clock: FakeClock, settings: Settings) -> FastAPI:
+    """The service as conftest builds it, with the skewed carrier (``client`` picks it up)."""
+
     def hub() -> CarrierHub:
         carriers = CarrierHub.from_registry()
         carriers.adapters["sandbox"] = SkewedSandbox(clock)
         return carriers
 
     return create_app(settings, database=db, clock=clock, carrier_hub=hub)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def test_a_carriers_future_scans_are_dropped_and_stuck_detection_still_fires(
