@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from app.core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from app.core.models import Tenant
+from app.core.schemas import iso_utc
 from app.db.engine import Database
 from app.incidents import process
 from app.incidents.models import Incident
@@ -115,7 +116,7 @@ def open_incident(
         kind="opened",
         actor=actor,
         summary=f"{type} incident opened ({source}); next step: {next_step.action} "
-        f"by {next_step.due_at.isoformat()}",
+        f"by {iso_utc(next_step.due_at)}",
         now=now,
         data={
             "type": type,
@@ -400,7 +401,7 @@ def _stale(incident: Incident) -> PreconditionFailed:
 
 
 def _log_next_step(session: Session, incident: Incident, actor: str, now: datetime) -> None:
-    due = incident.next_step_due_at.isoformat() if incident.next_step_due_at else None
+    due = iso_utc(incident.next_step_due_at) if incident.next_step_due_at else None
     append_entry(
         session,
         tenant_id=incident.tenant_id,

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     EmailStr,
     Field,
+    field_serializer,
     model_validator,
 )
 
@@ -29,6 +30,7 @@ from app.core.schemas import (
     OrderId,
     TrackingNumber,
     UtcDatetime,
+    money_text,
 )
 
 
@@ -143,6 +145,10 @@ class ParcelRead(BaseModel):
         default=None,
         description="With ?stuck=: the rule that fired, e.g. 'default express in_transit'.",
     )
+
+    @field_serializer("declared_value")
+    def _declared_value_out(self, value: Decimal | None) -> str | None:
+        return money_text(value, self.currency)
 
 
 class ScanCreate(InputModel):

@@ -153,7 +153,11 @@ def store_results(
             else:
                 batch.append((parcel, result))
         new_scans = tracking.apply_results(
-            session, batch, now=now, max_age=ctx.settings.max_tracking_age
+            session,
+            batch,
+            now=now,
+            max_age=ctx.settings.max_tracking_age,
+            future_tolerance=ctx.settings.scan_future_tolerance,
         )
         counts["scans_new"] += sum(len(ids) for ids in new_scans)
         for parcel, result in batch:

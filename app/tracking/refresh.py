@@ -52,7 +52,12 @@ def refresh_parcel(
     with db.unit_of_work() as session:
         parcel = parcels.get_parcel(session, tenant_id=tenant_id, parcel_id=parcel_id, lock=True)
         new_scans = apply.apply_result(
-            session, parcel=parcel, result=result, now=now, max_age=settings.max_tracking_age
+            session,
+            parcel=parcel,
+            result=result,
+            now=now,
+            max_age=settings.max_tracking_age,
+            future_tolerance=settings.scan_future_tolerance,
         )
         return RefreshRead(
             carrier=parcel.carrier,
