@@ -78,3 +78,6 @@ def configure_logging(level: str = "INFO", fmt: str = "console") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # APScheduler logs every run of every job at INFO (two lines a second for the webhook
+    # dispatcher); our own "job tick" line says what a tick did, so only its warnings show
+    logging.getLogger("apscheduler").setLevel(max(root.level, logging.WARNING))

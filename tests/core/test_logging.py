@@ -7,6 +7,7 @@ directory, asked for /healthz and stopped with SIGTERM; ``python -m app migrate`
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -18,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from app.core.logging import configure_logging
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -123,3 +126,19 @@ def test_the_cli_logs_as_configured(tmp_path: Path, fmt: str) -> None:
         assert all(r["logger"].startswith("alembic") for r in as_json(lines))
     else:
         assert all(not line.startswith("{") for line in lines)
+
+
+def test_the_schedulers_own_chatter_stays_out_of_the_log_at_info() -> None:
+    root, apscheduler = logging.getLogger(), logging.getLogger("apscheduler")
+    saved = (root.handlers[:], root.level, apscheduler.level)
+    try:
+        configure_logging("INFO", "json")
+        runs = logging.getLogger("apscheduler.executors.default")
+        assert runs.getEffectiveLevel() == logging.WARNING
+        configure_logging("DEBUG", "console")
+        assert apscheduler.getEffectiveLevel() == logging.WARNING
+        configure_logging("ERROR", "console")
+        assert apscheduler.getEffectiveLevel() == logging.ERROR
+    finally:
+        root.handlers[:], root.level = saved[0], saved[1]
+        apscheduler.setLevel(saved[2])
