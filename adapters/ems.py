@@ -20,8 +20,6 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-import httpx
-
 from adapters._17track import SeventeenTrackAdapter, SeventeenTrackSettings
 from adapters._17track import build_request as build_request
 from adapters._17track_parse import STATUS_TABLE as STATUS_TABLE
@@ -29,7 +27,6 @@ from adapters._17track_parse import UPU_EVENTS as UPU_EVENTS
 from adapters._17track_parse import Rule
 from adapters._17track_parse import parse_tracking as parse_17track
 from adapters._17track_parse import status_for as status_for_17track
-from adapters._http import HttpPolicy
 from adapters.base import TrackingResult
 from adapters.checkdigits import normalise_number, parse_s10
 
@@ -39,7 +36,7 @@ CHINA_EMS_KEY = 3013
 
 
 class EmsSettings(SeventeenTrackSettings):
-    """The shared ``RT_17TRACK_*`` settings (EMS and China Post use one 17TRACK account)."""
+    """The shared ``RT_17TRACK_*`` settings: every 17TRACK carrier uses one 17TRACK key."""
 
 
 def parse_tracking(body: Any, numbers: Sequence[str]) -> list[TrackingResult]:
@@ -59,15 +56,6 @@ class EmsAdapter(SeventeenTrackAdapter):
 
     code = CODE
     name = "EMS"
-
-    def __init__(
-        self,
-        settings: EmsSettings | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        policy: HttpPolicy | None = None,
-    ) -> None:
-        super().__init__(settings or EmsSettings(), transport=transport, policy=policy)
 
     def carrier_key_of(self, number: str) -> int | None:
         s10 = parse_s10(number)
