@@ -2,6 +2,8 @@
 
 An adapter is *enabled* (polled) when its credentials are configured; an unconfigured one
 still identifies its numbers and links to its public tracking page.
+
+The 17TRACK-backed adapters of one process share one 17TRACK connection (``build_all``).
 """
 
 from __future__ import annotations
@@ -10,12 +12,15 @@ from collections.abc import Iterator
 
 import httpx
 
-from adapters.base import CarrierAdapter, Network
+from adapters._17track import SeventeenTrackAccount, SeventeenTrackAdapter, SeventeenTrackSettings
+from adapters.base import CarrierAdapter, LooseFormats, Network
 from adapters.china_post import ChinaPostAdapter
 from adapters.dhl import DhlAdapter
 from adapters.ems import EmsAdapter
 from adapters.fedex import FedexAdapter
 from adapters.sandbox import SandboxAdapter
+from adapters.sf_express import SfExpressAdapter
+from adapters.tnt import TntAdapter
 from adapters.ups import UpsAdapter
 
 ADAPTERS: dict[str, type[CarrierAdapter]] = {
@@ -24,6 +29,8 @@ ADAPTERS: dict[str, type[CarrierAdapter]] = {
     "ups": UpsAdapter,
     "ems": EmsAdapter,
     "china_post": ChinaPostAdapter,
+    "tnt": TntAdapter,
+    "sf_express": SfExpressAdapter,
     "sandbox": SandboxAdapter,
 }
 
@@ -45,8 +52,14 @@ def build_adapter(
 def build_all(
     *, transport: httpx.AsyncBaseTransport | None = None
 ) -> Iterator[tuple[str, CarrierAdapter]]:
-    for code in ADAPTERS:
-        yield code, build_adapter(code, transport=transport)
+    """Every registered adapter; the 17TRACK-backed ones on one shared 17TRACK account, so
+    the key's pace, daily count and breaker hold for all of them together."""
+    account = SeventeenTrackAccount(SeventeenTrackSettings(), transport=transport)
+    for code, adapter in ADAPTERS.items():
+        if issubclass(adapter, SeventeenTrackAdapter):
+            yield code, adapter(account=account)
+        else:
+            yield code, build_adapter(code, transport=transport)
 
 
 def _recogniser(code: str) -> CarrierAdapter:
@@ -58,6 +71,18 @@ def _recogniser(code: str) -> CarrierAdapter:
 def identify(number: str) -> list[str]:
     """Codes of every carrier whose format and check digit accept ``number``."""
     return [code for code in ADAPTERS if _recogniser(code).matches(number)]
+
+
+def loose_candidates(number: str) -> list[str]:
+    """Codes of carriers whose loose formats fit ``number`` (``LooseFormats``): candidates to
+    name when asking for the carrier, never a detection."""
+    return [
+        code
+        for code in ADAPTERS
+        if isinstance(adapter := _recogniser(code), LooseFormats)
+        and adapter.could_match(number)
+        and not adapter.matches(number)
+    ]
 
 
 def network(code: str) -> Network:

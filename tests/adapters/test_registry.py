@@ -130,6 +130,8 @@ def test_postal_carriers_say_so_and_couriers_are_express() -> None:
         "ups": "express",
         "ems": "postal",
         "china_post": "postal",
+        "tnt": "express",
+        "sf_express": "express",
         "sandbox": "express",
     }
     assert registry.network("carrier-we-never-heard-of") == "postal"
