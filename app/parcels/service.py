@@ -19,6 +19,7 @@ from sqlmodel import Session, col, func, select
 
 from adapters.base import Location as ScanLocation
 from adapters.base import Scan, ScanStatus
+from adapters.generic_17track import PREFIX as KEYED_PREFIX
 from app.carriers import service as carriers
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.db.upsert import insert_ignore_many
@@ -174,6 +175,20 @@ def get_parcel(
     if parcel is None:
         raise NotFound(f"parcel {parcel_id} not found")
     return parcel
+
+
+def keyed_carriers_due(session: Session, *, now: datetime) -> list[str]:
+    """The ``17track:<key>`` codes that have parcels due for a poll: each needs its adapter."""
+    return list(
+        session.exec(
+            select(Parcel.carrier)
+            .where(
+                col(Parcel.carrier).startswith(KEYED_PREFIX, autoescape=True),
+                col(Parcel.next_poll_at) <= now,
+            )
+            .distinct()
+        )
+    )
 
 
 def list_parcels(
