@@ -23,20 +23,13 @@ mostly China-based forwarders (postal).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
 from urllib.parse import quote
 
-import httpx
-
-from adapters._17track import SeventeenTrackAccount, SeventeenTrackAdapter, SeventeenTrackSettings
+from adapters._17track import SeventeenTrackAdapter
 from adapters._17track import build_request as build_request
 from adapters._17track_parse import STATUS_TABLE as STATUS_TABLE
-from adapters._17track_parse import Rule
-from adapters._17track_parse import parse_tracking as parse_17track
-from adapters._17track_parse import status_for as status_for_17track
-from adapters._http import HttpPolicy
-from adapters.base import Network, TrackingResult
+from adapters._17track_parse import CarrierParsing
+from adapters.base import Network
 from adapters.checkdigits import normalise_number
 
 CODE = "17track"
@@ -130,16 +123,9 @@ def public_url(number: str, key: int | None) -> str:
     return f"{PUBLIC_PAGE}{value}" + (f"&fc={key}" if key is not None else "")
 
 
-def parse_tracking(body: Any, numbers: Sequence[str]) -> list[TrackingResult]:
-    """Results of one 17TRACK ``gettrackinfo`` answer, one per number, in order."""
-    return parse_17track(body, numbers, carrier=CODE)
-
-
-def status_for(
-    sub_status: str | None, stage: str | None, description: str
-) -> tuple[str | None, Rule]:
-    """(raw code, rule) of one 17TRACK event; an unknown code is counted under this carrier."""
-    return status_for_17track(sub_status, stage, description, carrier=CODE)
+_PARSING = CarrierParsing(CODE)
+parse_tracking = _PARSING.parse_tracking
+status_for = _PARSING.status_for
 
 
 class Generic17TrackAdapter(SeventeenTrackAdapter):
@@ -147,24 +133,14 @@ class Generic17TrackAdapter(SeventeenTrackAdapter):
 
     code = CODE
     name = "17TRACK (any carrier, by key)"
-
-    def __init__(
-        self,
-        settings: SeventeenTrackSettings | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        policy: HttpPolicy | None = None,
-        account: SeventeenTrackAccount | None = None,
-        key: int | None = None,
-    ) -> None:
-        super().__init__(settings, transport=transport, policy=policy, account=account)
-        self.key = key
-        if key is not None:
-            self.code, self.name, self.network = key_code(key), display_name(key), network_of(key)
+    key: int | None = None  # set on a keyed adapter only
 
     def for_key(self, key: int) -> Generic17TrackAdapter:
         """The adapter of ``17track:<key>``, on this adapter's 17TRACK connection."""
-        return Generic17TrackAdapter(account=self.account, key=key)
+        keyed = Generic17TrackAdapter(account=self.account)
+        keyed.key = key
+        keyed.code, keyed.name, keyed.network = key_code(key), display_name(key), network_of(key)
+        return keyed
 
     def carrier_key_of(self, number: str) -> int | None:
         return self.key

@@ -16,17 +16,13 @@ whose check digit then decides), so a 12-digit number only makes SF a *candidate
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
 from urllib.parse import quote
 
 from adapters._17track import SeventeenTrackAdapter
 from adapters._17track import build_request as build_request
 from adapters._17track_parse import STATUS_TABLE as STATUS_TABLE
-from adapters._17track_parse import Rule
-from adapters._17track_parse import parse_tracking as parse_17track
-from adapters._17track_parse import status_for as status_for_17track
-from adapters.base import Network, TrackingResult
+from adapters._17track_parse import CarrierParsing
+from adapters.base import Network
 from adapters.checkdigits import is_sf_express_bare, is_valid_sf_express, normalise_number
 
 CODE = "sf_express"
@@ -36,16 +32,9 @@ SF_EXPRESS_KEY = 100012
 PUBLIC_PAGE = "https://www.sf-express.com/us/en/dynamic_function/waybill/#search/bill-number/"
 
 
-def parse_tracking(body: Any, numbers: Sequence[str]) -> list[TrackingResult]:
-    """Results of one 17TRACK ``gettrackinfo`` answer, one per number, in order."""
-    return parse_17track(body, numbers, carrier=CODE)
-
-
-def status_for(
-    sub_status: str | None, stage: str | None, description: str
-) -> tuple[str | None, Rule]:
-    """(raw code, rule) of one 17TRACK event; an unknown code is counted under this carrier."""
-    return status_for_17track(sub_status, stage, description, carrier=CODE)
+_PARSING = CarrierParsing(CODE)
+parse_tracking = _PARSING.parse_tracking
+status_for = _PARSING.status_for
 
 
 class SfExpressAdapter(SeventeenTrackAdapter):

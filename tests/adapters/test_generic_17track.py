@@ -171,7 +171,8 @@ async def test_an_unconfigured_key_names_the_variable_to_set(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("RT_17TRACK_API_KEY", raising=False)
-    keyed = Generic17TrackAdapter(account=SeventeenTrackAccount(SeventeenTrackSettings()), key=1)
+    account = SeventeenTrackAccount(SeventeenTrackSettings())
+    keyed = Generic17TrackAdapter(account=account).for_key(1)
     assert not keyed.configured
     with pytest.raises(CarrierAuthError, match="RT_17TRACK_API_KEY"):
         await keyed.fetch([TrackingQuery(DPD_UK)])
