@@ -27,6 +27,7 @@ COPY README.md ./
 COPY app ./app
 COPY adapters ./adapters
 COPY alembic ./alembic
+COPY alembic.ini ./
 RUN pip install --no-deps -e . && mkdir -p /srv/data && chown rt:rt /srv/data
 
 USER rt

@@ -43,7 +43,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Literal, Protocol, get_args, runtime_checkable
 
 logger = logging.getLogger("adapters")
 
@@ -105,6 +105,10 @@ class TrackingResult:
     outcome: Literal["found", "not_found", "error"]
     scans: tuple[Scan, ...] = ()
     error: str | None = None
+    call_failed: bool = False
+    """An ``error`` because the call for this number failed (timeout, 5xx), not an answer."""
+    failure: CarrierError | None = field(default=None, compare=False, repr=False)
+    """With ``call_failed``: the exception the call raised (a refresh answers with it)."""
 
     @classmethod
     def found(cls, number: str, scans: Sequence[Scan]) -> TrackingResult:
@@ -117,7 +121,20 @@ class TrackingResult:
 
     @classmethod
     def failed(cls, number: str, message: str) -> TrackingResult:
+        """The carrier answered, refusing this number (unknown format, not its number...)."""
         return cls(tracking_number=number, outcome="error", error=message)
+
+    @classmethod
+    def unanswered(cls, number: str, error: CarrierError) -> TrackingResult:
+        """The call for this one number failed: that number's problem, not its carrier's."""
+        message = f"{type(error).__name__}: {error.message}"
+        return cls(
+            tracking_number=number,
+            outcome="error",
+            error=message,
+            call_failed=True,
+            failure=error,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +142,8 @@ class TrackingQuery:
     """One number to track plus the hints a carrier can use (DHL origin, FedEx ship date).
 
     ``registered_at`` is when the seller registered the parcel with us; the sandbox carrier
-    anchors its journeys on it.
+    anchors its journeys on it. ``destination_country`` (ISO alpha-2) also places event times
+    that carry no UTC offset and name no better place (``adapters/zones.py``).
     """
 
     number: str
@@ -158,6 +176,10 @@ class Capabilities:
 class CarrierError(Exception):
     """A whole call to a carrier failed; per-number problems are ``TrackingResult`` data."""
 
+    carrier_wide = False
+    """True when the error says nothing works for anyone (credentials, quota), so a failing
+    batch is not split to find a bad number in it."""
+
     def __init__(self, carrier: str, message: str) -> None:
         super().__init__(f"{carrier}: {message}")
         self.carrier = carrier
@@ -167,9 +189,13 @@ class CarrierError(Exception):
 class CarrierAuthError(CarrierError):
     """The carrier refused our credentials."""
 
+    carrier_wide = True
+
 
 class CarrierRateLimited(CarrierError):
     """The carrier asked us to slow down; ``retry_after`` is its wait in seconds, if given."""
+
+    carrier_wide = True
 
     def __init__(self, carrier: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(carrier, message)
@@ -249,3 +275,15 @@ def record_unmapped(carrier: str, raw_code: str, raw_text: str | None = None) ->
         "unmapped carrier code", extra={"carrier": carrier, "code": raw_code, "text": raw_text}
     )
     return ScanStatus.UNKNOWN
+
+
+# How an event time was put in UTC (``adapters/zones.py`` has the rule, one row per value).
+TimeZoneHow = Literal["offset", "postal", "state", "city", "country", "destination", "utc"]
+TIME_ZONE_HOWS: tuple[TimeZoneHow, ...] = get_args(TimeZoneHow)
+
+time_zone_guesses: Counter[tuple[str, TimeZoneHow]] = Counter()
+
+
+def record_time_zone(carrier: str, how: TimeZoneHow) -> None:
+    """Count how one scan's time was placed: ``rt_scan_time_zone_guess_total{carrier,how}``."""
+    time_zone_guesses[(carrier, how)] += 1

@@ -11,10 +11,10 @@ Rules (sources and worked examples in ``docs/carriers.md`` §1.5, §2.6, §3.6, 
 - UPU S10 (EMS, registered post): 2 letters + 8-digit serial + check + 2-letter country;
   weights 8,6,4,2,3,5,9,7; check = 11 - sum % 11, where 10 -> 0 and 11 -> 5. The suffix
   ``WW`` is no country: such numbers are TNT's (below), never S10.
-- TNT (docs/carriers.md §8.2): 9 digits whose last is the S10 check digit of the first
+- TNT (docs/carriers.md §9.2): 9 digits whose last is the S10 check digit of the first
   eight; the same 9 digits between 2 letters and ``WW`` (``GD123456785WW``); or 8 digits
   with no check digit at all.
-- SF Express (docs/carriers.md §8.3): ``SF`` + 13 digits. Its older bare 12 digits carry no
+- SF Express (docs/carriers.md §9.3): ``SF`` + 13 digits. Its older bare 12 digits carry no
   check digit and are the shape of several other couriers' numbers, so they only ever make SF
   a candidate (``is_sf_express_bare``), never a detection.
 """

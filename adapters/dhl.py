@@ -9,7 +9,8 @@ Why it looks like this (facts and sources: ``docs/carriers.md`` §1):
 - Hints: ``service=express`` for DHL Express numbers (without a service DHL may answer with
   another division's shipment of the same id) and ``originCountryCode`` from the query's
   origin country. DHL has no destination-country parameter, so ``destination_country`` is
-  not sent. ``language=en`` always: the status phrases in ``adapters.dhl_parse`` are English.
+  not sent; it goes to ``parse_tracking``, to place offset-less times (``adapters/zones.py``).
+  ``language=en`` always: the status phrases in ``adapters.dhl_parse`` are English.
 - Per number, as data: a 404 problem body is ``not_found``; another 4xx problem body is a
   per-number ``error``. Whole-call failures raise (any one number's failure fails the batch,
   and its sibling calls are cancelled, since the next would fail the same way)::
@@ -173,7 +174,11 @@ class DhlAdapter:
         return is_valid_dhl_express(number)
 
     async def fetch(self, queries: Sequence[TrackingQuery]) -> list[TrackingResult]:
-        """One GET per number, concurrently; one result per query, in order."""
+        """One GET per number, concurrently; one result per query, in order.
+
+        A number whose own call fails (5xx, timeout) gets an ``unanswered`` result: one bad
+        number never sinks the other nine (docs/carriers.md §1).
+        """
         key = self.settings.api_key
         if key is None or not key.get_secret_value().strip():
             raise CarrierAuthError(self.code, "no API key configured: set RT_DHL_API_KEY")
@@ -182,10 +187,20 @@ class DhlAdapter:
         headers = build_headers(key.get_secret_value())
         try:
             async with asyncio.TaskGroup() as group:
-                tasks = [group.create_task(self._fetch_one(q, headers)) for q in queries]
+                tasks = [group.create_task(self._fetch_alone(q, headers)) for q in queries]
         except BaseExceptionGroup as failures:
             raise _whole_call_error(failures) from None
         return [task.result() for task in tasks]
+
+    async def _fetch_alone(self, query: TrackingQuery, headers: dict[str, str]) -> TrackingResult:
+        """One number's call: its failure is that number's result, unless it is carrier-wide
+        (our key refused, the quota used), which fails the whole fetch."""
+        try:
+            return await self._fetch_one(query, headers)
+        except CarrierError as error:
+            if error.carrier_wide:
+                raise
+            return TrackingResult.unanswered(query.number, error)
 
     async def _fetch_one(self, query: TrackingQuery, headers: dict[str, str]) -> TrackingResult:
         response = await self._http.request(
@@ -196,7 +211,9 @@ class DhlAdapter:
             accept_statuses={400, 404},
         )
         body = load_json(self.code, response)
-        return parse_tracking(body, [query.number])[0]
+        return parse_tracking(body, [query.number], destination_country=query.destination_country)[
+            0
+        ]
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -1,6 +1,6 @@
 """Pure parsing of DHL Shipment Tracking - Unified responses into normalised scans.
 
-No I/O and no clock (tzdata's country table is read once, at import): ``parse_tracking`` turns
+No I/O and no clock (the time-zone tables are read once, on first use): ``parse_tracking`` turns
 the decoded body of one ``GET /track/shipments`` answer into one ``TrackingResult`` per queried
 number (facts: ``docs/carriers.md`` §1).
 
@@ -19,32 +19,29 @@ How a DHL event becomes a ``ScanStatus`` (``status_for``, the one entry point):
    the sender, so it becomes ``returned_to_sender``.
 
 Timestamps, flagged because DHL documents ``date-time`` but often sends no offset
-(``2021-05-21T14:48:00``; docs/carriers.md §1.2, meaning unconfirmed): a time with an offset or
-``Z`` is converted to UTC. A time without one is read as local time at the event, in the
-time zone of the event's country, when that country's zones (tzdata's ``zone.tab``) all have
-the same UTC offset at that moment, so the answer is unambiguous (Germany's Berlin and
-Busingen agree; the United States' zones do not). China is placed in Asia/Shanghai, its one
-legal time, although tzdata also lists Asia/Urumqi. An event with no country of its own uses
-the shipment's country when origin and destination are the same country. **Everything else
-is read as UTC** - possibly hours off, but never silently in a guessed zone. The original
-string stays in ``raw_timestamp``.
+(``2021-05-21T14:48:00``; docs/carriers.md §1.2 and §8): a time with an offset or ``Z`` keeps
+it. A time without one is local time at the event, placed by ``adapters.zones.place`` from
+the event's address (state, town, country), else from the shipment's destination (DHL's
+``destination.address``, its country taken from the query when DHL names none), else read as
+UTC; each scan counts how with ``record_time_zone``. The original string stays in
+``raw_timestamp``.
 
-Locations: DHL Express sends only ``addressLocality`` such as ``"LEIPZIG - GERMANY"`` (and
-parcel divisions sometimes just ``"Germany"``), so a trailing country name is turned into
-its ISO code (pycountry plus a few DHL spellings) when ``countryCode`` is absent.
+Locations: DHL Express sends only ``addressLocality`` such as ``"LEIPZIG - GERMANY"`` or
+``"CINCINNATI HUB, OH - USA"`` (and parcel divisions sometimes just ``"Germany"``), so a
+trailing country name is turned into its ISO code (pycountry plus a few DHL spellings) when
+``countryCode`` is absent, and a trailing ``", OH"`` that is a state or province of that
+country (``adapters.zones.admin1_for``) becomes the region.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
 
@@ -54,9 +51,11 @@ from adapters.base import (
     Scan,
     ScanStatus,
     TrackingResult,
+    record_time_zone,
     record_unmapped,
 )
 from adapters.checkdigits import normalise_number
+from adapters.zones import Placed, admin1_for, place
 
 CARRIER = "dhl"
 TEXT_ONLY = "(no statusCode)"  # the record_unmapped key for events DHL sent without a code
@@ -146,38 +145,19 @@ _COUNTRY_ALIASES = {
     "TURKEY": "TR", "RUSSIA": "RU", "UK": "GB",
 }
 # fmt: on
-# A country with several tz zones but one legal time (tzdata also lists Asia/Urumqi).
-_ONE_LEGAL_ZONE = {"CN": "Asia/Shanghai"}
 _SPACES = re.compile(r"\s+")
-_ALPHA2 = re.compile(r"[A-Za-z]{2}")
+_ALPHA2 = re.compile(r"[A-Z]{2}")
+_ALPHA3_TO_2 = {str(c.alpha_3): str(c.alpha_2) for c in pycountry.countries}
 
 
-def _load_country_zones() -> dict[str, tuple[str, ...]]:
-    """Country code -> tz zones, read once from tzdata's ``zone.tab`` (a package data file)."""
-    zones: dict[str, list[str]] = {}
-    try:
-        table = importlib.resources.files("tzdata").joinpath("zoneinfo", "zone.tab")
-        lines = table.read_text(encoding="utf-8").splitlines()
-    except (ModuleNotFoundError, OSError):  # pragma: no cover - tzdata is a dependency
-        logger.warning("tzdata zone.tab unavailable: offset-less DHL times read as UTC")
-        return {}
-    for line in lines:
-        if line.startswith("#"):
-            continue
-        fields = line.split("\t")
-        if len(fields) >= 3:
-            zones.setdefault(fields[0], []).append(fields[2])
-    return {country: tuple(names) for country, names in zones.items()}
-
-
-COUNTRY_ZONES = _load_country_zones()
-
-
-def parse_tracking(body: Any, numbers: Sequence[str]) -> list[TrackingResult]:
+def parse_tracking(
+    body: Any, numbers: Sequence[str], *, destination_country: str | None = None
+) -> list[TrackingResult]:
     """One result per number, in order, from one decoded DHL body (200 or problem body).
 
     A 404 problem body means "not found"; another 4xx problem body is a per-number error.
-    Only a body of neither shape raises ``CarrierMalformedResponse``.
+    Only a body of neither shape raises ``CarrierMalformedResponse``. ``destination_country``
+    (the query's) places offset-less times when DHL's answer names no destination country.
     """
     if not isinstance(body, dict):
         raise CarrierMalformedResponse(CARRIER, "body is not a JSON object", repr(body))
@@ -193,7 +173,7 @@ def parse_tracking(body: Any, numbers: Sequence[str]) -> list[TrackingResult]:
         if shipment is None:
             results.append(TrackingResult.not_found(number))
         else:
-            results.append(_shipment_result(number, shipment))
+            results.append(_shipment_result(number, shipment, destination_country))
     return results
 
 
@@ -230,32 +210,14 @@ def match_phrase(text: str) -> Phrase | None:
     return None
 
 
-def place_in_time(raw: str, country: str | None) -> datetime | None:
-    """``raw`` as an aware UTC datetime (see the module docstring), or None if unreadable."""
+def place_in_time(
+    raw: str, where: Location, *, destination: Location | None = None
+) -> Placed | None:
+    """``raw`` in UTC and how it was placed (module docstring), or None if unreadable."""
     try:
-        moment = datetime.fromisoformat(raw.strip())
-        if moment.tzinfo is None:
-            zone = zone_for(country, moment)
-            moment = moment.replace(tzinfo=zone) if zone is not None else moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC)
+        return place(datetime.fromisoformat(raw.strip()), where, destination=destination)
     except (ValueError, OverflowError):
         return None
-
-
-def zone_for(country: str | None, local: datetime) -> ZoneInfo | None:
-    """The zone a naive ``local`` time of ``country`` is in, when that is unambiguous."""
-    if country is None:
-        return None
-    legal = _ONE_LEGAL_ZONE.get(country)
-    names = (legal,) if legal else COUNTRY_ZONES.get(country)
-    if not names:
-        return None
-    try:
-        zones = [ZoneInfo(name) for name in names]
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-    offsets = {local.replace(tzinfo=zone).utcoffset() for zone in zones}
-    return zones[0] if len(offsets) == 1 else None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -276,23 +238,24 @@ def country_code(name: str) -> str | None:
 
 def location_of(place: Any) -> Location:
     """A ``Location`` from DHL's ``{address: {...}}``; the country code comes from the text
-    ("LEIPZIG - GERMANY") when ``countryCode`` is absent."""
+    ("LEIPZIG - GERMANY") when ``countryCode`` is absent, and the region from a trailing
+    state or province of that country ("CINCINNATI HUB, OH - USA")."""
     address = _dict(_dict(place).get("address"))
     locality = _text(address.get("addressLocality"))
-    code = _text(address.get("countryCode"))
-    country = code.upper() if code and _ALPHA2.fullmatch(code) else None
-    city = locality
+    code = (_text(address.get("countryCode")) or "").strip().upper()
+    country = code if _ALPHA2.fullmatch(code) else _ALPHA3_TO_2.get(code)
+    city, region = locality, _text(address.get("addressRegion"))
     if locality:
         parts = [p.strip() for p in locality.split(" - ") if p.strip()]
         if len(parts) == 1 and country_code(parts[0]):
             city, country = None, country or country_code(parts[0])
         elif len(parts) > 1 and country_code(parts[-1]):
             city, country = " - ".join(parts[:-1]), country or country_code(parts[-1])
+        head, comma, tail = (city or "").rpartition(",")
+        if comma and head.strip() and region is None and admin1_for(country, tail):
+            city, region = head.strip(), tail.strip()
     return Location(
-        city=city,
-        region=_text(address.get("addressRegion")),
-        postal_code=_text(address.get("postalCode")),
-        country=country,
+        city=city, region=region, postal_code=_text(address.get("postalCode")), country=country
     )
 
 
@@ -325,21 +288,24 @@ def _shipment_for(
     return shipments[0] if single and shipments else None
 
 
-def _shipment_result(number: str, shipment: Mapping[str, Any]) -> TrackingResult:
+def _shipment_result(
+    number: str, shipment: Mapping[str, Any], destination_country: str | None
+) -> TrackingResult:
     events = shipment.get("events")
     if events is None or events == []:
         status = shipment.get("status")
         events = [status] if isinstance(status, dict) else []
     if not isinstance(events, list):
         return TrackingResult.failed(number, "DHL events is not a list")
-    origin = location_of(shipment.get("origin")).country
-    destination = location_of(shipment.get("destination")).country
-    home = origin if origin is not None and origin == destination else None
+    destination = location_of(shipment.get("destination"))
+    wanted = (destination_country or "").strip().upper()
+    if destination.country is None and _ALPHA2.fullmatch(wanted):
+        destination = replace(destination, country=wanted)
     return_flag = shipment.get("returnFlag") is True
     scans = []
     # DHL lists events newest first; oldest first keeps equal times in their real order.
     for event in reversed(events):
-        scan = _scan(event, home=home, return_flag=return_flag)
+        scan = _scan(event, destination=destination, return_flag=return_flag)
         if scan is not None:
             scans.append(scan)
     if events and not scans:
@@ -352,14 +318,17 @@ def _shipment_result(number: str, shipment: Mapping[str, Any]) -> TrackingResult
     return TrackingResult.found(number, scans)
 
 
-def _scan(event: Any, *, home: str | None, return_flag: bool) -> Scan | None:
+def _scan(event: Any, *, destination: Location, return_flag: bool) -> Scan | None:
     if not isinstance(event, dict):
         return None
     raw_timestamp = _text(event.get("timestamp"))
     location = location_of(event.get("location"))
-    occurred = place_in_time(raw_timestamp, location.country or home) if raw_timestamp else None
-    if occurred is None:
+    placed = (
+        place_in_time(raw_timestamp, location, destination=destination) if raw_timestamp else None
+    )
+    if placed is None:
         return None
+    record_time_zone(CARRIER, placed.how)
     raw_text = next(
         (t for k in ("description", "status", "statusDetailed") if (t := _text(event.get(k)))),
         None,
@@ -372,7 +341,7 @@ def _scan(event: Any, *, home: str | None, return_flag: bool) -> Scan | None:
         reason = _text(event.get("remark")) or text or None
     return Scan(
         status=status,
-        occurred_at=occurred,
+        occurred_at=placed.at,
         description=text,
         location=location,
         raw_code=code,

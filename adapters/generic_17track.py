@@ -37,7 +37,7 @@ PREFIX = f"{CODE}:"
 _KEY = re.compile(r"[0-9]{1,9}")
 PUBLIC_PAGE = "https://t.17track.net/en#nums="
 
-# 17TRACK's names for the keys docs/carriers.md §8.1 lists (17TRACK's apicarrier.all.json).
+# 17TRACK's names for the keys docs/carriers.md §9.1 lists (17TRACK's apicarrier.all.json).
 KNOWN_KEYS: dict[int, str] = {
     1151: "Australia Post",
     2151: "Correios Brazil",

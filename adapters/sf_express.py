@@ -27,7 +27,7 @@ from adapters.checkdigits import is_sf_express_bare, is_valid_sf_express, normal
 
 CODE = "sf_express"
 # 17TRACK carrier key of SF Express, international (17TRACK's apicarrier.all.json;
-# docs/carriers.md §8.1)
+# docs/carriers.md §9.1)
 SF_EXPRESS_KEY = 100012
 PUBLIC_PAGE = "https://www.sf-express.com/us/en/dynamic_function/waybill/#search/bill-number/"
 

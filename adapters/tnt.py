@@ -27,7 +27,7 @@ from adapters.base import Network
 from adapters.checkdigits import is_valid_tnt, normalise_number
 
 CODE = "tnt"
-# 17TRACK carrier key of TNT (17TRACK's apicarrier.all.json; docs/carriers.md §8.1)
+# 17TRACK carrier key of TNT (17TRACK's apicarrier.all.json; docs/carriers.md §9.1)
 TNT_KEY = 100004
 
 

@@ -46,6 +46,7 @@ from adapters._oauth import ClientCredentialsToken
 from adapters.base import (
     Capabilities,
     CarrierAuthError,
+    CarrierError,
     CarrierHealth,
     Network,
     TrackingQuery,
@@ -207,7 +208,8 @@ class UpsAdapter:
         return is_valid_ups_1z(number)
 
     async def fetch(self, queries: Sequence[TrackingQuery]) -> list[TrackingResult]:
-        """One call per number, concurrently; the first carrier-wide failure is raised."""
+        """One call per number, concurrently; a carrier-wide failure (credentials, quota) is
+        raised, and a number whose own call failed gets an ``unanswered`` result."""
         if self._token is None:
             missing = [
                 f"RT_UPS_{name.upper()}"
@@ -217,16 +219,23 @@ class UpsAdapter:
             raise CarrierAuthError(self.code, f"not configured: set {' and '.join(missing)}")
         token = self._token
         outcomes = await asyncio.gather(
-            *(self._fetch_one(token, query.number) for query in queries), return_exceptions=True
+            *(self._fetch_one(token, query) for query in queries), return_exceptions=True
         )
         results: list[TrackingResult] = []
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
+        for query, outcome in zip(queries, outcomes, strict=True):
+            if isinstance(outcome, CarrierError) and not outcome.carrier_wide:
+                # that number's call failed: its own result, never its neighbours' problem
+                results.append(TrackingResult.unanswered(query.number, outcome))
+            elif isinstance(outcome, BaseException):
                 raise outcome
-            results.append(outcome)
+            else:
+                results.append(outcome)
         return results
 
-    async def _fetch_one(self, token: ClientCredentialsToken, number: str) -> TrackingResult:
+    async def _fetch_one(
+        self, token: ClientCredentialsToken, query: TrackingQuery
+    ) -> TrackingResult:
+        number = query.number
         bearer = await token.get()
         response = await self._track(number, bearer, accept_401=True)
         if response.status_code == 401:  # expired or revoked token: one fresh try
@@ -235,7 +244,12 @@ class UpsAdapter:
                 token.invalidate()
             response = await self._track(number, await token.get(), accept_401=False)
         body = load_json(self.code, response)
-        return parse_tracking(body, [number], http_status=response.status_code)[0]
+        return parse_tracking(
+            body,
+            [number],
+            http_status=response.status_code,
+            destination_country=query.destination_country,
+        )[0]
 
     async def _track(self, number: str, bearer: str, *, accept_401: bool) -> httpx.Response:
         request = build_request(number, token=bearer, trans_id=new_trans_id())

@@ -14,10 +14,13 @@ How a UPS activity becomes a ``Scan``:
   ``record_unmapped`` and the scan is ``unknown``. ``raw_code`` keeps all three as
   ``"<type>/<statusCode>/<code>"`` (e.g. ``"D/011/FS"``; a missing part stays empty).
 - **Time.** ``occurred_at`` comes from ``gmtDate`` + ``gmtTime``, which are already UTC
-  (``gmtOffset`` is the offset of the *local* time). Only when the GMT fields are absent or
-  unreadable do we fall back to local ``date`` + ``time`` shifted by ``gmtOffset``; a local
-  time without any offset is read as UTC (UPS's REST API once sent no GMT fields at all,
-  UPS-API/api-documentation #38). Formats seen: ``gmtDate`` ``YYYYMMDD`` (spec and
+  (``gmtOffset`` is the offset of the *local* time, never applied to them again). Only when
+  the GMT fields are absent or unreadable do we fall back to local ``date`` + ``time``: shifted
+  by ``gmtOffset`` when there is one, else placed by ``adapters.zones.place`` from the
+  activity's address (ZIP code, ``stateProvince``, city, country), else from the package's
+  ``DESTINATION`` address or the query's destination country, else read as UTC (UPS's REST API
+  once sent no GMT fields at all, UPS-API/api-documentation #38; docs/carriers.md §8). Each
+  scan counts how with ``record_time_zone``. Formats seen: ``gmtDate`` ``YYYYMMDD`` (spec and
   practice) or ``YYYY-MM-DD`` (legacy XML); ``gmtTime`` ``HH:MM:SS`` (practice), ``HHMMSS``,
   or not zero-padded like ``74700`` (the spec example). ``raw_timestamp`` keeps every field.
   An activity with no readable time at all is skipped and logged.
@@ -33,6 +36,7 @@ import json
 import logging
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
@@ -42,9 +46,11 @@ from adapters.base import (
     Scan,
     ScanStatus,
     TrackingResult,
+    record_time_zone,
     record_unmapped,
 )
 from adapters.checkdigits import normalise_number
+from adapters.zones import Placed, place
 
 CARRIER = "ups"
 S = ScanStatus
@@ -174,9 +180,17 @@ _CLOCK = re.compile(r"(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?")
 
 
 def parse_tracking(
-    body: Any, numbers: Sequence[str], *, http_status: int = 200
+    body: Any,
+    numbers: Sequence[str],
+    *,
+    http_status: int = 200,
+    destination_country: str | None = None,
 ) -> list[TrackingResult]:
-    """One result per number, in order, from one decoded Track API body (200, 400 or 404)."""
+    """One result per number, in order, from one decoded Track API body (200, 400 or 404).
+
+    ``destination_country`` (the query's) places local times that carry no offset when the
+    package names no destination country.
+    """
     if not isinstance(body, dict):
         raise _malformed("body is not a JSON object", body)
     track = body.get("trackResponse")
@@ -195,7 +209,9 @@ def parse_tracking(
         if index is None:
             results.append(TrackingResult.failed(number, "UPS answer names no such shipment"))
         else:
-            results.append(_from_shipment(number, shipments[index], packages[index], body))
+            results.append(
+                _from_shipment(number, shipments[index], packages[index], body, destination_country)
+            )
     return results
 
 
@@ -219,7 +235,11 @@ def _shipment_index(
 
 
 def _from_shipment(
-    number: str, shipment: dict[str, Any], packages: list[dict[str, Any]], body: Any
+    number: str,
+    shipment: dict[str, Any],
+    packages: list[dict[str, Any]],
+    body: Any,
+    destination_country: str | None,
 ) -> TrackingResult:
     if not packages:
         warnings = _pairs(shipment.get("warnings"))
@@ -239,9 +259,31 @@ def _from_shipment(
     activities = package.get("activity", [])
     if not isinstance(activities, list) or not all(isinstance(a, dict) for a in activities):
         raise _malformed("package.activity is not a list of objects", body)
+    destination = _destination(package, destination_country)
     # UPS lists the newest first; parse oldest first so equal times keep their real order
-    scans = [scan for act in reversed(activities) if (scan := parse_activity(act)) is not None]
+    scans = [
+        scan
+        for act in reversed(activities)
+        if (scan := parse_activity(act, destination=destination)) is not None
+    ]
     return TrackingResult.found(number, scans)
+
+
+def _destination(package: dict[str, Any], country: str | None) -> Location:
+    """The package's ``DESTINATION`` address; the query's country when it names none."""
+    addresses = package.get("packageAddress")
+    found = next(
+        (
+            _location(entry)
+            for entry in (addresses if isinstance(addresses, list) else [])
+            if isinstance(entry, dict) and (_text(entry.get("type")) or "").upper() == "DESTINATION"
+        ),
+        Location(),
+    )
+    wanted = (country or "").strip().upper()
+    if found.country is None and len(wanted) == 2 and wanted.isascii() and wanted.isalpha():
+        found = replace(found, country=wanted)
+    return found
 
 
 def _from_errors(number: str, errors: list[tuple[str, str]], http_status: int) -> TrackingResult:
@@ -250,13 +292,14 @@ def _from_errors(number: str, errors: list[tuple[str, str]], http_status: int) -
     return TrackingResult.failed(number, _describe(errors) or f"UPS error (HTTP {http_status})")
 
 
-def parse_activity(activity: dict[str, Any]) -> Scan | None:
+def parse_activity(activity: dict[str, Any], *, destination: Location | None = None) -> Scan | None:
     """One UPS activity as a Scan; ``None`` (logged) when it has no readable time."""
-    when = occurred_at(activity)
+    when = occurred_at(activity, destination=destination)
     raw_timestamp = _raw_timestamp(activity)
     if when is None:
         logger.warning("UPS activity without a readable time", extra={"raw": raw_timestamp})
         return None
+    record_time_zone(CARRIER, when.how)
     status = activity.get("status")
     status = status if isinstance(status, dict) else {}
     kind, code, status_code = (_text(status.get(k)) for k in ("type", "code", "statusCode"))
@@ -267,7 +310,7 @@ def parse_activity(activity: dict[str, Any]) -> Scan | None:
     problem = normalised in _PROBLEMS or kind == "X"
     return Scan(
         status=normalised,
-        occurred_at=when,
+        occurred_at=when.at,
         description=description,
         location=_location(activity.get("location")),
         raw_code=raw_code,
@@ -291,22 +334,24 @@ def status_for(
     return record_unmapped(CARRIER, raw_code, text), delay
 
 
-def occurred_at(activity: dict[str, Any]) -> datetime | None:
-    """UTC time of an activity: GMT fields first, else local time shifted by gmtOffset."""
+def occurred_at(activity: dict[str, Any], *, destination: Location | None = None) -> Placed | None:
+    """UTC time of an activity and how it was placed: the GMT fields (already UTC) first,
+    else local time shifted by ``gmtOffset``, else local time placed where it happened."""
     gmt = _combine(_text(activity.get("gmtDate")), _text(activity.get("gmtTime")), UTC)
     if gmt is not None:
-        return gmt
-    offset = _offset(_text(activity.get("gmtOffset"))) or UTC
+        return Placed(gmt, "offset")
+    offset = _offset(_text(activity.get("gmtOffset")))
     local = _combine(_text(activity.get("date")), _text(activity.get("time")), offset)
     if local is None:
         return None
     try:
-        return local.astimezone(UTC)
-    except OverflowError:
+        return place(local, _location(activity.get("location")), destination=destination)
+    except (OverflowError, ValueError):
         return None
 
 
-def _combine(date_text: str | None, time_text: str | None, zone: tzinfo) -> datetime | None:
+def _combine(date_text: str | None, time_text: str | None, zone: tzinfo | None) -> datetime | None:
+    """A datetime from UPS's date and time texts; naive when ``zone`` is None."""
     if not date_text or not time_text:
         return None
     digits = date_text.replace("-", "")

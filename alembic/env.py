@@ -1,7 +1,13 @@
-"""Alembic environment: migrations run against DATABASE_URL, or a connection handed in."""
+"""Alembic environment: migrations run against DATABASE_URL, or a connection handed in.
+
+Two ways in, one environment: ``alembic ...`` from the repository root (``alembic.ini``, whose
+logging sections apply), and ``app.db.migrate`` (start-up, ``python -m app migrate``, tests),
+which passes its connection and leaves logging to the process.
+"""
 
 from __future__ import annotations
 
+from logging.config import fileConfig
 from typing import Any
 
 from alembic import context
@@ -13,6 +19,9 @@ from app.db.types import UTCDateTime
 from app.metadata import metadata
 
 target_metadata = metadata
+
+if context.config.config_file_name is not None:  # the alembic command line
+    fileConfig(context.config.config_file_name, disable_existing_loggers=False)
 
 
 def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:

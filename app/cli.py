@@ -15,56 +15,62 @@ import sys
 import uuid
 from collections.abc import Sequence
 
+import structlog
 from sqlmodel import Session, select
 
 from app.core.errors import AppError
+from app.core.logging import configure_logging
 from app.core.models import Tenant
-from app.core.settings import get_settings
+from app.core.settings import Settings, get_settings
 from app.core.tenancy import ensure_tenant, issue_key, list_keys, parse_scopes, revoke_key
 from app.db.engine import Database
 from app.db.migrate import upgrade_to_head
 from app.startup import wire
 
+log = structlog.get_logger("app")
+
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="apply migrations and serve the API")
-    serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="<command>")
+    serve = commands.add_parser(
+        "serve", help="serve the API (migrating first unless RT_AUTO_MIGRATE=false)"
+    )
+    serve.add_argument("--host", default=None, help="address to bind (default: RT_HOST)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: RT_PORT)")
     commands.add_parser("migrate", help="apply database migrations")
 
-    tenants = commands.add_parser("tenants").add_subparsers(dest="action", required=True)
-    create_tenant = tenants.add_parser("create")
-    create_tenant.add_argument("slug")
-    create_tenant.add_argument("--name")
-    tenants.add_parser("list")
+    tenants = commands.add_parser("tenants", help="create and list tenants").add_subparsers(
+        dest="action", required=True, metavar="<action>"
+    )
+    create_tenant = tenants.add_parser("create", help="create a tenant (nothing if it exists)")
+    create_tenant.add_argument("slug", help="short name, e.g. acme")
+    create_tenant.add_argument("--name", help="display name")
+    tenants.add_parser("list", help="list tenants: slug, name, id")
 
-    keys = commands.add_parser("keys").add_subparsers(dest="action", required=True)
+    keys = commands.add_parser("keys", help="create, list and revoke API keys").add_subparsers(
+        dest="action", required=True, metavar="<action>"
+    )
     create_key = keys.add_parser("create", help="create a key (and the tenant if new)")
-    create_key.add_argument("--tenant", required=True)
+    create_key.add_argument("--tenant", required=True, help="tenant slug")
     create_key.add_argument("--scopes", required=True, help="comma-separated, e.g. read,admin")
-    create_key.add_argument("--name", default="cli")
-    list_cmd = keys.add_parser("list")
-    list_cmd.add_argument("--tenant", required=True)
-    revoke = keys.add_parser("revoke")
-    revoke.add_argument("key_id", type=uuid.UUID)
+    create_key.add_argument("--name", default="cli", help="what the key is for")
+    list_cmd = keys.add_parser("list", help="list a tenant's keys (never their secrets)")
+    list_cmd.add_argument("--tenant", required=True, help="tenant slug")
+    revoke = keys.add_parser("revoke", help="revoke a key at once")
+    revoke.add_argument("key_id", type=uuid.UUID, help="the key id `keys list` shows")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
+    configure_logging(settings.log_level, settings.log_format)
     wire()
     if args.command == "serve":
-        import uvicorn
-
-        uvicorn.run(
-            "app.main:create_app",
-            factory=True,
-            host=args.host or settings.host,
-            port=args.port or settings.port,
-        )
+        host = args.host if args.host is not None else settings.host
+        port = args.port if args.port is not None else settings.port
+        _serve(settings.model_copy(update={"host": host, "port": port}))
         return 0
     db = Database(settings.database_url)
     try:
@@ -80,6 +86,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     finally:
         db.dispose()
+
+
+def _serve(settings: Settings) -> None:
+    """uvicorn on the address in ``settings``, which the app then also knows (webhook links)."""
+    import uvicorn
+
+    from app.main import create_app
+
+    url = f"http://{_url_host(settings.host)}:{settings.port}"
+    log.info("serving the API", url=url, docs=f"{url}/docs")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # uvicorn's lines go through our handler, in RT_LOG_FORMAT
+    )
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _run(session: Session, args: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ from datetime import datetime
 
 import anyio
 from fastapi import Depends, FastAPI
+from fastapi_offline import FastAPIOffline
 
 from app.api import health
 from app.api.deps import refuse_nul
@@ -79,7 +80,8 @@ def create_app(
             if database is None:
                 db.dispose()
 
-    app = FastAPI(
+    # /docs and /redoc load Swagger UI and ReDoc from the package's files, not from a CDN
+    app = FastAPIOffline(
         title="Resolution Tracker",
         version="0.1.0",
         summary="Every delayed, lost, damaged or disputed parcel, on one chronological record.",

@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, str] = {
     "api": "bench.api",
     "parse": "bench.parse",
     "poll": "bench.poll",
+    "poison": "bench.poison",
     "detect": "bench.detect",
     "webhooks": "bench.webhooks",
     "export": "bench.export",

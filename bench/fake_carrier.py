@@ -12,7 +12,9 @@ matches is ``in_transit``, which is all the polling benchmark uses:
 - ``delivered``: delivered yesterday;
 - ``stalled``: in transit, but the newest scan is ``STALLED_DAYS`` days old;
 - ``customs``: held in customs since yesterday;
-- ``silent``: the carrier never answers (the request hangs until the client gives up).
+- ``silent``: the carrier never answers (the request hangs until the client gives up);
+- ``broken``: the carrier fails this number with HTTP 500 every time (a poison number); FedEx,
+  which tracks 30 numbers a call, fails the whole call that asks for it.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "adapters" / "fixtures"
 TOKEN = {"access_token": "bench-token", "token_type": "Bearer", "expires_in": "14399"}
@@ -35,7 +37,7 @@ SCENARIOS_ENV = "RT_FAKE_CARRIER_SCENARIOS"
 STALLED_DAYS = 15
 SILENT_SECONDS = 3600.0  # far beyond any client timeout
 
-Scenario = Literal["in_transit", "delivered", "stalled", "customs", "silent"]
+Scenario = Literal["in_transit", "delivered", "stalled", "customs", "silent", "broken"]
 SCENARIOS: tuple[str, ...] = get_args(Scenario)
 # scenario -> (fixture file, age in days of the newest scan)
 _ANSWERS: dict[str, tuple[str, int]] = {
@@ -151,6 +153,8 @@ def create_app() -> FastAPI:
         """The scenario of each number, once the latency (or forever, if silent) has passed."""
         scenarios = [scenario_for(number, prefixes) for number in numbers]
         await asyncio.sleep(SILENT_SECONDS if "silent" in scenarios else latency)
+        if "broken" in scenarios:
+            raise HTTPException(500, "internal error")
         return scenarios
 
     @app.post("/security/v1/oauth/token")

@@ -298,8 +298,33 @@ def test_prometheus_scrapes_the_ports_the_services_open() -> None:
         "resolution-tracker-api": f"api:{api_port}",
         "resolution-tracker-scheduler": f"scheduler:{scheduler_port}",
     }
-    # rt_job_ticks_total has a `job` label: the alert rules and the dashboard read it as is
-    assert all(job.get("honor_labels") for job in PROMETHEUS["scrape_configs"])
+
+
+def test_job_ticks_are_read_by_job_name_and_prometheus_keeps_its_own_job_label() -> None:
+    """A metric label `job` clashes with the scrape job's: Prometheus renames ours to
+    exported_job (or, with honor_labels, loses which target a series came from)."""
+    assert not any(job.get("honor_labels") for job in PROMETHEUS["scrape_configs"])
+    rules = (ROOT / "deploy/prometheus/alerts.yml").read_text()
+    dashboard = (GRAFANA / "resolution-tracker.json").read_text()
+    selects_job = re.compile(r"\bjob\s*(?:=~|!=|!~|=)|by \([^)]*\bjob\b|\{\{\s*job\s*\}\}")
+    assert selects_job.findall(rules) == []
+    assert selects_job.findall(dashboard) == []
+    assert 'rt_job_ticks_total{job_name="poll", outcome="ok"}' in rules
+    assert "sum by (job_name, outcome) (rate(rt_job_ticks_total[5m]))" in dashboard
+
+
+def test_promtool_accepts_the_alert_rules() -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not found (Debian: apt-get install prometheus) to check the rules")
+    checked = subprocess.run(  # noqa: S603 - promtool from PATH
+        [promtool, "check", "rules", str(ROOT / "deploy/prometheus/alerts.yml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
 def test_prometheus_loads_the_alert_rules_and_its_config_from_deploy() -> None:

@@ -9,6 +9,7 @@ recorder. Process ids are read from /proc, so the process tests need Linux.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -238,9 +239,12 @@ def test_a_child_that_ignores_the_signal_is_killed_with_its_group_after_the_grac
         )
     stop_leftovers.append(supervisor.pid)
     try:
-        wait_until(lambda: "pids" in output.read_text(), 10, "the child to start")
-        line = next(x for x in output.read_text().splitlines() if x.startswith("pids"))
-        child, grandchild = (int(pid) for pid in line.split()[1:])
+        # the supervisor writes to the same file: find the child's line wherever it landed
+        pids = re.compile(r"pids (\d+) (\d+)\n")
+        wait_until(lambda: pids.search(output.read_text()) is not None, 10, "the child to start")
+        found = pids.search(output.read_text())
+        assert found is not None
+        child, grandchild = int(found[1]), int(found[2])
         stop_leftovers.extend([child, grandchild])
 
         started = time.monotonic()

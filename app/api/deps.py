@@ -9,6 +9,7 @@ from typing import Annotated
 
 import anyio
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from app.core.errors import Forbidden, Unauthorized, ValidationFailed
@@ -73,12 +74,23 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
 
-async def bearer_secret(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, secret = header.partition(" ")
-    if scheme.lower() != "bearer" or not secret.strip():
+# The API key as the OpenAPI's "ApiKey" scheme (HTTP bearer) on every operation that needs one,
+# so /docs has an Authorize button. auto_error=False: the 401 stays our problem+json answer.
+api_key_scheme = HTTPBearer(
+    scheme_name="ApiKey",
+    description="An API key (`rt_…`), sent as `Authorization: Bearer <api key>`; "
+    "`python -m app keys create` issues one.",
+    auto_error=False,
+)
+
+
+async def bearer_secret(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(api_key_scheme)],
+) -> str:
+    """The key sent as ``Authorization: Bearer <key>`` (any case of "bearer"), stripped."""
+    if credentials is None or not credentials.credentials:
         raise Unauthorized("send 'Authorization: Bearer <api key>'")
-    return secret.strip()
+    return credentials.credentials
 
 
 def get_principal(

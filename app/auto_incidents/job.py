@@ -72,7 +72,11 @@ def judge_parcel(
     counts["stuck"] += 1
     automatic = next((i for i in open_incidents if i.source == "auto"), None)
     if automatic is not None:
-        if verdict.kind == "presumed_lost" and automatic.type != "lost":
+        if auto_incidents.reclassify(
+            session, incident=automatic, parcel=parcel, verdict=verdict, now=now
+        ):
+            counts["reclassified"] += 1
+        elif verdict.kind == "presumed_lost" and automatic.type != "lost":
             auto_incidents.escalate_as_lost(
                 session, incident=automatic, parcel=parcel, verdict=verdict, now=now
             )

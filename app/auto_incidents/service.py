@@ -26,9 +26,9 @@ from app.incidents.timeline import SYSTEM, append_entry, chained_entry
 from app.outbox.events import emit
 from app.parcels.models import Parcel
 from app.parcels.service import parcel_payload
-from app.stuck.verdict import Verdict
+from app.stuck.verdict import Verdict, rule_name
 
-AUTO_RESOLVED_TYPES = frozenset({"delay", "customs", "lost"})
+AUTO_RESOLVED_TYPES = frozenset({"delay", "customs", "lost", "delivery_failed", "tracking_error"})
 _EXCEPTION_TYPES = (  # words in a carrier's exception text -> incident type
     (("address", "addressee", "moved"), "wrong_address"),
     (("damage", "broken", "crushed"), "damaged"),
@@ -38,9 +38,60 @@ _EXCEPTION_TYPES = (  # words in a carrier's exception text -> incident type
 )
 
 
+AT_ONCE_TYPES: dict[str, str] = {
+    "returned": "returned",
+    "delivery_failed": "delivery_failed",
+    "customs_action": "customs",
+}
+# why a parcel goes back, from the carrier's words (exception reason, description)
+RETURN_REASONS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("address", "addressee", "moved", "unknown recipient", "no such"), "wrong_address"),
+    (("duties", "duty", "tax", "customs charges", "unpaid", "payment"), "duties_unpaid"),
+    (("refused", "rejected", "declined"), "refused"),
+    (("not collected", "unclaimed", "not picked up", "uncollected", "collection period"),
+     "not_collected"),
+)  # fmt: skip
+RETURN_STEPS = {
+    "wrong_address": "Confirm the delivery address with the customer, then reship (or refund) "
+    "once the parcel is back.",
+    "duties_unpaid": "Ask the customer whether they will pay the import duties; offer a "
+    "reshipment with duties prepaid or a refund less the return costs.",
+    "refused": "Ask the customer why the parcel was refused; refund or reship as your policy "
+    "says once it is back.",
+    "not_collected": "Tell the customer the parcel was not collected and is on its way back; "
+    "offer a reshipment or a refund.",
+    "other": "Ask the carrier why the parcel is being returned, tell the customer, and offer "
+    "a reshipment or a refund.",
+}
+# the message the desk suggests for each automatic incident type (app/workflow/templates)
+SUGGESTED_TEMPLATES = {
+    "delay": "delay_notice",
+    "customs": "delay_notice",
+    "lost": "parcel_lost",
+    "returned": "parcel_returned",
+    "delivery_failed": "in_transit_update",
+    "tracking_error": "in_transit_update",
+}
+
+
+def return_reason(text: str) -> str:
+    """``wrong_address``, ``duties_unpaid``, ``refused``, ``not_collected`` or ``other``."""
+    lowered = text.lower()
+    for words, reason in RETURN_REASONS:
+        if any(word in lowered for word in words):
+            return reason
+    return "other"
+
+
+def _carrier_words(parcel: Parcel) -> str:
+    return " ".join(t for t in (parcel.last_exception_reason, parcel.last_scan_description) if t)
+
+
 def incident_type_for(verdict: Verdict, parcel: Parcel) -> str:
     if verdict.kind == "presumed_lost":
         return "lost"
+    if verdict.kind in AT_ONCE_TYPES:
+        return AT_ONCE_TYPES[verdict.kind]
     if parcel.status == ScanStatus.CUSTOMS_HOLD:
         return "customs"
     if parcel.status == ScanStatus.EXCEPTION:
@@ -58,18 +109,37 @@ def _day(moment: datetime) -> str:
 def next_step_for(verdict: Verdict, parcel: Parcel, now: datetime) -> NextStep:
     carrier = carrier_name(parcel.carrier)
     number = parcel.tracking_number
+    due = add_business_days(now, 1, verdict.country)
     if verdict.kind == "presumed_lost":
         return NextStep(
             action=f"File a claim with {carrier} for {number}: no scan since "
             f"{_day(verdict.since)}, presumed lost.",
-            due_at=add_business_days(now, 1, verdict.country),
+            due_at=due,
+        )
+    if verdict.kind == "returned":
+        reason = return_reason(_carrier_words(parcel))
+        return NextStep(
+            action=f"{carrier} is returning {number}. {RETURN_STEPS[reason]}", due_at=due
+        )
+    if verdict.kind == "delivery_failed":
+        return NextStep(
+            action=f"{carrier} could not deliver {number} ({parcel.failed_attempts} attempts): "
+            "confirm the address and a good time with the customer, and tell the carrier.",
+            due_at=due,
+        )
+    if verdict.kind == "customs_action":
+        return NextStep(
+            action=f"Customs holds {number} and asks for payment or documents "
+            f"({parcel.last_scan_description or 'customs hold'}): tell the customer what to "
+            "send or pay, or send the documents yourself.",
+            due_at=due,
         )
     if verdict.kind == "exception":
         return NextStep(
             action=f"Contact {carrier} about {number}: the carrier reported a problem "
             f"({parcel.last_scan_description or 'exception'}). "
             "Tell the customer what happens next.",
-            due_at=add_business_days(now, 1, verdict.country),
+            due_at=due,
         )
     assert verdict.threshold is not None
     claim_by = ""
@@ -82,13 +152,13 @@ def next_step_for(verdict: Verdict, parcel: Parcel, now: datetime) -> NextStep:
         action=f"Contact {carrier} about {number}: no scan since {_day(verdict.since)} "
         f"({verdict.elapsed_business_days:.0f} business days, threshold "
         f"{verdict.threshold.business_days:g}).{claim_by}",
-        due_at=add_business_days(now, 1, verdict.country),
+        due_at=due,
     )
 
 
-def _rule_data(verdict: Verdict) -> dict[str, object]:
-    return {
-        "rule": verdict.threshold.rule if verdict.threshold else "exception opens at once",
+def _rule_data(verdict: Verdict, parcel: Parcel) -> dict[str, object]:
+    data: dict[str, object] = {
+        "rule": rule_name(verdict),
         "kind": verdict.kind,
         "since": verdict.since,
         "country": verdict.country,
@@ -98,6 +168,11 @@ def _rule_data(verdict: Verdict) -> dict[str, object]:
             verdict.lost_threshold.business_days if verdict.lost_threshold else None
         ),
     }
+    if verdict.kind == "returned":
+        data["return_reason"] = return_reason(_carrier_words(parcel))
+    if verdict.kind == "delivery_failed":
+        data["failed_attempts"] = parcel.failed_attempts
+    return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +234,64 @@ def open_auto_incidents(
     return opened
 
 
+def open_tracking_error(session: Session, *, parcel: Parcel, now: datetime) -> Incident | None:
+    """The carrier keeps failing for this one number: a ``tracking_error`` incident, unless an
+    automatic incident of the parcel is open already (then it says nothing new)."""
+    carrier = carrier_name(parcel.carrier)
+    step = NextStep(
+        action=f"{carrier} cannot answer for {parcel.tracking_number} "
+        f"({parcel.last_poll_error or 'no answer'}): check the number with the customer or "
+        "the shipping label, and correct it or the carrier.",
+        due_at=add_business_days(now, 1, parcel.destination_country or parcel.origin_country),
+    )
+    incident_id = uuid.uuid4()
+    number = next(_reserve_numbers(session, [parcel.tenant_id])[parcel.tenant_id])
+    row = {
+        "id": incident_id,
+        "tenant_id": parcel.tenant_id,
+        "number": number,
+        "parcel_id": parcel.id,
+        "type": "tracking_error",
+        "source": "auto",
+        "status": "open",
+        "detected_at": now,
+        "opened_at": now,
+        "next_step_action": step.action,
+        "next_step_due_at": step.due_at,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if not insert_ignore_many(session, Incident.__table__, [row]):  # type: ignore[attr-defined]
+        return None
+    incident = session.get(Incident, incident_id)
+    assert incident is not None
+    entry = chained_entry(
+        tenant_id=parcel.tenant_id,
+        incident_id=incident_id,
+        after=None,
+        kind="opened",
+        actor=SYSTEM,
+        summary=f"tracking_error incident opened automatically: {parcel.poll_errors} polls in a "
+        f"row failed for this number while {carrier} answered others; next step: {step.action}",
+        now=now,
+        data={
+            "type": "tracking_error",
+            "source": "auto",
+            "detection": {
+                "rule": "a number failing alone",
+                "failed_polls": parcel.poll_errors,
+                "last_error": parcel.last_poll_error,
+            },
+            "next_step": step.model_dump(mode="json"),
+            "suggested_template": SUGGESTED_TEMPLATES["tracking_error"],
+        },
+    )
+    session.add(entry)
+    incidents.emit_incident_event(session, "incident.opened", incident, parcel, now)
+    return incident
+
+
 def _reserve_numbers(
     session: Session, tenant_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Iterator[int]]:
@@ -175,7 +308,7 @@ def _opening_entry(
     incident: Incident, opening: Opening, step: NextStep, now: datetime
 ) -> TimelineEntry:
     """The automatic incident's first timeline entry: which rule fired, and its numbers."""
-    details = _rule_data(opening.verdict)
+    details = _rule_data(opening.verdict, opening.parcel)
     return chained_entry(
         tenant_id=incident.tenant_id,
         incident_id=incident.id,
@@ -190,6 +323,7 @@ def _opening_entry(
             "source": "auto",
             "detection": details,
             "next_step": step.model_dump(mode="json"),
+            "suggested_template": SUGGESTED_TEMPLATES.get(incident.type),
         },
     )
 
@@ -199,15 +333,16 @@ def _announce_opening(
 ) -> None:
     """The opened incident's events (same transaction); presumed lost escalates at once."""
     parcel, verdict = opening.parcel, opening.verdict
-    emit(
-        session,
-        type="parcel.stuck",
-        occurred_at=now,
-        tenant_id=parcel.tenant_id,
-        parcel_id=parcel.id,
-        incident_id=incident.id,
-        payload={"parcel": parcel_payload(parcel), "detection": _rule_data(verdict)},
-    )
+    if verdict.kind not in AT_ONCE_TYPES:  # a return or failed attempts is not silence
+        emit(
+            session,
+            type="parcel.stuck",
+            occurred_at=now,
+            tenant_id=parcel.tenant_id,
+            parcel_id=parcel.id,
+            incident_id=incident.id,
+            payload={"parcel": parcel_payload(parcel), "detection": _rule_data(verdict, parcel)},
+        )
     incidents.emit_incident_event(session, "incident.opened", incident, parcel, now)
     if verdict.kind == "presumed_lost":
         escalate_as_lost(session, incident=incident, parcel=parcel, verdict=verdict, now=now)
@@ -230,6 +365,42 @@ def escalate_as_lost(
             actor=SYSTEM,
             now=now,
         )
+
+
+def reclassify(
+    session: Session, *, incident: Incident, parcel: Parcel, verdict: Verdict, now: datetime
+) -> bool:
+    """An open automatic incident whose parcel now needs another kind of answer (a delay that
+    became a return, or repeated failed attempts): its type and next step follow; True if so."""
+    kind = incident_type_for(verdict, parcel)
+    if verdict.kind not in AT_ONCE_TYPES or incident.type == kind:
+        return False
+    step = next_step_for(verdict, parcel, now)
+    previous = incident.type
+    incidents.save(
+        session,
+        incident,
+        incident.version,
+        {"type": kind, "next_step_action": step.action, "next_step_due_at": step.due_at},
+        now,
+    )
+    append_entry(
+        session,
+        tenant_id=incident.tenant_id,
+        incident_id=incident.id,
+        kind="reclassified",
+        actor=SYSTEM,
+        summary=f"{previous} -> {kind}: {rule_name(verdict)}; next step: {step.action}",
+        now=now,
+        data={
+            "from": previous,
+            "to": kind,
+            "detection": _rule_data(verdict, parcel),
+            "next_step": step.model_dump(mode="json"),
+            "suggested_template": SUGGESTED_TEMPLATES.get(kind),
+        },
+    )
+    return True
 
 
 def open_auto_incident_for(session: Session, parcel_id: uuid.UUID) -> Incident | None:

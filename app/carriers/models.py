@@ -21,3 +21,8 @@ class CarrierState(SQLModel, table=True):
     last_success_at: datetime | None = timestamp_field(nullable=True)
     last_failure_at: datetime | None = timestamp_field(nullable=True)
     last_error: str | None = Field(default=None, max_length=500)
+    failing_numbers: str = Field(
+        default="",
+        description="Space-separated numbers whose calls failed since the carrier last "
+        "answered anyone (capped): the evidence that tells an outage from one bad number.",
+    )

@@ -18,6 +18,8 @@ from app.outbox.events import emit
 
 # a success is written at most this often per carrier, so busy pollers do not queue on the row
 SUCCESS_WRITE_INTERVAL = timedelta(minutes=1)
+# distinct failing numbers remembered per carrier (enough for any outage threshold)
+FAILING_NUMBERS_KEPT = 100
 
 
 def _ensure_row(session: Session, carrier: str) -> None:
@@ -37,6 +39,7 @@ def record_success(session: Session, *, carrier: str, now: datetime) -> bool:
     if (
         state is not None
         and state.available
+        and not state.failing_numbers
         and state.last_success_at is not None
         and now - state.last_success_at < SUCCESS_WRITE_INTERVAL
     ):
@@ -45,7 +48,7 @@ def record_success(session: Session, *, carrier: str, now: datetime) -> bool:
     recovered = session.execute(
         update(CarrierState)
         .where(col(CarrierState.carrier) == carrier, col(CarrierState.available).is_(False))
-        .values(available=True, available_since=now, last_success_at=now)
+        .values(available=True, available_since=now, last_success_at=now, failing_numbers="")
         .returning(col(CarrierState.unavailable_since))
         .execution_options(synchronize_session=False)
     ).first()
@@ -53,7 +56,7 @@ def record_success(session: Session, *, carrier: str, now: datetime) -> bool:
         session.execute(
             update(CarrierState)
             .where(col(CarrierState.carrier) == carrier)
-            .values(last_success_at=now)
+            .values(last_success_at=now, failing_numbers="")
             .execution_options(synchronize_session=False)
         )
         return False
@@ -93,6 +96,26 @@ def record_outage(session: Session, *, carrier: str, error: str, now: datetime) 
         payload={"carrier": carrier, "error": error, "unavailable_since": now},
     )
     return True
+
+
+def note_failures(session: Session, *, carrier: str, numbers: set[str]) -> int:
+    """Remember numbers whose calls failed while the carrier answered nobody; how many
+    distinct ones failed since it last answered anyone (``record_success`` forgets them)."""
+    _ensure_row(session, carrier)
+    state = session.exec(
+        select(CarrierState).where(CarrierState.carrier == carrier).with_for_update()
+    ).one()
+    known = dict.fromkeys(state.failing_numbers.split())
+    known.update(dict.fromkeys(sorted(numbers)))
+    kept = list(known)[-FAILING_NUMBERS_KEPT:]
+    state.failing_numbers = " ".join(kept)
+    session.add(state)
+    return len(kept)
+
+
+def is_unavailable(session: Session, carrier: str) -> bool:
+    state = session.get(CarrierState, carrier)
+    return state is not None and not state.available
 
 
 def states(session: Session) -> dict[str, CarrierState]:

@@ -70,16 +70,23 @@ CARRIER_POLL_SECONDS = Histogram(
     ["carrier"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0),
 )
+# `job_name`, not `job`: Prometheus gives every series the scrape job's name as `job`, and would
+# rename ours to `exported_job`.
 JOB_TICKS = Counter(
     "rt_job_ticks",
-    "Scheduler job ticks run by this process, by job and outcome (ok, error).",
-    ["job", "outcome"],
+    "Scheduler job ticks run by this process, by job name and outcome (ok, error).",
+    ["job_name", "outcome"],
 )
 JOB_TICK_SECONDS = Histogram(
     "rt_job_tick_duration_seconds",
-    "Duration of one scheduler job tick, by job.",
-    ["job"],
+    "Duration of one scheduler job tick, by job name.",
+    ["job_name"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 120.0),
+)
+CARRIER_NUMBER_ERRORS = Counter(
+    "rt_carrier_number_errors",
+    "Polls of one tracking number that failed while its carrier answered others, by carrier.",
+    ["carrier"],
 )
 CARRIER_RESULTS = Counter(
     "rt_carrier_tracking_results",
@@ -142,6 +149,28 @@ class UnmappedCodesCollector(Collector):
 
 
 REGISTRY.register(UnmappedCodesCollector())
+
+
+class TimeZoneGuessCollector(Collector):
+    """``adapters.base.time_zone_guesses``: how each scan's time was put in UTC, by carrier.
+
+    ``how`` is one of ``adapters.base.TIME_ZONE_HOWS`` (``adapters/zones.py`` has the rule);
+    a rising share of ``destination`` or ``utc`` means carrier times are being guessed.
+    """
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        family = CounterMetricFamily(
+            "rt_scan_time_zone_guess",
+            "Carrier scan times put in UTC, by carrier and how: their own offset, or the zone of "
+            "the postal code, state, city, country or destination, or read as UTC.",
+            labels=["carrier", "how"],
+        )
+        for (carrier, how), count in sorted(adapters_base.time_zone_guesses.items()):
+            family.add_metric([carrier, how], count)
+        yield family
+
+
+REGISTRY.register(TimeZoneGuessCollector())
 
 
 class BreakerStateCollector(Collector):

@@ -8,11 +8,12 @@ email-validator rather than by hand.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, TypeVar, overload
 
 import pycountry
+from babel.numbers import get_currency_precision
 from pydantic import (
     AfterValidator,
     AwareDatetime,
@@ -22,6 +23,7 @@ from pydantic import (
     PlainSerializer,
     model_validator,
 )
+from pydantic_core import to_jsonable_python
 
 T = TypeVar("T")
 
@@ -88,8 +90,52 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+def minor_units(currency: str) -> int:
+    """Digits after the decimal point of a currency (EUR 2, JPY 0, KWD 3), from CLDR via Babel."""
+    return int(get_currency_precision(currency.upper()))
+
+
+def money_amount(amount: Decimal, currency: str) -> Decimal:
+    """The amount written with its currency's minor units: 59.9 EUR -> 59.90, 5990.000 JPY ->
+    5990. Padding only: a digit that carries value (12.345 EUR) is never rounded away."""
+    exponent = amount.normalize().as_tuple().exponent
+    significant = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+    return amount.quantize(Decimal(1).scaleb(-max(minor_units(currency), significant)))
+
+
+@overload
+def money_text(amount: Decimal, currency: str | None) -> str: ...
+@overload
+def money_text(amount: Decimal | None, currency: str | None) -> str | None: ...
+def money_text(amount: Decimal | None, currency: str | None) -> str | None:
+    """How the API writes an amount: with its currency's minor units, or as stored without one.
+
+    Models that hold an amount beside its currency use this in a ``field_serializer`` (the
+    ``Money`` type alone cannot see the currency field).
+    """
+    if amount is None:
+        return None
+    return format(money_amount(amount, currency) if currency else amount, "f")
+
+
 def _money_out(value: Decimal) -> str:
-    return format(value.normalize(), "f")
+    return format(value, "f")
+
+
+def iso_utc(moment: datetime) -> str:
+    """A time as the API writes it: ISO 8601 in UTC with ``Z`` (``2026-03-12T09:30:00Z``)."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return str(to_jsonable_python(aware))
+
+
+def json_default(value: object) -> object:
+    """``json.dumps(default=...)`` for stored JSON (timeline data, event payloads): times in
+    the API's one ISO 8601 form, dates ISO, anything else (UUID, Decimal) as its text."""
+    if isinstance(value, datetime):
+        return iso_utc(value)
+    if isinstance(value, date | time):
+        return value.isoformat()
+    return str(value)
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
@@ -98,6 +144,7 @@ CountryCode = Annotated[str, AfterValidator(_country), Field(examples=["US"])]
 CurrencyCode = Annotated[str, AfterValidator(_currency), Field(examples=["EUR"])]
 Locale = Annotated[str, AfterValidator(_locale), Field(examples=["en-US"])]
 Money = Annotated[Decimal, PlainSerializer(_money_out, return_type=str)]
+"""An amount, written as stored; beside a currency field, serialise it with ``money_text``."""
 TrackingNumber = Annotated[
     str,
     AfterValidator(

@@ -16,6 +16,8 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite:///./data/resolution-tracker.db"
+DateOrder = Literal["iso", "dmy", "mdy"]
+"""How the tracker import reads a date such as 03/04/2026: ISO only, day first, month first."""
 # Days from the ship date to file a claim (README "Carrier claims" says which are confirmed).
 DEFAULT_CLAIM_WINDOWS: dict[str, dict[str, int]] = {
     "dhl": {"lost": 30, "damaged": 30, "delay": 14},
@@ -62,6 +64,12 @@ class Settings(BaseSettings):
     max_tracking_age_days: int = Field(
         90, ge=1, description="Stop polling a parcel this many days after it was registered."
     )
+    scan_future_tolerance_minutes: int = Field(
+        10,
+        ge=0,
+        description="A scan may be dated this far ahead of the server clock: a pushed scan "
+        "later than that is a 422, a carrier's is dropped (never stored).",
+    )
     poll_interval_seconds: int = Field(60, ge=1, description="How often the poll job ticks.")
     detect_interval_seconds: int = Field(
         300, ge=1, description="How often the detect-stuck job ticks."
@@ -74,6 +82,21 @@ class Settings(BaseSettings):
     )
     poll_lease_seconds: int = Field(
         300, ge=10, description="A claimed parcel is left alone by other processes this long."
+    )
+    carrier_outage_min_numbers: int = Field(
+        3,
+        ge=1,
+        description="A carrier is unavailable only when, in one poll, it answered no number and "
+        "the failed calls spanned at least this many distinct numbers.",
+    )
+    poll_error_limit: int = Field(
+        8,
+        ge=1,
+        description="Failures in a row of one number (its carrier answering others) before it "
+        "opens a tracking_error incident.",
+    )
+    poll_error_backoff_max_hours: int = Field(
+        12, ge=1, description="A number failing alone waits at most this long between polls."
     )
     tick_budget_seconds: int = Field(
         50, ge=1, description="A tick stops claiming new work after this long; the next goes on."
@@ -181,6 +204,12 @@ class Settings(BaseSettings):
     claim_deadline_warning_days: int = Field(
         7, ge=0, description="A claim not yet filed is flagged this many days before its deadline."
     )
+    import_date_order: DateOrder = Field(
+        "dmy",
+        description="How the tracker import reads a date such as 03/04/2026 when the request "
+        "names no date_order: dmy (day first, as most of the world writes it), mdy (the US) or "
+        "iso (YYYY-MM-DD only). ISO dates and times, and XLSX date cells, are always read.",
+    )
     customer_update_business_days: int = Field(
         2, ge=1, description="'I will update you by <date>' in messages: this many business days."
     )
@@ -188,6 +217,10 @@ class Settings(BaseSettings):
     @property
     def max_tracking_age(self) -> timedelta:
         return timedelta(days=self.max_tracking_age_days)
+
+    @property
+    def scan_future_tolerance(self) -> timedelta:
+        return timedelta(minutes=self.scan_future_tolerance_minutes)
 
     @property
     def evidence_dir(self) -> Path:

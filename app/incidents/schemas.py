@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_serializer, model_validator
 
 from app.core.schemas import (
     CountryCode,
@@ -17,6 +17,7 @@ from app.core.schemas import (
     OrderId,
     TrackingNumber,
     UtcDatetime,
+    money_text,
 )
 from app.parcels.schemas import Customer, CustomerRead, LastScanRead, ScanRead, normalise_phone
 
@@ -29,6 +30,8 @@ IncidentType = Literal[
     "returned",
     "customs",
     "wrong_address",
+    "delivery_failed",
+    "tracking_error",
     "other",
 ]
 IncidentSource = Literal["customer", "agent", "auto"]
@@ -175,6 +178,10 @@ class CompensationRead(BaseModel):
     amount: Money | None
     currency: str | None
     percent: Money | None
+
+    @field_serializer("amount")
+    def _amount_out(self, value: Decimal | None) -> str | None:
+        return money_text(value, self.currency)
 
 
 class IncidentRead(BaseModel):

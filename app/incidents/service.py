@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from app.core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from app.core.models import Tenant
+from app.core.schemas import iso_utc
 from app.db.engine import Database
 from app.incidents import process
 from app.incidents.models import Incident
@@ -25,6 +26,7 @@ from app.incidents.views import incident_view
 from app.outbox.events import emit
 from app.parcels.models import Parcel
 from app.parcels.service import parcel_payload
+from app.stuck import checks as stuck_checks
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "open": frozenset(
@@ -114,7 +116,7 @@ def open_incident(
         kind="opened",
         actor=actor,
         summary=f"{type} incident opened ({source}); next step: {next_step.action} "
-        f"by {next_step.due_at.isoformat()}",
+        f"by {iso_utc(next_step.due_at)}",
         now=now,
         data={
             "type": type,
@@ -275,12 +277,50 @@ def transition_incident(
     )
     if "next_step_action" in values and not resolving:
         _log_next_step(session, incident, actor, now)
+    parcel = session.get(Parcel, incident.parcel_id)
+    assert parcel is not None
+    if resolving:
+        disarm_detection(session, parcel, resolution=body.resolution or "", now=now)
+    elif reopening:
+        rearm_detection(session, parcel, now=now)
     event = "incident.reopened" if reopening else STATUS_EVENTS.get(body.to)
     if event:
-        parcel = session.get(Parcel, incident.parcel_id)
-        assert parcel is not None
         emit_incident_event(session, event, incident, parcel, now)
     return incident
+
+
+SETTLING_RESOLUTIONS = frozenset(
+    {"refunded", "partially_refunded", "reshipped", "compensated", "cancelled"}
+)
+
+
+def disarm_detection(session: Session, parcel: Parcel, *, resolution: str, now: datetime) -> None:
+    """A resolved incident stays resolved until the parcel moves again.
+
+    =================================== ================================================
+    resolution                          automatic incidents for the parcel afterwards
+    =================================== ================================================
+    refunded, partially_refunded,       none, ever: the order is settled (a reshipment
+    reshipped, compensated, cancelled   is a new parcel with its own tracking number)
+    delivered, rejected                 none until a scan newer than the resolution
+                                        arrives; then, once the parcel goes quiet again
+                                        past its threshold, a new one
+    =================================== ================================================
+
+    Reopening the incident undoes this (``rearm_detection``).
+    """
+    if resolution in SETTLING_RESOLUTIONS:
+        parcel.detection_settled_at = now
+    parcel.detection_rearm_after = max(now, parcel.last_scan_at or now)
+    parcel.stuck_check_at = None  # the next new scan schedules the next check
+    session.add(parcel)
+
+
+def rearm_detection(session: Session, parcel: Parcel, *, now: datetime) -> None:
+    """The incident was reopened: the order is not settled after all; judge the parcel again."""
+    parcel.detection_settled_at = None
+    parcel.detection_rearm_after = None
+    stuck_checks.schedule(session, parcel=parcel, now=now)
 
 
 def check_resolution(session: Session, incident: Incident, body: TransitionCreate) -> None:
@@ -361,7 +401,7 @@ def _stale(incident: Incident) -> PreconditionFailed:
 
 
 def _log_next_step(session: Session, incident: Incident, actor: str, now: datetime) -> None:
-    due = incident.next_step_due_at.isoformat() if incident.next_step_due_at else None
+    due = iso_utc(incident.next_step_due_at) if incident.next_step_due_at else None
     append_entry(
         session,
         tenant_id=incident.tenant_id,

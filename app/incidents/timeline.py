@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.core.schemas import json_default
 from app.incidents.models import TimelineEntry
 
 SYSTEM = "system"
@@ -26,7 +27,14 @@ GENESIS = "0" * 64
 
 
 def canonical_json(data: Any) -> str:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """The stored (and hashed) text of an entry's data; times in the API's ISO 8601 form.
+
+    Entries written before that (``default=str``: ``2026-12-06 02:36:32+00:00``) still verify:
+    the hash covers the stored text, never a re-encoding of it.
+    """
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=json_default
+    )
 
 
 def _iso(moment: datetime) -> str:

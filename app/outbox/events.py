@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from app.core.schemas import json_default
 from app.outbox.models import Event
 
 EVENT_TYPES: dict[str, str] = {
@@ -73,7 +74,7 @@ def emit(
         occurred_at=occurred_at,
         parcel_id=parcel_id,
         incident_id=incident_id,
-        payload=json.dumps(payload, separators=(",", ":"), default=str),
+        payload=json.dumps(payload, separators=(",", ":"), default=json_default),
     )
     if not _subscribers:
         raise RuntimeError("no outbox subscriber is registered: call app.startup.wire() first")

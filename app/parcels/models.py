@@ -56,6 +56,14 @@ class Parcel(SQLModel, table=True):
     next_poll_at: datetime | None = timestamp_field(nullable=True, index=True)
     poll_lease_until: datetime | None = timestamp_field(nullable=True)
     stuck_check_at: datetime | None = timestamp_field(nullable=True, index=True)
+    poll_errors: int = Field(
+        default=0,
+        description="Polls in a row that failed for this number alone (reset on an answer).",
+    )
+    failed_attempts: int = Field(default=0, description="Failed delivery attempts scanned so far.")
+    last_exception_reason: str | None = Field(default=None, max_length=500)
+    detection_rearm_after: datetime | None = timestamp_field(nullable=True)
+    detection_settled_at: datetime | None = timestamp_field(nullable=True)
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 

@@ -20,7 +20,9 @@ from app.api.pages import (
 from app.carriers import service as carriers
 from app.core.schemas import CountryCode, Page
 from app.parcels import service as domain
+from app.parcels import stuck_now
 from app.parcels.schemas import ParcelCreate, ParcelRead, ScanRead
+from app.stuck.verdict import rule_name
 
 router = APIRouter(prefix="/v1/parcels", tags=["parcels"])
 
@@ -53,10 +55,18 @@ def list_parcels(
     principal: ReadDep,
     session: SessionDep,
     settings: SettingsDep,
+    now: NowDep,
     status: Annotated[ScanStatus | None, Query()] = None,
     carrier: Annotated[str | None, Query(max_length=32)] = None,
     order_id: Annotated[str | None, Query(max_length=100)] = None,
     destination_country: Annotated[CountryCode | None, Query()] = None,
+    stuck: Annotated[
+        bool | None,
+        Query(
+            description="true: only parcels whose detection verdict is stuck now, whatever "
+            "incidents exist, each with verdict, stuck_since and threshold_rule; false: the rest."
+        ),
+    ] = None,
     page_size: PageSizeQuery = None,
     page_token: PageTokenQuery = None,
 ) -> Page[ParcelRead]:
@@ -66,16 +76,44 @@ def list_parcels(
         order_id=order_id,
         destination_country=destination_country,
     )
+    if stuck is None:
+        return keyset_page(
+            settings,
+            filters=filters.as_dict(),
+            page_size=page_size,
+            page_token=page_token,
+            fetch=lambda after, limit: domain.list_parcels(
+                session,
+                tenant_id=principal.tenant_id,
+                filters=filters,
+                after=after,
+                limit=limit,
+            ),
+            position=lambda p: (p.created_at, p.id),
+            view=domain.parcel_view,
+        )
     return keyset_page(
         settings,
-        filters=filters.as_dict(),
+        filters={**filters.as_dict(), "stuck": stuck},
         page_size=page_size,
         page_token=page_token,
-        fetch=lambda after, limit: domain.list_parcels(
-            session, tenant_id=principal.tenant_id, filters=filters, after=after, limit=limit
+        fetch=lambda after, limit: stuck_now.parcels_by_verdict(
+            session,
+            tenant_id=principal.tenant_id,
+            filters=filters,
+            stuck=stuck,
+            now=now,
+            after=after,
+            limit=limit,
         ),
-        position=lambda p: (p.created_at, p.id),
-        view=domain.parcel_view,
+        position=lambda row: (row[0].created_at, row[0].id),
+        view=lambda row: domain.parcel_view(row[0]).model_copy(
+            update={
+                "verdict": row[1].kind,
+                "stuck_since": row[1].stuck_at,
+                "threshold_rule": rule_name(row[1]) if row[1].stuck else None,
+            }
+        ),
     )
 
 

@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     EmailStr,
     Field,
+    field_serializer,
     model_validator,
 )
 
@@ -31,6 +32,7 @@ from app.core.schemas import (
     OrderId,
     TrackingNumber,
     UtcDatetime,
+    money_text,
 )
 
 
@@ -162,6 +164,22 @@ class ParcelRead(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+    verdict: str | None = Field(
+        default=None,
+        description="With ?stuck=: the detection verdict now (no_movement, presumed_lost, "
+        "exception, returned, delivery_failed, customs_action), null when not stuck.",
+    )
+    stuck_since: datetime | None = Field(
+        default=None, description="With ?stuck=: since when it has been (or will be) stuck."
+    )
+    threshold_rule: str | None = Field(
+        default=None,
+        description="With ?stuck=: the rule that fired, e.g. 'default express in_transit'.",
+    )
+
+    @field_serializer("declared_value")
+    def _declared_value_out(self, value: Decimal | None) -> str | None:
+        return money_text(value, self.currency)
 
 
 class ScanCreate(InputModel):

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import and_, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from adapters.base import Location as ScanLocation
 from adapters.base import Scan, ScanStatus
@@ -200,7 +201,19 @@ def list_parcels(
     limit: int,
 ) -> list[Parcel]:
     """Newest first, keyset-paginated on (created_at, id)."""
-    query = select(Parcel).where(Parcel.tenant_id == tenant_id)
+    query = filtered(select(Parcel), tenant_id=tenant_id, filters=filters, after=after)
+    return list(session.exec(query.limit(limit)))
+
+
+def filtered(
+    query: SelectOfScalar[Parcel],
+    *,
+    tenant_id: uuid.UUID,
+    filters: ParcelFilters,
+    after: tuple[datetime, uuid.UUID] | None,
+) -> SelectOfScalar[Parcel]:
+    """The tenant's parcels matching ``filters``, newest first, after the keyset position."""
+    query = query.where(Parcel.tenant_id == tenant_id)
     if filters.status:
         query = query.where(Parcel.status == filters.status)
     if filters.carrier:
@@ -217,8 +230,7 @@ def list_parcels(
                 and_(col(Parcel.created_at) == at, col(Parcel.id) < last_id),
             )
         )
-    query = query.order_by(col(Parcel.created_at).desc(), col(Parcel.id).desc()).limit(limit)
-    return list(session.exec(query))
+    return query.order_by(col(Parcel.created_at).desc(), col(Parcel.id).desc())
 
 
 def scans_of(session: Session, parcel_id: uuid.UUID) -> list[ScanRecord]:
@@ -299,6 +311,14 @@ def store_scans_many(
     ]
     new_ids = insert_ignore_many(session, ScanRecord.__table__, rows)  # type: ignore[attr-defined]
     inserted = [[scan_id for scan_id in scan_ids if scan_id in new_ids] for scan_ids in ids]
+    for (parcel, scans), scan_ids in zip(batch, ids, strict=True):
+        attempts = sum(
+            1
+            for scan_id, scan in zip(scan_ids, scans, strict=True)
+            if scan_id in new_ids and scan.status == ScanStatus.FAILED_ATTEMPT
+        )
+        if attempts:
+            parcel.failed_attempts = (parcel.failed_attempts or 0) + attempts
     newest = _newest_scans(
         session, [parcel.id for (parcel, _), new in zip(batch, inserted, strict=True) if new]
     )
@@ -380,6 +400,7 @@ def _refresh_last_scan(
     parcel.last_scan_description = latest.description
     parcel.last_scan_city = latest.city
     parcel.last_scan_country = latest.country
+    parcel.last_exception_reason = latest.exception_reason
     parcel.updated_at = now
     session.add(parcel)
     if previous == parcel.status:

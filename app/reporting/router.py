@@ -6,7 +6,8 @@ import hmac
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4 as CONTENT_TYPE
 from pydantic import AwareDatetime
 
@@ -26,13 +27,23 @@ DEFAULT_WINDOW = timedelta(days=30)
 MAX_WINDOW = timedelta(days=366)
 
 
-def _check_metrics_token(request: Request, settings: Settings) -> None:
+# The scrape token as its own OpenAPI scheme, optional on /metrics (see the route's security).
+metrics_token_scheme = HTTPBearer(
+    scheme_name="MetricsToken",
+    description="RT_METRICS_TOKEN, when it is set: `Authorization: Bearer <token>`. "
+    "API keys never open /metrics.",
+    auto_error=False,
+)
+MetricsTokenDep = Annotated[HTTPAuthorizationCredentials | None, Depends(metrics_token_scheme)]
+
+
+def _check_metrics_token(sent: HTTPAuthorizationCredentials | None, settings: Settings) -> None:
     """Only the configured scrape token opens /metrics; API keys are never asked for here."""
     if settings.metrics_token is None:
         return
-    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    secret = sent.credentials.encode() if sent is not None else b""
     expected = settings.metrics_token.get_secret_value().encode()
-    if scheme.lower() != "bearer" or not hmac.compare_digest(secret.strip().encode(), expected):
+    if not hmac.compare_digest(secret, expected):
         raise Unauthorized("send 'Authorization: Bearer <RT_METRICS_TOKEN>' to read /metrics")
 
 
@@ -53,10 +64,11 @@ def _snapshot_cache(request: Request, settings: Settings) -> SnapshotCache:
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE: {}}}},
     summary="Prometheus metrics (text format)",
+    openapi_extra={"security": [{}]},  # or no token at all: RT_METRICS_TOKEN is optional
 )
-def prometheus_metrics(request: Request, settings: SettingsDep) -> Response:
+def prometheus_metrics(request: Request, settings: SettingsDep, token: MetricsTokenDep) -> Response:
     """This process's counters, then the shared database metrics (cached briefly)."""
-    _check_metrics_token(request, settings)
+    _check_metrics_token(token, settings)
     snapshot = _snapshot_cache(request, settings).get()
     hub: CarrierHub | None = getattr(request.app.state, "carriers", None)
     adapters = hub.adapters.values() if hub is not None else []

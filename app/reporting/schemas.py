@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_serializer
 
-from app.core.schemas import Money
+from app.core.schemas import Money, money_text
 
 
 class DurationStats(BaseModel):
@@ -65,6 +66,10 @@ class CompensationTotal(BaseModel):
     currency: str | None
     incidents: int
     amount: Money
+
+    @field_serializer("amount")
+    def _amount_out(self, value: Decimal) -> str:
+        return money_text(value, self.currency)
 
 
 class ClaimCounts(BaseModel):

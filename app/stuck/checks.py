@@ -40,6 +40,21 @@ class Checkable(Protocol):
     origin_country: str | None
     destination_country: str | None
     stuck_check_at: datetime | None
+    failed_attempts: int
+    last_scan_description: str | None
+    last_exception_reason: str | None
+    detection_rearm_after: datetime | None
+    detection_settled_at: datetime | None
+
+
+def is_armed(parcel: Checkable) -> bool:
+    """May detection open an incident for this parcel? (re-arming: see ``verdict``)."""
+    if parcel.detection_settled_at is not None:
+        return False
+    rearm_after = parcel.detection_rearm_after
+    return rearm_after is None or (
+        parcel.last_scan_at is not None and parcel.last_scan_at > rearm_after
+    )
 
 
 # the columns ``recheck_tenant`` touches, by name (see ``Checkable`` for why not the model)
@@ -49,6 +64,7 @@ _PARCELS = table(
     column("tenant_id", Uuid()),
     column("status"),
     column("stuck_check_at", UTCDateTime()),
+    column("detection_settled_at", UTCDateTime()),
 )
 
 
@@ -61,12 +77,17 @@ def facts_of(parcel: Checkable) -> ParcelFacts:
         last_scan_country=parcel.last_scan_country,
         origin_country=parcel.origin_country,
         destination_country=parcel.destination_country,
+        failed_attempts=parcel.failed_attempts,
+        reason_text=" ".join(
+            t for t in (parcel.last_scan_description, parcel.last_exception_reason) if t
+        ).lower(),
+        armed=is_armed(parcel),
     )
 
 
 def next_check(verdict: Verdict) -> datetime | None:
     """The next moment the verdict can change, assuming this one has been acted on."""
-    if verdict.kind == "presumed_lost":
+    if verdict.kind in ("presumed_lost", "returned"):
         return None
     lost_at = (
         add_business_days(verdict.since, verdict.lost_threshold.business_days, verdict.country)
@@ -90,10 +111,10 @@ def schedule(
     if rules is None:
         rules = rules_for(session, parcel.tenant_id)
     verdict = judge(facts_of(parcel), now=now, rules=rules)
-    if ScanStatus(parcel.status) in NEVER_STUCK:
-        parcel.stuck_check_at = None
-    elif verdict.stuck:
+    if verdict.stuck:
         parcel.stuck_check_at = now  # the next tick opens (or updates) its incident
+    elif ScanStatus(parcel.status) in NEVER_STUCK or not is_armed(parcel):
+        parcel.stuck_check_at = None  # a new scan schedules it again
     else:
         parcel.stuck_check_at = next_check(verdict)
     session.add(parcel)
@@ -107,6 +128,7 @@ def recheck_tenant(session: Session, *, tenant_id: uuid.UUID, now: datetime) -> 
         .where(
             _PARCELS.c.tenant_id == tenant_id,
             _PARCELS.c.status.not_in([s.value for s in NEVER_STUCK]),
+            _PARCELS.c.detection_settled_at.is_(None),
         )
         .values(stuck_check_at=now)
         .returning(_PARCELS.c.id)

@@ -21,10 +21,26 @@ exception              at once at once
 presumed lost          20      30      (no scan at all for this long, whatever the status)
 ====================== ======= ======
 
-Delivered, returned and cancelled parcels are never stuck. A parcel is stuck when the elapsed
-time *exceeds* its threshold. Tenants override any threshold by carrier, status and destination
+Delivered and cancelled parcels are never stuck. A parcel is stuck when the elapsed time
+*exceeds* its threshold. Tenants override any threshold by carrier, status and destination
 country; the most specific matching rule wins (``presumed_lost`` is the status name of the
 lost threshold).
+
+Some scans need someone at once, whatever the time since (a complaint in the making):
+
+============================================ ================== ==========================
+the parcel                                   verdict kind       incident type opened
+============================================ ================== ==========================
+returned_to_sender                           ``returned``       returned (with the reason)
+failed_attempt, the 2nd attempt or later     ``delivery_failed`` delivery_failed
+customs_hold asking for payment or documents ``customs_action`` customs
+exception                                    ``exception``      from the carrier's words
+============================================ ================== ==========================
+
+When detection opens nothing (re-arming, ``ParcelFacts.armed``): an incident of the parcel
+was resolved and no scan newer than the resolution has arrived since, or the resolution
+settled the order (refund, reshipment, compensation, cancellation). See
+``app.incidents.service.disarm_detection`` for the table of resolutions.
 """
 
 from __future__ import annotations
@@ -52,6 +68,18 @@ DEFAULT_THRESHOLDS: dict[str, tuple[float, float]] = {  # (express, postal)
     PRESUMED_LOST: (20, 30),
 }
 NEVER_STUCK = frozenset({ScanStatus.DELIVERED, ScanStatus.RETURNED_TO_SENDER, ScanStatus.CANCELLED})
+"""Statuses that never go quiet in a way that matters (a return opens its incident at once)."""
+REPEATED_ATTEMPTS = 2
+# words in a customs hold's scan that mean the customer or the seller must act (pay, send papers)
+_CUSTOMS_ACTION_WORDS = (
+    "payment", "pay ", "duties", "duty", "tax", "vat", "fee", "charges",
+    "document", "invoice", "paperwork", "information required", "id ", "identification",
+    "customs declaration", "clearance instructions", "awaiting information",
+)  # fmt: skip
+VerdictKind = Literal[
+    "exception", "no_movement", "presumed_lost", "returned", "delivery_failed", "customs_action"
+]
+AT_ONCE_KINDS = frozenset({"exception", "returned", "delivery_failed", "customs_action"})
 RULE_STATUSES = frozenset(DEFAULT_THRESHOLDS) | {ScanStatus.EXCEPTION.value}
 
 
@@ -99,6 +127,11 @@ class ParcelFacts:
     last_scan_country: str | None = None
     origin_country: str | None = None
     destination_country: str | None = None
+    failed_attempts: int = 0
+    reason_text: str = ""
+    """The newest scan's words (description and exception reason), lower case."""
+    armed: bool = True
+    """False while detection must open nothing (see the module docstring)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +143,7 @@ class Threshold:
 @dataclass(frozen=True, slots=True)
 class Verdict:
     stuck: bool
-    kind: Literal["exception", "no_movement", "presumed_lost"] | None
+    kind: VerdictKind | None
     since: datetime
     country: str | None
     elapsed_business_days: float
@@ -144,15 +177,36 @@ def threshold_for(facts: ParcelFacts, status: str, rules: Sequence[StuckRule]) -
     return Threshold(days, f"default {klass} {status}")
 
 
+def needs_customs_action(reason_text: str) -> bool:
+    """A customs hold whose words ask for payment or documents (not a routine inspection)."""
+    text = f" {reason_text.lower()} "
+    return any(word in text for word in _CUSTOMS_ACTION_WORDS)
+
+
+def _at_once_kind(facts: ParcelFacts, status: ScanStatus) -> VerdictKind | None:
+    if status == ScanStatus.RETURNED_TO_SENDER:
+        return "returned"
+    if status == ScanStatus.FAILED_ATTEMPT and facts.failed_attempts >= REPEATED_ATTEMPTS:
+        return "delivery_failed"
+    if status == ScanStatus.CUSTOMS_HOLD and needs_customs_action(facts.reason_text):
+        return "customs_action"
+    return None
+
+
 def judge(facts: ParcelFacts, *, now: datetime, rules: Sequence[StuckRule] = ()) -> Verdict:
     since = facts.last_scan_at or facts.registered_at
     country = facts.last_scan_country or facts.origin_country
     elapsed = business_days_between(since, now, country)
     status = ScanStatus(facts.status)
-    if status in NEVER_STUCK:
+    if not facts.armed:
         return Verdict(False, None, since, country, elapsed, None, None, None)
-    lost = threshold_for(facts, PRESUMED_LOST, rules)
+    at_once = _at_once_kind(facts, status)
+    if status in NEVER_STUCK and at_once is None:
+        return Verdict(False, None, since, country, elapsed, None, None, None)
+    lost = threshold_for(facts, PRESUMED_LOST, rules) if status not in NEVER_STUCK else None
     lost_at = add_business_days(since, lost.business_days, country) if lost else None
+    if at_once is not None:
+        return Verdict(True, at_once, since, country, elapsed, None, lost, since)
     if status == ScanStatus.EXCEPTION and not any(r.status == status.value for r in rules):
         return Verdict(True, "exception", since, country, elapsed, None, lost, since)
     threshold = threshold_for(facts, status.value, rules)
@@ -162,6 +216,20 @@ def judge(facts: ParcelFacts, *, now: datetime, rules: Sequence[StuckRule] = ())
     if stuck_at is not None and now > stuck_at:
         return Verdict(True, "no_movement", since, country, elapsed, threshold, lost, stuck_at)
     return Verdict(False, None, since, country, elapsed, threshold, lost, stuck_at)
+
+
+def rule_name(verdict: Verdict) -> str:
+    """The rule that fired, as the API and the timeline name it."""
+    if verdict.threshold is not None and verdict.kind in ("no_movement", None):
+        return verdict.threshold.rule
+    if verdict.kind == "presumed_lost" and verdict.lost_threshold is not None:
+        return verdict.lost_threshold.rule
+    return {
+        "exception": "exception opens at once",
+        "returned": "returned to sender opens at once",
+        "delivery_failed": f"{REPEATED_ATTEMPTS}+ failed delivery attempts open at once",
+        "customs_action": "customs asks for payment or documents: opens at once",
+    }.get(verdict.kind or "", "no rule")
 
 
 def facts_from_scans(

@@ -3,6 +3,11 @@
 Times: a CSV time needs an offset (``2026-03-12T09:30:00+00:00`` or ``Z``), a date alone
 means 00:00 UTC; XLSX cells cannot hold an offset, so their times are read as UTC (which is
 how the export writes them).
+
+Dates: ISO ``2026-04-03`` and year-first ``2026/04/03`` always; ``03/04/2026`` (or with ``.``
+or ``-``) in the import's date order, ``dmy`` (3 April) or ``mdy`` (4 March); the ``iso`` order
+refuses it. A date impossible in that order (``13/13/2026``) is an error naming the column;
+nothing is guessed.
 """
 
 from __future__ import annotations
@@ -15,19 +20,35 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from adapters import registry
+from app.core.settings import DateOrder
 from app.tracker_sheet import columns as sheet
 from app.tracker_sheet.columns import undo_defuse
 from app.tracker_sheet.reader import RowError
 
 _EMAIL = re.compile(r"[^\s;,<>()]+@[^\s;,<>()]+\.[^\s;,<>()]+")
 _TICKET_WORD = re.compile(r"^(?:ticket|ticket ref|ref)\s*[:#]?\s*", re.I)
+_YEAR_FIRST = re.compile(r"^(?P<y>\d{4})[/.](?P<m>\d{1,2})[/.](?P<d>\d{1,2})(?P<rest>[ T].*)?$")
+_YEAR_LAST = re.compile(r"^(?P<a>\d{1,2})[/.-](?P<b>\d{1,2})[/.-](?P<y>\d{4})(?P<rest>[ T].*)?$")
+ORDER_WORDS: dict[DateOrder, str] = {
+    "iso": "ISO 8601 (YYYY-MM-DD)",
+    "dmy": "day/month/year",
+    "mdy": "month/day/year",
+}
 
 
 class Cells:
     """Typed reads of one row's cells that collect errors instead of raising."""
 
-    def __init__(self, row: int, cells: dict[str, object], errors: list[RowError]) -> None:
+    def __init__(
+        self,
+        row: int,
+        cells: dict[str, object],
+        errors: list[RowError],
+        *,
+        date_order: DateOrder = "iso",
+    ) -> None:
         self.row, self.cells, self.errors = row, cells, errors
+        self.date_order = date_order
 
     def fail(self, column: str, reason: str) -> None:
         self.errors.append(RowError(row=self.row, column=column, reason=reason))
@@ -64,10 +85,13 @@ class Cells:
         if isinstance(value, date):
             return datetime.combine(value, time(), tzinfo=UTC)
         text = str(value).strip()
+        iso = self._iso_date(column, text)
+        if iso is None:
+            return None
         try:
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                return datetime.combine(date.fromisoformat(text), time(), tzinfo=UTC)
-            parsed = datetime.fromisoformat(text.replace(" UTC", "+00:00"))
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", iso):
+                return datetime.combine(date.fromisoformat(iso), time(), tzinfo=UTC)
+            parsed = datetime.fromisoformat(iso.replace(" UTC", "+00:00"))
         except ValueError:
             self.fail(column, f"{text!r} is not a date or an ISO 8601 time")
             return None
@@ -75,6 +99,38 @@ class Cells:
             self.fail(column, f"{text!r} has no offset; write it as {text}+00:00 (or Z for UTC)")
             return None
         return parsed.astimezone(UTC)
+
+    def _iso_date(self, column: str, text: str) -> str | None:
+        """The text with a slashed or dotted date written as ISO; None (and an error) when the
+        date order cannot read it. Any other text is left for the ISO parser to judge."""
+        if match := _YEAR_FIRST.match(text):
+            day, month, year = match["d"], match["m"], match["y"]
+            order: DateOrder | None = None
+        elif match := _YEAR_LAST.match(text):
+            if self.date_order == "iso":
+                self.fail(
+                    column,
+                    f"{text!r} is not an ISO 8601 date (YYYY-MM-DD); to read day/month/year or "
+                    "month/day/year dates, import with date_order=dmy or date_order=mdy",
+                )
+                return None
+            order = self.date_order
+            day, month = (match["a"], match["b"]) if order == "dmy" else (match["b"], match["a"])
+            year = match["y"]
+        else:
+            return text
+        try:
+            moment = date(int(year), int(month), int(day))
+        except ValueError:
+            other: DateOrder = "mdy" if order == "dmy" else "dmy"
+            hint = ""
+            if order is not None and _valid(year, day, month):
+                hint = f" (it is one in {ORDER_WORDS[other]}: import with date_order={other})"
+            words = ORDER_WORDS[order] if order else "year/month/day"
+            self.fail(column, f"{text!r} is not a date in {words} order{hint}")
+            return None
+        rest = (match["rest"] or " ")[1:].strip()  # after the date's " " or "T"
+        return f"{moment.isoformat()}T{rest}" if rest else moment.isoformat()
 
     def day(self, column: str) -> date | None:
         moment = self.when(column)
@@ -100,6 +156,14 @@ class Cells:
             return False
         self.fail(column, f"{text!r} is not Yes or No")
         return None
+
+
+def _valid(year: str, month: str, day: str) -> bool:
+    try:
+        date(int(year), int(month), int(day))
+    except ValueError:
+        return False
+    return True
 
 
 def carrier_code(name: str) -> str | None:

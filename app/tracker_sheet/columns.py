@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from app.carriers import service as carriers
+from app.core.schemas import money_amount
 from app.incidents.models import Incident, TimelineEntry
 from app.incidents.views import format_number, is_overdue
 from app.parcels.models import Parcel
@@ -178,9 +179,11 @@ def sheet_row(
         incident.root_cause,
         incident.proposed_solution,
         incident.compensation_kind,
-        incident.compensation_amount,
+        _money(incident.compensation_amount, incident.compensation_currency),
         incident.compensation_currency,
-        incident.compensation_percent,
+        incident.compensation_percent.normalize()
+        if incident.compensation_percent is not None
+        else None,
         incident.lessons_learned,
         parcel.customer_name,
         parcel.customer_phone,
@@ -196,8 +199,13 @@ def sheet_row(
     return SheetRow(values=values, tracking_url=url, overdue=overdue)
 
 
+def _money(amount: Decimal | None, currency: str | None) -> Decimal | None:
+    """An amount with its currency's minor units (59.90 EUR, 5990 JPY), as the API writes it."""
+    return money_amount(amount, currency) if amount is not None and currency else amount
+
+
 def csv_cell(value: CellValue) -> str:
-    """CSV text: times ISO 8601 in UTC to the second, dates ISO, amounts plain."""
+    """CSV text: times ISO 8601 in UTC to the second, dates ISO, numbers as the row has them."""
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -205,7 +213,7 @@ def csv_cell(value: CellValue) -> str:
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
+        return format(value, "f")
     if isinstance(value, bool):
         return _yes_no(value)
     return defuse_formula(value)

@@ -16,6 +16,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -45,6 +46,7 @@ CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 SHEET_TITLE = "Tracker"
 _DEADLINE_AT = COLUMNS.index(NEXT_STEP_DEADLINE)
 _TRACKING_AT = COLUMNS.index(TRACKING_NUMBER)
+_AMOUNT_AT = COLUMNS.index("Compensation Amount")
 _WIDE = {"Internal Action Log": 80, "Communication Summary": 50, "Next Step": 50}
 OVERDUE_FILL = PatternFill("solid", fgColor="FFC7CE")
 OVERDUE_FONT = Font(color="9C0006", bold=True)
@@ -122,6 +124,13 @@ def _xlsx_row(sheet: WriteOnlyWorksheet, row: SheetRow) -> list[object]:
     link.hyperlink = row.tracking_url
     link.font = LINK_FONT
     cells[_TRACKING_AT] = link
+    amount = row.values[_AMOUNT_AT]
+    if isinstance(amount, Decimal):  # shown with its currency's minor units (59.90, 5990)
+        money = WriteOnlyCell(sheet, value=float(amount))  # Excel keeps numbers as doubles
+        exponent = amount.as_tuple().exponent
+        digits = -exponent if isinstance(exponent, int) and exponent < 0 else 0
+        money.number_format = "0." + "0" * digits if digits else "0"
+        cells[_AMOUNT_AT] = money
     if row.overdue:
         due = _excel_value(row.values[_DEADLINE_AT])
         deadline = WriteOnlyCell(sheet, value=due if isinstance(due, datetime) else None)

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from app.core.errors import AppError
+from app.core.settings import DateOrder
 from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.incidents.timeline import append_entry
@@ -49,6 +50,7 @@ class RowOutcome:
 class ImportReport:
     dry_run: bool
     file_type: str
+    date_order: DateOrder
     ignored_columns: list[str]
     outcomes: list[RowOutcome] = field(default_factory=list)
     errors: list[RowError] = field(default_factory=list)
@@ -66,10 +68,17 @@ def import_table(
     actor: str,
     now: datetime,
     default_next_step_hours: int,
+    date_order: DateOrder = "iso",
 ) -> ImportReport:
-    """Check every row (and import the valid ones unless ``dry_run``); flushes, never commits."""
+    """Check every row (and import the valid ones unless ``dry_run``); flushes, never commits.
+
+    ``date_order`` reads dates such as 03/04/2026; ISO dates and XLSX date cells need none.
+    """
     report = ImportReport(
-        dry_run=dry_run, file_type=table.kind, ignored_columns=table.ignored_columns
+        dry_run=dry_run,
+        file_type=table.kind,
+        date_order=date_order,
+        ignored_columns=table.ignored_columns,
     )
     seen: dict[tuple[str, str], int] = {}
     for count, (number, values) in enumerate(table.rows, start=1):
@@ -77,7 +86,7 @@ def import_table(
             raise FileRejected(
                 [RowError(number, None, f"more than {MAX_IMPORT_ROWS:,} rows; split the file")]
             )
-        row, errors = parse_row(number, table.cells(values), now=now)
+        row, errors = parse_row(number, table.cells(values), now=now, date_order=date_order)
         if row is not None and row.key in seen:
             errors = [
                 RowError(

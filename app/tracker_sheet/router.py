@@ -12,11 +12,12 @@ from typing import Annotated, Literal
 import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime, BaseModel
+from pydantic import AwareDatetime, BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SettingsDep
 from app.core.errors import AppError, ValidationFailed
+from app.core.settings import DateOrder
 from app.db.engine import Database
 from app.incidents import queries as incident_queries
 from app.incidents.schemas import IncidentSource, IncidentStatus, IncidentType
@@ -47,6 +48,10 @@ class ImportRowRead(BaseModel):
 class ImportReportRead(BaseModel):
     dry_run: bool
     file_type: str
+    date_order: DateOrder = Field(
+        description="How dates such as 03/04/2026 were read: dmy (3 April), mdy (4 March) or "
+        "iso (refused); ISO dates and XLSX date cells need no order."
+    )
     rows: int
     valid: int
     imported: int
@@ -121,7 +126,7 @@ async def _upload(request: Request) -> bytes:
 
 def _run_import(
     db: Database, content: bytes, *, tenant_id: uuid.UUID, actor: str, dry_run: bool,
-    now: datetime, next_step_hours: int,
+    now: datetime, next_step_hours: int, date_order: DateOrder,
 ) -> ImportReport:  # fmt: skip
     """The import's own unit of work (the request holds none): a dry run is always rolled back."""
     with db.session() if dry_run else db.unit_of_work() as session:
@@ -133,6 +138,7 @@ def _run_import(
             actor=actor,
             now=now,
             default_next_step_hours=next_step_hours,
+            date_order=date_order,
         )
 
 
@@ -143,11 +149,19 @@ async def import_incidents(
     settings: SettingsDep,
     now: NowDep,
     dry_run: Annotated[bool, Query(description="Check only (the default); false imports.")] = True,
+    date_order: Annotated[
+        DateOrder | None,
+        Query(
+            description="How to read dates such as 03/04/2026: dmy, mdy, or iso (refuse them); "
+            "default RT_IMPORT_DATE_ORDER. ISO dates and XLSX date cells are always read."
+        ),
+    ] = None,
 ) -> ImportReportRead:
     """Import a tracker sheet (CSV or XLSX with the export's headers): a dry run by default,
     reporting each row's problems by row number and column; ``dry_run=false`` imports the
     valid rows, each whole or not at all, skipping (order id, tracking number) already here."""
     content = await _upload(request)
+    order = date_order or settings.import_date_order
     try:
         report = await anyio.to_thread.run_sync(
             lambda: _run_import(
@@ -158,6 +172,7 @@ async def import_incidents(
                 dry_run=dry_run,
                 now=now,
                 next_step_hours=settings.default_next_step_hours,
+                date_order=order,
             )
         )
     except FileRejected as rejected:
@@ -172,6 +187,7 @@ async def import_incidents(
     return ImportReportRead(
         dry_run=report.dry_run,
         file_type=report.file_type,
+        date_order=report.date_order,
         rows=len(report.outcomes),
         valid=report.count("valid"),
         imported=report.count("imported"),

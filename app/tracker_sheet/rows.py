@@ -17,6 +17,7 @@ from adapters import registry
 from adapters.base import ScanStatus
 from app.carriers.service import OTHER, resolve_carrier, validate_carrier
 from app.core.errors import ValidationFailed
+from app.core.settings import DateOrder
 from app.incidents.schemas import Compensation, IncidentType, RootCause
 from app.parcels.schemas import ParcelCreate
 from app.tracker_sheet import columns as sheet
@@ -195,11 +196,12 @@ def _not_future(cells: Cells, column: str, moment: datetime | None, now: datetim
 
 
 def parse_row(
-    row: int, raw: dict[str, object], *, now: datetime
+    row: int, raw: dict[str, object], *, now: datetime, date_order: DateOrder = "iso"
 ) -> tuple[TrackerRow | None, list[RowError]]:
-    """Check one row; a ``TrackerRow`` only when nothing is wrong with it."""
+    """Check one row; a ``TrackerRow`` only when nothing is wrong with it. ``date_order`` reads
+    dates such as 03/04/2026 (see ``cells``)."""
     errors: list[RowError] = []
-    cells = Cells(row, raw, errors)
+    cells = Cells(row, raw, errors, date_order=date_order)
     for required in (sheet.ORDER_ID, sheet.TRACKING_NUMBER):
         if cells.text(required) is None:
             cells.fail(required, "required")
@@ -282,6 +284,7 @@ def parse_row(
     incident_type = cells.choice("Incident Type", typing.get_args(IncidentType), "other")
     source = cells.choice("Source", SOURCES, "customer")
     last_scan = _last_scan(cells)
+    _not_future(cells, sheet.LAST_UPDATE_DATE, last_scan.at if last_scan else None, now)
     log, notes = _log(cells, now)
     if errors or parcel is None or carrier is None:
         missing = {e.column for e in errors if e.reason == "required"}

@@ -4,6 +4,10 @@ Shared by the on-demand refresh, pushed scans and the scheduler's polling, so al
 record the same way: scans stored (deduplicated), the next poll and the next stuck check
 rescheduled, and open incidents told that the parcel moved. A failed call never touches
 stored scans; it only records ``last_poll_error``.
+
+A scan dated ahead of our clock (beyond ``RT_SCAN_FUTURE_TOLERANCE_MINUTES``) would make the
+parcel look fresh until that date and keep stuck detection quiet: pushed, it is refused (422
+naming the scan); from a carrier, whose clock or time zone is wrong, it is dropped and logged.
 """
 
 from __future__ import annotations
@@ -12,17 +16,28 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+import structlog
 from sqlmodel import Session, col, select
 
-from adapters.base import CarrierError, Scan, ScanStatus, TrackingQuery, TrackingResult
-from app.auto_incidents.service import has_moved, open_incidents_of, react_to_movement
+from adapters.base import Scan, ScanStatus, TrackingQuery, TrackingResult
+from app.auto_incidents.service import (
+    has_moved,
+    open_incidents_of,
+    open_tracking_error,
+    react_to_movement,
+)
+from app.core.errors import ValidationFailed
+from app.core.schemas import iso_utc
+from app.core.settings import Settings
 from app.parcels.models import Parcel, ScanRecord
 from app.parcels.service import store_scans_many
 from app.stuck import checks as stuck_checks
-from app.tracking.poll_schedule import next_poll_at, retry_after_failure
+from app.tracking.poll_schedule import backoff_after_failures, next_poll_at, retry_after_failure
 
 NOT_FOUND_YET = "not found at the carrier (new labels can take hours to appear)"
 DEFAULT_MAX_AGE = timedelta(days=90)
+DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=10)
+log = structlog.get_logger("tracking.apply")
 
 
 def query_for(parcel: Parcel) -> TrackingQuery:
@@ -33,6 +48,43 @@ def query_for(parcel: Parcel) -> TrackingQuery:
         origin_country=parcel.origin_country,
         destination_country=parcel.destination_country,
     )
+
+
+def refuse_future_scans(
+    scans: Sequence[Scan], *, now: datetime, tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE
+) -> None:
+    """Pushed scans: one dated later than ``now + tolerance`` is a 422 naming each such scan."""
+    limit = now + tolerance
+    message = (
+        f"is in the future: later than the server's clock ({iso_utc(now)}) plus "
+        f"{tolerance.total_seconds() / 60:g} minutes"
+    )
+    errors = [
+        {"field": f"scans.{index}.occurred_at", "in": "body", "message": message}
+        for index, scan in enumerate(scans)
+        if scan.occurred_at > limit
+    ]
+    if errors:
+        raise ValidationFailed(errors[0]["field"], message, errors=errors)
+
+
+def _without_future(
+    parcel: Parcel, scans: Sequence[Scan], *, now: datetime, tolerance: timedelta
+) -> Sequence[Scan]:
+    """A carrier's answer minus scans dated ahead of our clock: counted in the log, never stored
+    (once our clock has passed their date, the next poll stores them like any other)."""
+    limit = now + tolerance
+    kept = [scan for scan in scans if scan.occurred_at <= limit]
+    if len(kept) < len(scans):
+        log.warning(
+            "future_scans_dropped",
+            carrier=parcel.carrier,
+            parcel_id=str(parcel.id),
+            dropped=len(scans) - len(kept),
+            latest=iso_utc(max(scan.occurred_at for scan in scans)),
+            now=iso_utc(now),
+        )
+    return kept
 
 
 def ingest_scans(
@@ -100,9 +152,12 @@ def apply_result(
     result: TrackingResult,
     now: datetime,
     max_age: timedelta = DEFAULT_MAX_AGE,
+    future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
 ) -> list[ScanRecord]:
     """Store a per-number result and schedule the next poll; returns the new scans."""
-    inserted = apply_results(session, [(parcel, result)], now=now, max_age=max_age)[0]
+    inserted = apply_results(
+        session, [(parcel, result)], now=now, max_age=max_age, future_tolerance=future_tolerance
+    )[0]
     return _records(session, inserted)
 
 
@@ -112,6 +167,7 @@ def apply_results(
     *,
     now: datetime,
     max_age: timedelta = DEFAULT_MAX_AGE,
+    future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
 ) -> list[list[uuid.UUID]]:
     """``apply_result`` for a poll page; the ids of each parcel's new scans."""
     previous_status = [ScanStatus(parcel.status) for parcel, _ in batch]
@@ -124,9 +180,11 @@ def apply_results(
             session.add(parcel)
             continue
         parcel.last_polled_at = now
+        parcel.poll_errors = 0
         parcel.last_poll_error = None if result.outcome == "found" else NOT_FOUND_YET
         if result.outcome == "found":
-            found.append((parcel, result.scans))
+            scans = _without_future(parcel, result.scans, now=now, tolerance=future_tolerance)
+            found.append((parcel, scans))
     inserted_ids = ingest_scans_many(session, found, source="carrier", now=now) if found else []
     new_by_parcel = {parcel.id: ids for (parcel, _), ids in zip(found, inserted_ids, strict=True)}
     for (parcel, result), before, polled in zip(batch, previous_status, polled_before, strict=True):
@@ -149,11 +207,28 @@ def record_failure(
     session: Session,
     *,
     parcel: Parcel,
-    error: CarrierError,
+    message: str,
     now: datetime,
     retry_at: datetime | None = None,
 ) -> None:
-    """A whole call failed: remember why and try again later; scans stay as they were."""
-    parcel.last_poll_error = f"{type(error).__name__}: {error.message}"[:500]
+    """The carrier could not be asked: remember why and try again later. Scans, and the
+    number's own count of failures, stay as they were: this is the carrier's silence."""
+    parcel.last_poll_error = message[:500]
     parcel.next_poll_at = retry_at or retry_after_failure(now)
     session.add(parcel)
+
+
+def count_number_failure(
+    session: Session, parcel: Parcel, settings: Settings, now: datetime
+) -> bool:
+    """This number failed while its carrier answered others: it backs off alone (doubling up
+    to ``RT_POLL_ERROR_BACKOFF_MAX_HOURS``) and, at ``RT_POLL_ERROR_LIMIT`` failures in a row,
+    opens a ``tracking_error`` incident; True when this call opened it."""
+    parcel.poll_errors = (parcel.poll_errors or 0) + 1
+    parcel.next_poll_at = backoff_after_failures(
+        now, parcel.poll_errors, ceiling=timedelta(hours=settings.poll_error_backoff_max_hours)
+    )
+    session.add(parcel)
+    if parcel.poll_errors != settings.poll_error_limit:
+        return False
+    return open_tracking_error(session, parcel=parcel, now=now) is not None

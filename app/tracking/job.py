@@ -4,6 +4,24 @@ Each carrier runs its own loop (lease a page of its due parcels, fetch them in t
 batch size under its concurrency limit, store), so one carrier's outage or slowness never
 slows the others. A leased parcel carries a lease: another process skips it until the lease
 expires, so a crashed poller delays a parcel by at most one lease, never loses it.
+
+A failing number is that number's problem, never its carrier's
+------------------------------------------------------------------
+- A carrier that calls once per number (DHL) answers a failed call as that number's result.
+- A batch call that fails whole (FedEx, UPS, 17TRACK) is split in two and each half tried
+  again, down to single numbers, so a poison number is found in about 2·log2(batch) calls.
+  The split stops when both halves fail before the carrier has answered anything in this
+  poll: that looks like the carrier, not a number. Credential and quota errors are never
+  split (``CarrierError.carrier_wide``).
+- The carrier is **unavailable** (``carrier.unavailable``; stuck detection pauses for it)
+  only on carrier-wide evidence (``carrier_is_down``): a poll in which it answered no number
+  at all, when calls for at least ``RT_CARRIER_OUTAGE_MIN_NUMBERS`` distinct numbers have
+  failed since it last answered anyone (counted across polls and processes in its
+  ``carrier_states`` row), or it refused our credentials. Being rate limited never is.
+- Any other failed number fails alone: it backs off alone (its own
+  ``next_poll_at``, doubling up to ``RT_POLL_ERROR_BACKOFF_MAX_HOURS``), is counted
+  (``rt_carrier_number_errors_total``), and after ``RT_POLL_ERROR_LIMIT`` failures in a row
+  opens a ``tracking_error`` incident instead of being skipped silently forever.
 """
 
 from __future__ import annotations
@@ -12,7 +30,7 @@ import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import anyio
@@ -21,6 +39,7 @@ from sqlmodel import Session, col, or_, select
 
 from adapters.base import (
     CarrierAdapter,
+    CarrierAuthError,
     CarrierError,
     CarrierRateLimited,
     TrackingQuery,
@@ -37,6 +56,31 @@ from app.tracking import apply as tracking
 log = structlog.get_logger("scheduler.poll")
 # pages being stored while the next is fetched; their parcels differ, so they never contend
 STORES_IN_FLIGHT = 2
+
+
+@dataclass
+class Evidence:
+    """What one poll of one carrier has seen so far: does the carrier answer anyone?"""
+
+    answered: int = 0
+    failed_numbers: set[str] = field(default_factory=set)
+
+    def saw(self, results: Sequence[TrackingResult]) -> None:
+        for result in results:
+            if result.call_failed:
+                self.failed_numbers.add(result.tracking_number)
+            else:
+                self.answered += 1
+
+
+def carrier_is_down(session: Session, ctx: JobContext, carrier: str, evidence: Evidence) -> bool:
+    """Carrier-wide evidence that the carrier, not a number, is failing (module docstring)."""
+    if evidence.answered:
+        return False
+    if carrier_states.is_unavailable(session, carrier):
+        return True
+    failed = carrier_states.note_failures(session, carrier=carrier, numbers=evidence.failed_numbers)
+    return failed >= ctx.settings.carrier_outage_min_numbers
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +125,22 @@ def _locked(session: Session, leased: Sequence[Leased]) -> dict[uuid.UUID, Parce
 
 
 def store_results(
-    ctx: JobContext, carrier: str, leased: Sequence[Leased], results: Sequence[TrackingResult]
+    ctx: JobContext,
+    carrier: str,
+    leased: Sequence[Leased],
+    results: Sequence[TrackingResult],
+    evidence: Evidence,
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
     now = ctx.clock()
     by_number = {r.tracking_number: r for r in results}
     with ctx.db.unit_of_work() as session, session.no_autoflush:
         # no flush per parcel: every parcel's changes go out together at commit
+        failed_calls = any(r.call_failed for r in results)
+        down = failed_calls and carrier_is_down(session, ctx, carrier, evidence)
         parcels = _locked(session, leased)
         batch: list[tuple[Parcel, TrackingResult]] = []
+        unanswered: list[tuple[Parcel, TrackingResult]] = []
         for item in leased:
             parcel = parcels.get(item.parcel_id)
             if parcel is None:  # deleted meanwhile
@@ -98,67 +149,133 @@ def store_results(
                 item.query.number, "the carrier's answer did not include this number"
             )
             parcel.poll_lease_until = None
-            batch.append((parcel, result))
-            counts[f"parcels_{result.outcome}"] += 1
+            counts["parcels_failed" if result.call_failed else f"parcels_{result.outcome}"] += 1
+            if result.call_failed and down:
+                unanswered.append((parcel, result))  # the carrier's silence, not the number's
+            else:
+                batch.append((parcel, result))
         new_scans = tracking.apply_results(
-            session, batch, now=now, max_age=ctx.settings.max_tracking_age
+            session,
+            batch,
+            now=now,
+            max_age=ctx.settings.max_tracking_age,
+            future_tolerance=ctx.settings.scan_future_tolerance,
         )
         counts["scans_new"] += sum(len(ids) for ids in new_scans)
-        if carrier_states.record_success(session, carrier=carrier, now=now):
+        for parcel, result in batch:
+            if result.outcome == "error":  # refused, or its call failed while others answered
+                counts["number_errors"] += 1
+                metrics.CARRIER_NUMBER_ERRORS.labels(carrier).inc()
+                if tracking.count_number_failure(session, parcel, ctx.settings, now):
+                    counts["tracking_errors_opened"] += 1
+        for parcel, result in unanswered:
+            tracking.record_failure(session, parcel=parcel, message=result.error or "", now=now)
+        if evidence.answered and carrier_states.record_success(session, carrier=carrier, now=now):
             counts["carrier_recovered"] += 1
+        if down:
+            error = unanswered[0][1].error if unanswered else None
+            counts.update(_record_outage(session, carrier, error or "no answer", now))
     return counts
 
 
 def store_failure(
-    ctx: JobContext, carrier: str, leased: Sequence[Leased], error: CarrierError
+    ctx: JobContext,
+    carrier: str,
+    leased: Sequence[Leased],
+    error: CarrierError,
+    evidence: Evidence,
 ) -> Counter[str]:
+    """A whole call failed and could not be narrowed to a number: the carrier's silence."""
     counts: Counter[str] = Counter({"parcels_failed": len(leased)})
     now = ctx.clock()
     retry_at = None
     if isinstance(error, CarrierRateLimited) and error.retry_after is not None:
         retry_at = now + timedelta(seconds=error.retry_after)
+    message = f"{type(error).__name__}: {error.message}"
     with ctx.db.unit_of_work() as session:
         for parcel in _locked(session, leased).values():
-            tracking.record_failure(session, parcel=parcel, error=error, now=now, retry_at=retry_at)
+            tracking.record_failure(
+                session, parcel=parcel, message=message, now=now, retry_at=retry_at
+            )
             parcel.poll_lease_until = None
-        # being asked to slow down is not an outage; everything else means we cannot see
-        if not isinstance(error, CarrierRateLimited) and carrier_states.record_outage(
-            session,
-            carrier=carrier,
-            error=f"{type(error).__name__}: {error.message}"[:500],
-            now=now,
-        ):
-            counts["carrier_unavailable"] += 1
+        # being asked to slow down is not an outage; refused credentials always are
+        outage = isinstance(error, CarrierAuthError) or (
+            not isinstance(error, CarrierRateLimited)
+            and carrier_is_down(session, ctx, carrier, evidence)
+        )
+        if outage:
+            counts.update(_record_outage(session, carrier, message, now))
     return counts
+
+
+def _record_outage(session: Session, carrier: str, error: str, now: datetime) -> Counter[str]:
+    started = carrier_states.record_outage(session, carrier=carrier, error=error[:500], now=now)
+    return Counter({"carrier_unavailable": 1}) if started else Counter()
 
 
 Fetched = tuple[list[Leased], list[TrackingResult] | CarrierError]
 
 
-async def _fetch_chunk(adapter: CarrierAdapter, chunk: list[Leased]) -> Fetched:
-    """One carrier call; a whole-call failure comes back as data for the store step."""
+async def _fetch_chunk(
+    adapter: CarrierAdapter, chunk: list[Leased], evidence: Evidence, counts: Counter[str]
+) -> Fetched:
+    """One carrier call; a whole-call failure is split to find the number that caused it."""
+    counts["calls"] += 1
     try:
-        return chunk, await metrics.timed_fetch(adapter, [c.query for c in chunk])
+        results = await metrics.timed_fetch(adapter, [c.query for c in chunk])
     except CarrierError as error:
         log.warning(
             "carrier call failed", carrier=adapter.code, error=str(error), parcels=len(chunk)
         )
-        return chunk, error
+        evidence.failed_numbers.update(leased.query.number for leased in chunk)
+        if error.carrier_wide:
+            return chunk, error
+        if len(chunk) == 1:
+            results = [TrackingResult.unanswered(chunk[0].query.number, error)]
+        else:
+            return await _split(adapter, chunk, error, evidence, counts)
+    evidence.saw(results)
+    return chunk, results
 
 
-def store_page(ctx: JobContext, carrier: str, fetched: Sequence[Fetched]) -> Counter[str]:
+async def _split(
+    adapter: CarrierAdapter,
+    chunk: list[Leased],
+    error: CarrierError,
+    evidence: Evidence,
+    counts: Counter[str],
+) -> Fetched:
+    """Bisect a failed batch: each half again, unless both fail while nothing answers."""
+    counts["batches_split"] += 1
+    middle = len(chunk) // 2
+    first = await _fetch_chunk(adapter, chunk[:middle], evidence, counts)
+    second = await _fetch_chunk(adapter, chunk[middle:], evidence, counts)
+    halves = (first, second)
+    if evidence.answered == 0 and all(isinstance(o, CarrierError) for _, o in halves):
+        return chunk, error  # the carrier, not a number
+    results: list[TrackingResult] = []
+    for part, outcome in halves:
+        if isinstance(outcome, CarrierError):
+            outcome = [TrackingResult.unanswered(leased.query.number, outcome) for leased in part]
+        results += outcome
+    return chunk, results
+
+
+def store_page(
+    ctx: JobContext, carrier: str, fetched: Sequence[Fetched], evidence: Evidence
+) -> Counter[str]:
     """Store one leased page's answers: failed calls first, then every answer in one transaction."""
     counts: Counter[str] = Counter()
     answered: list[Leased] = []
     results: list[TrackingResult] = []
     for chunk, outcome in fetched:
         if isinstance(outcome, CarrierError):
-            counts.update(store_failure(ctx, carrier, chunk, outcome))
+            counts.update(store_failure(ctx, carrier, chunk, outcome, evidence))
         else:
             answered += chunk
             results += outcome
     if answered:  # the carrier answered, so it is available: recorded after any failure
-        counts.update(store_results(ctx, carrier, answered, results))
+        counts.update(store_results(ctx, carrier, answered, results, evidence))
     return counts
 
 
@@ -169,12 +286,13 @@ async def poll_carrier(ctx: JobContext, adapter: CarrierAdapter, deadline: float
     concurrency limit, not our database round trips, sets the pace.
     """
     counts: Counter[str] = Counter()
+    evidence = Evidence()
     size = max(1, adapter.capabilities.batch_size)
     slots = asyncio.Semaphore(max(1, adapter.capabilities.max_concurrency))
 
     async def bounded(chunk: list[Leased]) -> Fetched:
         async with slots:
-            return await _fetch_chunk(adapter, chunk)
+            return await _fetch_chunk(adapter, chunk, evidence, counts)
 
     storing: list[asyncio.Task[Counter[str]]] = []
     try:
@@ -185,15 +303,17 @@ async def poll_carrier(ctx: JobContext, adapter: CarrierAdapter, deadline: float
             counts["claimed"] += len(leased)
             chunks = [leased[i : i + size] for i in range(0, len(leased), size)]
             fetched = await asyncio.gather(*(bounded(c) for c in chunks))
-            counts["calls"] += len(chunks)
             if len(storing) >= STORES_IN_FLIGHT:
                 counts.update(await storing.pop(0))
             storing.append(
                 asyncio.create_task(
-                    anyio.to_thread.run_sync(store_page, ctx, adapter.code, fetched)
+                    anyio.to_thread.run_sync(store_page, ctx, adapter.code, fetched, evidence)
                 )
             )
-            if all(isinstance(outcome, CarrierError) for _, outcome in fetched):
+            if evidence.answered == 0 and all(
+                isinstance(outcome, CarrierError) or all(r.call_failed for r in outcome)
+                for _, outcome in fetched
+            ):
                 break  # the carrier is failing: leave the rest for the next tick
     finally:
         for task in storing:

@@ -55,3 +55,11 @@ def next_poll_at(
 
 def retry_after_failure(now: datetime, rng: random.Random | None = None) -> datetime:
     return now + RETRY_AFTER_FAILURE * (1 + (rng or random).uniform(0, JITTER))
+
+
+def backoff_after_failures(
+    now: datetime, failures: int, *, ceiling: timedelta, rng: random.Random | None = None
+) -> datetime:
+    """A number failing alone waits twice as long after each failure, up to ``ceiling``."""
+    wait = min(RETRY_AFTER_FAILURE * (1 << min(max(0, failures - 1), 20)), ceiling)
+    return now + wait * (1 + (rng or random).uniform(0, JITTER))

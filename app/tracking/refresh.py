@@ -42,6 +42,9 @@ def refresh_parcel(
     except CarrierError as error:
         _record_failure(db, tenant_id=tenant_id, parcel_id=parcel_id, error=error, now=now)
         raise
+    if result.failure is not None:  # the call for this number failed: say how, as a 502-504
+        _record_failure(db, tenant_id=tenant_id, parcel_id=parcel_id, error=result.failure, now=now)
+        raise result.failure
     if result.outcome == "error":
         refused = CarrierError(carrier, result.error or "the carrier refused this number")
         _record_failure(db, tenant_id=tenant_id, parcel_id=parcel_id, error=refused, now=now)
@@ -49,7 +52,12 @@ def refresh_parcel(
     with db.unit_of_work() as session:
         parcel = parcels.get_parcel(session, tenant_id=tenant_id, parcel_id=parcel_id, lock=True)
         new_scans = apply.apply_result(
-            session, parcel=parcel, result=result, now=now, max_age=settings.max_tracking_age
+            session,
+            parcel=parcel,
+            result=result,
+            now=now,
+            max_age=settings.max_tracking_age,
+            future_tolerance=settings.scan_future_tolerance,
         )
         return RefreshRead(
             carrier=parcel.carrier,
@@ -64,4 +72,6 @@ def _record_failure(
 ) -> None:
     with db.unit_of_work() as session:
         parcel = parcels.get_parcel(session, tenant_id=tenant_id, parcel_id=parcel_id)
-        apply.record_failure(session, parcel=parcel, error=error, now=now)
+        apply.record_failure(
+            session, parcel=parcel, message=f"{type(error).__name__}: {error.message}", now=now
+        )

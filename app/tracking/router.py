@@ -27,12 +27,15 @@ def push_scans(
     principal: ParcelsWriteDep,
     session: SessionDep,
     now: NowDep,
+    settings: SettingsDep,
 ) -> ScanBatchResult:
-    """Store scans pushed in normalised form; repeats are ignored, late ones never regress."""
+    """Store scans pushed in normalised form; repeats are ignored, late ones never regress,
+    and one dated ahead of the server clock (``RT_SCAN_FUTURE_TOLERANCE_MINUTES``) is a 422."""
     parcel = parcels.get_parcel(
         session, tenant_id=principal.tenant_id, parcel_id=parcel_id, lock=True
     )
     scans = [parcels.scan_from_push(item) for item in body.scans]
+    apply.refuse_future_scans(scans, now=now, tolerance=settings.scan_future_tolerance)
     new = apply.ingest_scans(session, parcel=parcel, scans=scans, source="api", now=now)
     return ScanBatchResult(
         accepted=len(new), duplicates=len(scans) - len(new), parcel=parcels.parcel_view(parcel)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_serializer
 
-from app.core.schemas import InputModel, Money
+from app.core.schemas import InputModel, Money, money_text
 from app.incidents.schemas import Compensation, CompensationRead, Resolution, RootCause
 
 
@@ -70,6 +71,10 @@ class ProposalRead(BaseModel):
     decided_at: datetime | None
     decision_reason: str | None
     created_at: datetime
+
+    @field_serializer("value")
+    def _value_out(self, value: Decimal | None) -> str | None:
+        return money_text(value, self.value_currency)
 
 
 class ProcessRead(BaseModel):

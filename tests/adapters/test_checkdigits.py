@@ -152,7 +152,7 @@ def test_s10_numbers_verify_and_reject_every_serial_change_but_the_5_collision(
         assert (parse_s10(bad + country) is not None) == collision, bad
 
 
-# --- TNT and SF Express (docs/carriers.md §8.2, §8.3) ------------------------------------
+# --- TNT and SF Express (docs/carriers.md §9.2, §8.3) ------------------------------------
 
 
 def test_tnt_check_digit_is_the_s10_rule_on_the_published_examples() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,10 @@ from adapters.base import (
     CarrierAuthError,
     CarrierMalformedResponse,
     CarrierRateLimited,
-    CarrierUnavailable,
     Location,
     ScanStatus,
     TrackingQuery,
+    time_zone_guesses,
     unmapped_codes,
 )
 from adapters.dhl import (
@@ -156,9 +157,9 @@ def test_parcel_de_in_transit_uses_status_codes_refined_by_text():
         (S.IN_TRANSIT, "transit"),
     ]
     data, *_, arrived = result.scans
-    # no location and a cross-border shipment: the offset-less time is read as UTC
+    # no location: the offset-less time is local at the destination, Vienna (UTC+2 in May)
     assert data.location == Location()
-    assert data.occurred_at == utc(2024, 5, 5, 21, 3)
+    assert data.occurred_at == utc(2024, 5, 5, 19, 3)
     # "Austria" alone is a country, not a city; Vienna is UTC+2 in May
     assert arrived.location == Location(country="AT")
     assert arrived.occurred_at == utc(2024, 5, 7, 8, 12)
@@ -270,21 +271,24 @@ def test_dhl_unknown_code_without_a_known_phrase_is_counted():
 
 
 @pytest.mark.parametrize(
-    ("raw", "country", "expected"),
+    ("raw", "where", "expected"),
     [
-        ("2024-01-15T10:00:00Z", "US", utc(2024, 1, 15, 10)),
-        ("2024-01-15T10:00:00-05:00", None, utc(2024, 1, 15, 15)),
-        ("2024-01-15T10:00:00", "US", utc(2024, 1, 15, 10)),  # several US zones: UTC
-        ("2024-01-15T10:00:00", None, utc(2024, 1, 15, 10)),
-        ("2024-01-15T10:00:00", "CN", utc(2024, 1, 15, 2)),  # one legal time, Shanghai
-        ("2024-07-15T10:00:00", "DE", utc(2024, 7, 15, 8)),  # Berlin and Busingen agree
-        ("2024-07-15T10:00:00", "ES", utc(2024, 7, 15, 10)),  # the Canaries differ: UTC
-        ("2024-07-15", "NL", utc(2024, 7, 14, 22)),
-        ("15.07.2024 10:00", "DE", None),
+        ("2024-01-15T10:00:00Z", Location(country="US"), (utc(2024, 1, 15, 10), "offset")),
+        ("2024-01-15T10:00:00-05:00", Location(), (utc(2024, 1, 15, 15), "offset")),
+        ("2024-01-15T10:00:00", Location(country="US"), (utc(2024, 1, 15, 10), "utc")),
+        ("2024-01-15T10:00:00", Location(), (utc(2024, 1, 15, 10), "utc")),
+        ("2024-01-15T10:00:00", Location(country="CN"), (utc(2024, 1, 15, 2), "country")),
+        ("2024-07-15T10:00:00", Location(country="DE"), (utc(2024, 7, 15, 8), "country")),
+        # the Canaries differ from Madrid, and no town says which: UTC
+        ("2024-07-15T10:00:00", Location(country="ES"), (utc(2024, 7, 15, 10), "utc")),
+        ("2024-07-15T10:00:00", Location(city="MADRID", country="ES"),
+         (utc(2024, 7, 15, 8), "city")),
+        ("2024-07-15", Location(country="NL"), (utc(2024, 7, 14, 22), "country")),
+        ("15.07.2024 10:00", Location(country="DE"), None),
     ],
-)
-def test_offset_less_times_use_the_countrys_single_zone_else_utc(raw, country, expected):
-    assert place_in_time(raw, country) == expected
+)  # fmt: skip
+def test_offset_less_times_are_local_where_the_event_happened(raw, where, expected):
+    assert place_in_time(raw, where) == expected
 
 
 @pytest.mark.parametrize(
@@ -296,7 +300,14 @@ def test_offset_less_times_use_the_countrys_single_zone_else_utc(raw, country, e
          Location(city="Oderweg 2, AMSTERDAM", postal_code="1043 AG", country="NL")),
         ({"addressLocality": "Germany"}, Location(country="DE")),
         ({"addressLocality": "Springfield", "addressRegion": "IL", "countryCode": "USA"},
-         Location(city="Springfield", region="IL")),
+         Location(city="Springfield", region="IL", country="US")),
+        ({"addressLocality": "CINCINNATI HUB, OH - USA"},
+         Location(city="CINCINNATI HUB", region="OH", country="US")),
+        ({"addressLocality": "SOUTHERN ALBERTA, AB - CANADA"},
+         Location(city="SOUTHERN ALBERTA", region="AB", country="CA")),
+        ({"addressLocality": "CALGARY"}, Location(city="CALGARY")),
+        # not a state of the country: the comma stays in the town's text
+        ({"addressLocality": "PARIS, XX - FRANCE"}, Location(city="PARIS, XX", country="FR")),
         ({"addressLocality": "NOWHERE - ATLANTIS"}, Location(city="NOWHERE - ATLANTIS")),
     ],
 )  # fmt: skip
@@ -364,6 +375,100 @@ def test_events_at_the_same_minute_keep_dhls_order():
     events[1]["timestamp"] = events[0]["timestamp"]  # out for delivery and delivered together
     [result] = parse_tracking(body, [EXPRESS])
     assert [s.status for s in result.scans[-2:]] == [S.OUT_FOR_DELIVERY, S.DELIVERED]
+
+
+# --- local times without an offset ---------------------------------------------------------
+
+NORTH_AMERICA = "4839205173"
+
+
+def test_offset_less_journey_from_leipzig_to_calgary_is_placed_in_local_zones():
+    before = Counter(time_zone_guesses)
+    [result] = parse_tracking(fixture("track_offset_less_north_america.json"), [NORTH_AMERICA])
+    placed = [(s.location.city, s.raw_timestamp, s.occurred_at) for s in result.scans]
+    assert placed == [
+        ("LEIPZIG", "2024-03-11T16:20:00", utc(2024, 3, 11, 15, 20)),  # CET
+        ("LEIPZIG", "2024-03-11T21:45:00", utc(2024, 3, 11, 20, 45)),
+        ("LEIPZIG", "2024-03-11T23:05:00+01:00", utc(2024, 3, 11, 22, 5)),  # its own offset
+        ("NEW YORK CITY GATEWAY", "2024-03-12T01:55:00", utc(2024, 3, 12, 5, 55)),  # EDT
+        ("NEW YORK CITY GATEWAY", "2024-03-12T04:30:00-04:00", utc(2024, 3, 12, 8, 30)),
+        ("NEW YORK CITY GATEWAY", "2024-03-12T06:15:00", utc(2024, 3, 12, 10, 15)),
+        ("CINCINNATI HUB", "2024-03-12T08:20:00", utc(2024, 3, 12, 12, 20)),  # EDT
+        ("CINCINNATI HUB", "2024-03-12T09:40:00", utc(2024, 3, 12, 13, 40)),
+        ("SOUTHERN ALBERTA", "2024-03-12T11:35:00", utc(2024, 3, 12, 17, 35)),  # MDT
+        ("SOUTHERN ALBERTA", "2024-03-12T12:30:00", utc(2024, 3, 12, 18, 30)),
+        ("CALGARY", "2024-03-13T08:05:00", utc(2024, 3, 13, 14, 5)),
+        ("CALGARY", "2024-03-13T10:47:00", utc(2024, 3, 13, 16, 47)),
+    ]
+    assert [s.location.region for s in result.scans[3:10]] == ["NY"] * 3 + ["OH"] * 2 + ["AB"] * 2
+    assert result.scans[-1].status is S.DELIVERED
+    assert Counter(time_zone_guesses) - before == Counter(
+        {("dhl", "offset"): 2, ("dhl", "country"): 2, ("dhl", "state"): 6, ("dhl", "city"): 2}
+    )
+
+
+def test_offset_less_journey_across_the_atlantic_keeps_its_true_order():
+    """Read as UTC, New York's departure (06:15) would come before the transfer DHL stamped
+    04:30-04:00, and Cincinnati's arrival too: the journey would run backwards."""
+    body = fixture("track_offset_less_north_america.json")
+    in_dhl_order = [e["timestamp"] for e in reversed(body["shipments"][0]["events"])]
+    [result] = parse_tracking(body, [NORTH_AMERICA])
+
+    assert [s.raw_timestamp for s in result.scans] == in_dhl_order
+    times = [s.occurred_at for s in result.scans]
+    assert times == sorted(times)
+
+    def as_utc(raw: str) -> datetime:
+        moment = datetime.fromisoformat(raw)
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+    assert sorted(in_dhl_order, key=as_utc) != in_dhl_order
+
+
+def test_an_unknown_place_uses_the_destination_from_dhl_else_from_the_query():
+    body = fixture("track_offset_less_north_america.json")
+    shipment = body["shipments"][0]
+    shipment["events"] = [
+        {
+            "timestamp": "2024-07-15T09:00:00",
+            "location": {"address": {"addressLocality": "UNKNOWN FACILITY - CANADA"}},
+            "description": "Processed at UNKNOWN FACILITY - CANADA",
+        }
+    ]
+    [result] = parse_tracking(body, [NORTH_AMERICA])
+    assert result.scans[0].occurred_at == utc(2024, 7, 15, 15)  # Calgary, MDT
+
+    del shipment["destination"]
+    [result] = parse_tracking(body, [NORTH_AMERICA], destination_country="CA")
+    assert result.scans[0].occurred_at == utc(2024, 7, 15, 9)  # Canada alone names no zone
+
+    shipment["events"][0]["location"] = None
+    [result] = parse_tracking(body, [NORTH_AMERICA], destination_country="NL")
+    assert result.scans[0].occurred_at == utc(2024, 7, 15, 7)  # Amsterdam, CEST
+
+
+def test_an_event_with_no_place_and_no_destination_is_read_as_utc_and_counted():
+    body = {"shipments": [{"id": EXPRESS, "events": [
+        {"timestamp": "2024-07-15T09:00:00", "description": "Shipment picked up"}
+    ]}]}  # fmt: skip
+    before = time_zone_guesses[("dhl", "utc")]
+    [result] = parse_tracking(body, [EXPRESS])
+    assert result.scans[0].occurred_at == utc(2024, 7, 15, 9)
+    assert time_zone_guesses[("dhl", "utc")] == before + 1
+
+
+@pytest.mark.anyio
+async def test_fetch_passes_the_querys_destination_country_to_the_parser():
+    body = fixture("track_offset_less_north_america.json")
+    shipment = body["shipments"][0]
+    del shipment["destination"]
+    shipment["events"] = [{"timestamp": "2024-07-15T09:00:00", "description": "Shipment picked up"}]
+    dhl = adapter()
+    with respx.mock(base_url=BASE) as mock:
+        mock.get("/track/shipments").respond(200, json=body)
+        [result] = await dhl.fetch([TrackingQuery(NORTH_AMERICA, destination_country="DE")])
+    await dhl.aclose()
+    assert result.scans[0].occurred_at == utc(2024, 7, 15, 7)  # Berlin, CEST
 
 
 # --- fetch over fake HTTP -----------------------------------------------------------------
@@ -453,11 +558,28 @@ async def test_429_raises_rate_limited_with_retry_after():
 
 
 @pytest.mark.anyio
-async def test_503_raises_unavailable():
+async def test_a_503_is_that_numbers_unanswered_result():
     with respx.mock(base_url=BASE) as mock:
         mock.get("/track/shipments").respond(503, json=fixture("error_unavailable.json"))
-        with pytest.raises(CarrierUnavailable):
-            await adapter().fetch([TrackingQuery(number=EXPRESS)])
+        [result] = await adapter().fetch([TrackingQuery(number=EXPRESS)])
+    assert (result.outcome, result.call_failed) == ("error", True)
+    assert result.error is not None
+    assert result.error.startswith("CarrierUnavailable")
+
+
+@pytest.mark.anyio
+async def test_one_failing_number_never_sinks_the_others_of_its_batch():
+    with respx.mock(base_url=BASE) as mock:
+        route = mock.get("/track/shipments")
+        route.side_effect = lambda request: (
+            httpx.Response(503, json=fixture("error_unavailable.json"))
+            if request.url.params["trackingNumber"] == "1234567890"
+            else httpx.Response(200, json=fixture("track_delivered.json"))
+        )
+        results = await adapter().fetch(
+            [TrackingQuery(number="1234567890"), TrackingQuery(number=EXPRESS)]
+        )
+    assert [(r.outcome, r.call_failed) for r in results] == [("error", True), ("found", False)]
 
 
 @pytest.mark.anyio
@@ -476,11 +598,13 @@ async def test_503_then_success_is_retried_without_real_sleeping():
 
 
 @pytest.mark.anyio
-async def test_malformed_body_raises_malformed():
+async def test_a_malformed_body_is_that_numbers_unanswered_result():
     with respx.mock(base_url=BASE) as mock:
         mock.get("/track/shipments").respond(200, content=(FIXTURES / "malformed.txt").read_bytes())
-        with pytest.raises(CarrierMalformedResponse):
-            await adapter().fetch([TrackingQuery(number=EXPRESS)])
+        [result] = await adapter().fetch([TrackingQuery(number=EXPRESS)])
+    assert result.call_failed is True
+    assert result.error is not None
+    assert result.error.startswith("CarrierMalformedResponse")
 
 
 @pytest.mark.anyio

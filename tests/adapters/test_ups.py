@@ -6,6 +6,7 @@ import asyncio
 import base64
 import copy
 import json
+from collections import Counter
 from collections.abc import Coroutine
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,6 @@ from adapters.base import (
     CarrierAuthError,
     CarrierMalformedResponse,
     CarrierRateLimited,
-    CarrierUnavailable,
     Location,
     ScanStatus,
     TrackingQuery,
@@ -268,18 +268,46 @@ def _activity(**fields: Any) -> dict[str, Any]:
     return {"status": status, **fields}
 
 
+def _at(city: str, state: str, country: str, postal_code: str = "") -> dict[str, Any]:
+    """An activity's ``location`` as UPS sends it (empty strings for what it leaves out)."""
+    address = {
+        "city": city,
+        "stateProvince": state,
+        "postalCode": postal_code,
+        "country": country,
+        "countryCode": country,
+    }
+    return {"location": {"address": address}}
+
+
 @pytest.mark.parametrize(
     ("fields", "expected"),
     [
-        ({"gmtDate": "20210210", "gmtTime": "74700"}, datetime(2021, 2, 10, 7, 47, tzinfo=UTC)),
-        (
-            {"gmtDate": "2024-03-26", "gmtTime": "15:58:00"},
-            datetime(2024, 3, 26, 15, 58, tzinfo=UTC),
+        (  # the spec's example: not zero-padded
+            {"gmtDate": "20210210", "gmtTime": "74700"},
+            (datetime(2021, 2, 10, 7, 47, tzinfo=UTC), "offset"),
         ),
-        ({"gmtDate": "20240326", "gmtTime": "155800"}, datetime(2024, 3, 26, 15, 58, tzinfo=UTC)),
+        (  # as seen in practice: with colons, and the legacy XML date
+            {"gmtDate": "2024-03-26", "gmtTime": "15:58:00"},
+            (datetime(2024, 3, 26, 15, 58, tzinfo=UTC), "offset"),
+        ),
+        (
+            {"gmtDate": "20240326", "gmtTime": "155800"},
+            (datetime(2024, 3, 26, 15, 58, tzinfo=UTC), "offset"),
+        ),
+        (  # the GMT fields are already UTC: gmtOffset is not applied to them again
+            {
+                "gmtDate": "20240326",
+                "gmtTime": "15:58:00",
+                "gmtOffset": "-04:00",
+                "date": "20240326",
+                "time": "115800",
+            },
+            (datetime(2024, 3, 26, 15, 58, tzinfo=UTC), "offset"),
+        ),
         (  # no GMT fields (as the REST API once sent): local time shifted by the offset
             {"date": "20231130", "time": "164340", "gmtOffset": "-05:00"},
-            datetime(2023, 11, 30, 21, 43, 40, tzinfo=UTC),
+            (datetime(2023, 11, 30, 21, 43, 40, tzinfo=UTC), "offset"),
         ),
         (  # unreadable GMT fields fall back to local time too
             {
@@ -289,22 +317,108 @@ def _activity(**fields: Any) -> dict[str, Any]:
                 "time": "165800",
                 "gmtOffset": "+01:00",
             },
-            datetime(2024, 3, 26, 15, 58, tzinfo=UTC),
+            (datetime(2024, 3, 26, 15, 58, tzinfo=UTC), "offset"),
         ),
-        (  # local time and no offset at all: read as UTC
+        (  # local time, no offset and no place at all: read as UTC
             {"date": "20231130", "time": "164340"},
-            datetime(2023, 11, 30, 16, 43, 40, tzinfo=UTC),
+            (datetime(2023, 11, 30, 16, 43, 40, tzinfo=UTC), "utc"),
+        ),
+        (  # local time in New Jersey without any GMT field: Eastern time (EST)
+            {"date": "20231130", "time": "164340", **_at("SECAUCUS", "NJ", "US")},
+            (datetime(2023, 11, 30, 21, 43, 40, tzinfo=UTC), "state"),
+        ),
+        (  # ... and in summer (EDT)
+            {"date": "20240612", "time": "080500", **_at("PARSIPPANY", "NJ", "US")},
+            (datetime(2024, 6, 12, 12, 5, tzinfo=UTC), "state"),
+        ),
+        (  # a ZIP code says more than the state: Kentucky spans two zones
+            {"date": "20240612", "time": "080500", **_at("", "KY", "US", "42101")},
+            (datetime(2024, 6, 12, 13, 5, tzinfo=UTC), "postal"),
+        ),
+        (  # a country with one offset
+            {"date": "20240612", "time": "080500", **_at("KOELN", "", "DE")},
+            (datetime(2024, 6, 12, 6, 5, tzinfo=UTC), "country"),
         ),
         ({"gmtDate": "20240231", "gmtTime": "10:00:00"}, None),  # 31 February
         ({"gmtDate": "20240326", "gmtTime": "25:00:00"}, None),
         ({"date": "00010101", "time": "000000", "gmtOffset": "+05:00"}, None),  # before year 1
+        ({"date": "00010101", "time": "000000", **_at("", "", "JP")}, None),  # before year 1
         ({}, None),
     ],
 )
-def test_activity_time_is_utc_from_gmt_fields_else_local_plus_offset(
-    fields: dict[str, Any], expected: datetime | None
+def test_activity_time_is_utc_from_gmt_fields_else_local_placed_where_it_happened(
+    fields: dict[str, Any], expected: tuple[datetime, str] | None
 ) -> None:
     assert occurred_at(_activity(**fields)) == expected
+
+
+def test_local_time_with_no_place_uses_the_destination() -> None:
+    activity = _activity(date="20240612", time="080500")
+    destination = Location(city="WAYNE", region="NJ", country="US")
+
+    assert occurred_at(activity, destination=destination) == (
+        datetime(2024, 6, 12, 12, 5, tzinfo=UTC),
+        "destination",
+    )
+
+
+NEW_JERSEY = "1ZW4X7396694175263"
+
+
+def test_new_jersey_journey_without_gmt_fields_is_placed_in_local_zones() -> None:
+    before = Counter(base.time_zone_guesses)
+    result = parse_one("track_offset_less_new_jersey.json", NEW_JERSEY)
+    placed = [(s.location.city, s.occurred_at) for s in result.scans]
+    assert placed == [
+        ("KOELN", datetime(2024, 6, 10, 16, 30, tzinfo=UTC)),  # gmtTime "16:30:00"
+        ("KOELN", datetime(2024, 6, 10, 20, 45, tzinfo=UTC)),
+        ("LOUISVILLE", datetime(2024, 6, 11, 5, 35, tzinfo=UTC)),  # no GMT: Louisville, EDT
+        ("LOUISVILLE", datetime(2024, 6, 11, 8, 30, tzinfo=UTC)),  # gmtTime "83000"
+        ("SECAUCUS", datetime(2024, 6, 11, 11, 5, tzinfo=UTC)),  # no GMT: New Jersey, EDT
+        ("WAYNE", datetime(2024, 6, 11, 13, 10, tzinfo=UTC)),  # no GMT: ZIP 07470
+        ("WAYNE", datetime(2024, 6, 11, 18, 32, tzinfo=UTC)),
+    ]
+    assert result.scans[-1].status is S.DELIVERED
+    assert Counter(base.time_zone_guesses) - before == Counter(
+        {("ups", "offset"): 3, ("ups", "city"): 1, ("ups", "state"): 1, ("ups", "postal"): 2}
+    )
+
+
+def test_new_jersey_journey_keeps_its_true_order_where_utc_would_not() -> None:
+    """Read as UTC, Secaucus' arrival (07:05 local) would come before Louisville's departure
+    (08:30 UTC from the GMT fields): the parcel would arrive before it left."""
+    body = load("track_offset_less_new_jersey.json")
+    activities = list(reversed(body["trackResponse"]["shipment"][0]["package"][0]["activity"]))
+    result = parse_tracking(body, [NEW_JERSEY])[0]
+
+    assert [s.description for s in result.scans] == [
+        a["status"]["description"].strip() for a in activities
+    ]
+    times = [s.occurred_at for s in result.scans]
+    assert times == sorted(times)
+    naive = [occurred_at({k: v for k, v in a.items() if k != "location"}) for a in activities]
+    as_utc = [p.at for p in naive if p is not None]
+    assert as_utc != sorted(as_utc)
+
+
+def test_fetch_passes_the_querys_destination_country_to_the_parser() -> None:
+    body = load("track_offset_less_new_jersey.json")
+    package = body["trackResponse"]["shipment"][0]["package"][0]
+    del package["packageAddress"]
+    package["activity"] = [_activity(date="20240611", time="070500")]
+    with respx.mock(base_url=PRODUCTION_URL) as ups:
+        ups.post(TOKEN_URL).respond(200, json=load("oauth_token.json"))
+        ups.get(_track_path(NEW_JERSEY)).respond(200, json=body)
+
+        async def fetch() -> list[base.TrackingResult]:
+            adapter = UpsAdapter(configured(), policy=NO_RETRY)
+            try:
+                return await adapter.fetch([TrackingQuery(NEW_JERSEY, destination_country="DE")])
+            finally:
+                await adapter.aclose()
+
+        [result] = run(fetch())
+    assert result.scans[0].occurred_at == datetime(2024, 6, 11, 5, 5, tzinfo=UTC)  # CEST
 
 
 def test_activity_without_a_readable_time_is_skipped() -> None:
@@ -666,23 +780,27 @@ def test_fetch_reports_rate_limit_with_the_wait_ups_asked_for() -> None:
     assert raised.value.carrier == "ups"
 
 
-def test_fetch_reports_5xx_as_unavailable() -> None:
+def test_fetch_reports_a_5xx_as_that_numbers_unanswered_result() -> None:
     with respx.mock(base_url=PRODUCTION_URL) as ups:
         ups.post(TOKEN_URL).respond(200, json=load("oauth_token.json"))
         ups.get(_track_path(DELIVERED)).respond(503, json=load("error_unavailable.json"))
-        with pytest.raises(CarrierUnavailable, match="HTTP 503"):
-            run(_fetch([DELIVERED]))
+        [result] = run(_fetch([DELIVERED]))
+    assert (result.outcome, result.call_failed) == ("error", True)
+    assert result.error is not None
+    assert "CarrierUnavailable" in result.error
+    assert "HTTP 503" in result.error
 
 
-def test_fetch_reports_a_broken_body_as_malformed_with_the_raw_text() -> None:
+def test_fetch_reports_a_broken_body_as_that_numbers_unanswered_result() -> None:
     with respx.mock(base_url=PRODUCTION_URL) as ups:
         ups.post(TOKEN_URL).respond(200, json=load("oauth_token.json"))
         ups.get(_track_path(DELIVERED)).respond(
             200, content=(FIXTURES / "malformed.txt").read_bytes()
         )
-        with pytest.raises(CarrierMalformedResponse) as raised:
-            run(_fetch([DELIVERED]))
-    assert raised.value.raw.startswith('{"trackResponse"')
+        [result] = run(_fetch([DELIVERED]))
+    assert result.call_failed is True
+    assert result.error is not None
+    assert result.error.startswith("CarrierMalformedResponse")
 
 
 def test_fetch_uses_the_configured_base_url_and_records_health() -> None:

@@ -143,10 +143,8 @@ def test_a_parcel_that_stalls_again_gets_a_new_incident_only_after_the_first_is_
     run_job(ops, "poll")
     assert run_job(ops, "detect-stuck")["opened"] == 0  # the first one is still open
     [first] = _incidents(ops)
-    ops.post(
-        f"/v1/incidents/{first['id']}/transitions",
-        json={"to": "resolved", "resolution": "compensated", "reason": "voucher sent"},
-    )
+    resolve_as_rejected(ops, first["id"])
+    clock.advance(hours=1)
     ops.post(
         f"/v1/parcels/{parcel_id}/scans",
         json={"scans": [{**moved, "occurred_at": clock.now.isoformat(), "description": "Sorted"}]},
@@ -155,6 +153,20 @@ def test_a_parcel_that_stalls_again_gets_a_new_incident_only_after_the_first_is_
     run_job(ops, "poll")
     assert run_job(ops, "detect-stuck")["opened"] == 1
     assert len(_incidents(ops)) == 2
+
+
+def resolve_as_rejected(api: ApiClient, incident_id: str) -> None:
+    """Resolve without settling the order: the complaint judged not substantiated."""
+    assessed = api.post(
+        f"/v1/incidents/{incident_id}/process/assessment",
+        json={"substantiated": False, "reason": "the carrier confirms it is moving"},
+    )
+    assert assessed.status_code == 200, assessed.text
+    resolved = api.post(
+        f"/v1/incidents/{incident_id}/transitions",
+        json={"to": "resolved", "resolution": "rejected", "reason": "still on its way"},
+    )
+    assert resolved.status_code == 200, resolved.text
 
 
 def test_customs_hold_opens_a_customs_incident(ops: ApiClient, clock: FakeClock) -> None:
@@ -224,13 +236,17 @@ def test_an_incident_the_customer_opened_is_annotated_not_duplicated(
 def test_a_carrier_outage_opens_no_incidents_and_raises_one_event(
     ops: ApiClient, clock: FakeClock, db: Database
 ) -> None:
-    parcel = register_parcel(ops, tracking_number="SANDBOX-OUTAGE-1", carrier=None, shipped_at=None)
+    # an outage is carrier-wide evidence: no answer for RT_CARRIER_OUTAGE_MIN_NUMBERS (3)
+    parcel, *_ = [
+        register_parcel(ops, tracking_number=f"SANDBOX-OUTAGE-{n}", carrier=None, shipped_at=None)
+        for n in (1, 2, 3)
+    ]
     clock.advance(days=12)
     first = run_job(ops, "poll")
     clock.advance(minutes=30)
     run_job(ops, "poll")
 
-    assert first["parcels_failed"] == 1
+    assert first["parcels_failed"] == 3
     assert run_job(ops, "detect-stuck")["opened"] == 0
     assert _incidents(ops) == []
     outage = events(db, "carrier.unavailable")

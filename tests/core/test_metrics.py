@@ -1,4 +1,4 @@
-"""Process metrics: carrier call outcomes, unmapped codes and breaker states, with fakes."""
+"""Process metrics: carrier call outcomes, unmapped codes, time-zone guesses and breaker states."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from adapters.base import (
     CarrierUnavailable,
     TrackingQuery,
     TrackingResult,
+    record_time_zone,
     record_unmapped,
 )
 from app.core import metrics
@@ -114,6 +115,28 @@ def test_unmapped_codes_are_counted_per_carrier_without_the_raw_code() -> None:
     assert sample("rt_carrier_unmapped_codes_total", carrier="fake_unmapped") == before + 2
     text = generate_latest(REGISTRY).decode()
     assert "ZZ-1" not in text
+
+
+def test_time_zone_guesses_are_counted_per_carrier_and_how() -> None:
+    before = {
+        how: sample("rt_scan_time_zone_guess_total", carrier="fake_zones", how=how)
+        for how in ("offset", "state", "utc")
+    }
+
+    record_time_zone("fake_zones", "offset")
+    record_time_zone("fake_zones", "offset")
+    record_time_zone("fake_zones", "state")
+    record_time_zone("fake_zones", "utc")
+
+    after = {
+        how: sample("rt_scan_time_zone_guess_total", carrier="fake_zones", how=how)
+        for how in ("offset", "state", "utc")
+    }
+    assert after == {
+        "offset": before["offset"] + 2,
+        "state": before["state"] + 1,
+        "utc": before["utc"] + 1,
+    }
 
 
 def test_breaker_state_is_one_series_per_state_with_the_current_one_set() -> None:

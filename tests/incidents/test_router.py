@@ -214,7 +214,7 @@ def test_patch_compensation_and_next_step_are_recorded(api: ApiClient) -> None:
     body = response.json()
     assert body["compensation"] == {
         "kind": "partial_refund",
-        "amount": "15",
+        "amount": "15.00",
         "currency": "EUR",
         "percent": None,
     }

@@ -16,7 +16,7 @@ def test_register_parcel_stores_and_normalises_every_field(api: ApiClient) -> No
     assert parcel["destination_country"] == "DE"
     assert parcel["customer"]["phone"] == "+4930901820"
     assert parcel["customer"]["locale"] == "de-DE"
-    assert parcel["declared_value"] == "59.9"
+    assert parcel["declared_value"] == "59.90"
     assert parcel["currency"] == "EUR"
     assert parcel["shipped_at"] == "2026-03-02T00:15:00Z"
     assert parcel["status"] == "info_received"

@@ -218,9 +218,9 @@ def test_the_month_adds_up_to_the_hand_computed_numbers(api: ApiClient) -> None:
         {"root_cause": "packaging", "incidents": 1, "share": 0.2},
     ]
     assert body["compensation"] == [
-        {"kind": "partial_refund", "currency": "EUR", "incidents": 1, "amount": "10"},
-        {"kind": "refund", "currency": "EUR", "incidents": 1, "amount": "59.9"},
-        {"kind": "refund", "currency": "USD", "incidents": 1, "amount": "25.5"},
+        {"kind": "partial_refund", "currency": "EUR", "incidents": 1, "amount": "10.00"},
+        {"kind": "refund", "currency": "EUR", "incidents": 1, "amount": "59.90"},
+        {"kind": "refund", "currency": "USD", "incidents": 1, "amount": "25.50"},
         {"kind": "reshipment", "currency": None, "incidents": 1, "amount": "0"},
     ]
     assert body["claims"]["filed"] == body["claims"]["won"] == body["claims"]["paid"] == 0

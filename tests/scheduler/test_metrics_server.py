@@ -38,14 +38,16 @@ def _samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 def test_job_ticks_and_breakers_are_served_without_the_api(
     metrics_url: str, ops: ApiClient
 ) -> None:
-    ok = ("rt_job_ticks_total", (("job", "overdue"), ("outcome", "ok")))
+    ok = ("rt_job_ticks_total", (("job_name", "overdue"), ("outcome", "ok")))
     before = _samples(metrics_url).get(ok, 0.0)
 
     run_job(ops, "overdue")
     after = _samples(metrics_url)
 
     assert after[ok] == before + 1
-    assert after[("rt_job_tick_duration_seconds_count", (("job", "overdue"),))] >= 1
+    assert after[("rt_job_tick_duration_seconds_count", (("job_name", "overdue"),))] >= 1
+    # `job` and `instance` are the labels Prometheus sets from the scrape target: none of ours
+    assert [key for key in after if {"job", "instance"} & {label for label, _ in key[1]}] == []
     breaker = ("rt_carrier_breaker_state", (("carrier", "sandbox"), ("state", "closed")))
     assert after[breaker] == 1.0
     # the database figures are the API replicas' job: a scheduler scrape never queries

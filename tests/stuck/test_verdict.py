@@ -148,7 +148,7 @@ def test_exception_is_stuck_at_once() -> None:
     assert (verdict.stuck, verdict.kind) == (True, "exception")
 
 
-@pytest.mark.parametrize("status", ["delivered", "returned_to_sender", "cancelled"])
+@pytest.mark.parametrize("status", ["delivered", "cancelled"])
 def test_finished_journeys_are_never_stuck(status: str) -> None:
     verdict = judge(
         facts("ups", status, "2025-01-01T00:00:00+00:00", "US"),

@@ -18,7 +18,7 @@ from app.core.settings import Settings
 from app.core.tenancy import SCOPES, ensure_bootstrap_key, ensure_tenant, generate_secret
 from app.db.engine import Database
 from app.parcels.models import Parcel
-from app.tracking.job import Leased, store_results
+from app.tracking.job import Evidence, Leased, store_results
 from tests.factories import START
 from tests.system.processes import wait_for
 
@@ -72,7 +72,9 @@ def test_a_poll_committed_after_the_carriers_first_recorded_success_is_judged(
         [Scan(ScanStatus.IN_TRANSIT, quiet_since, "Departed export hub", Location(country="CN"))],
     )
     claimed = Leased(parcel.id, TrackingQuery(number=NUMBER), polled_at + timedelta(minutes=5))
-    store_results(_context(db, polled_at), "sandbox", [claimed], [result])
+    evidence = Evidence()
+    evidence.saw([result])  # the poll saw the carrier answer, as it does before storing
+    store_results(_context(db, polled_at), "sandbox", [claimed], [result], evidence)
 
     counts = detect.run_sync(_context(db, polled_at + timedelta(minutes=1)))
 

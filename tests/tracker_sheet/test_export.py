@@ -80,7 +80,7 @@ def test_csv_is_the_tracker_one_row_per_incident_in_the_tracker_order(
     assert customs["Overdue"] == "No"
     assert damaged["Resolution Status"] == "Resolved (Delivered)"
     assert damaged["Next Step"] == damaged["Next Step Deadline"] == ""
-    assert (damaged["Compensation Kind"], damaged["Compensation Amount"]) == ("discount", "5.5")
+    assert (damaged["Compensation Kind"], damaged["Compensation Amount"]) == ("discount", "5.50")
     assert (damaged["Compensation Currency"], damaged["Compensation Percent"]) == ("EUR", "10")
     assert lost["Carrier"] == "Sandbox (test carrier)"
     assert lost["Overdue"] == "Yes"

@@ -90,10 +90,10 @@ def test_a_claim_moves_from_draft_to_paid_with_an_entry_and_event_each_time(
     assert filed.json()["carrier_reference"] == "UPS-CLM-7781"
     assert filed.json()["deadline_near"] is False
     assert too_much.status_code == 422
-    assert partial.json()["approved_amount"] == "40"
+    assert partial.json()["approved_amount"] == "40.00"
     assert partial.json()["decision_reason"] == "Cap"
     assert paid.json()["status"] == "paid"
-    assert paid.json()["paid_amount"] == "40"
+    assert paid.json()["paid_amount"] == "40.00"
     assert paid.json()["paid_at"] == "2026-03-27T09:30:00Z"
     assert again.status_code == 409
     assert [k for k in entry_kinds(api, incident) if k.startswith("claim_")] == [

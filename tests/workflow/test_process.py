@@ -69,7 +69,8 @@ def test_the_whole_process_step_by_step_with_a_supervisors_approval(
     [proposal] = proposed["proposals"]
     assert proposal["status"] == "pending"
     assert proposal["needs_approval"] is True
-    assert (proposal["value"], proposal["threshold"]) == ("59.9", "50")
+    # the value in its currency's minor units; the threshold has no currency: as stored
+    assert (proposal["value"], proposal["threshold"]) == ("59.90", "50.000")
     assert approved["proposals"][0]["decided_by"] == "supervisor-sam"
     row = api.get(url(incident)).json()
     assert row["process_step"] == "done"
@@ -78,7 +79,7 @@ def test_the_whole_process_step_by_step_with_a_supervisors_approval(
     assert row["root_cause"] == "packaging"
     assert row["compensation"] == {
         "kind": "refund",
-        "amount": "59.9",
+        "amount": "59.90",
         "currency": "EUR",
         "percent": None,
     }

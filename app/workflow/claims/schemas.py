@@ -7,9 +7,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_serializer
 
-from app.core.schemas import CurrencyCode, InputModel, Money, UtcDatetime
+from app.core.schemas import CurrencyCode, InputModel, Money, UtcDatetime, money_text
 
 ClaimType = Literal["lost", "damaged", "delay"]
 
@@ -65,3 +65,11 @@ class ClaimRead(BaseModel):
     filed_at: datetime | None
     decided_at: datetime | None
     paid_at: datetime | None
+
+    @field_serializer("amount")
+    def _amount_out(self, value: Decimal) -> str:
+        return money_text(value, self.currency)
+
+    @field_serializer("approved_amount", "paid_amount")
+    def _outcome_out(self, value: Decimal | None) -> str | None:
+        return money_text(value, self.currency)
