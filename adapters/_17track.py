@@ -1,13 +1,20 @@
-"""The shared 17TRACK v2.2 client behind the EMS and China Post adapters.
+"""The shared 17TRACK v2.2 client behind every carrier we read through 17TRACK.
 
-Neither EMS nor China Post offers a public self-service tracking API (``docs/carriers.md``
-§4.1, §5.1), so both read 17TRACK: header ``17token``, ``POST /track/v2.2/register`` once per
-number, then ``POST /track/v2.2/gettrackinfo``, at most 40 numbers a call. Registration is
-remembered per adapter instance (per process); 17TRACK's "already registered" answer counts as
-success, and a number 17TRACK has forgotten is registered again and asked for once more.
+EMS and China Post offer no public self-service tracking API (``docs/carriers.md`` §4.1,
+§5.1); TNT, SF Express and any other carrier 17TRACK knows (``17track:<key>``, §8) are read the
+same way: header ``17token``, ``POST /track/v2.2/register`` once per number, then
+``POST /track/v2.2/gettrackinfo``, at most 40 numbers a call, each number with the 17TRACK
+carrier key its adapter names. 17TRACK's "already registered" answer counts as success, and a
+number 17TRACK has forgotten is registered again and asked for once more.
 
-EMS and China Post stay two adapters (own code, name, public tracking page and 17TRACK carrier
-key) that subclass ``SeventeenTrackAdapter``. Errors, as everywhere in ``adapters``::
+**One key, one connection.** All these adapters spend one 17TRACK key, so a process holds one
+``SeventeenTrackAccount`` for them (``adapters.registry.build_all``): one HTTP client, hence one
+pace (``RT_17TRACK_REQUESTS_PER_SECOND`` for the whole key), one concurrency limit, one daily
+call count, one circuit breaker, and one memory of registered (number, key) pairs. Each carrier
+stays its own adapter (code, name, public page, key, number format) subclassing
+``SeventeenTrackAdapter``. An adapter built on its own (tests) opens its own account.
+
+Errors, as everywhere in ``adapters``::
 
     CarrierError                  17TRACK refused the call for another documented reason
     ├── CarrierAuthError          HTTP 401/403, key invalid, IP not whitelisted, account disabled
@@ -158,7 +165,7 @@ def unregistered_numbers(body: Any) -> set[str]:
 
 
 class SeventeenTrackSettings(BaseSettings):
-    """One 17TRACK account serves EMS and China Post, so both read these ``RT_17TRACK_*``."""
+    """One 17TRACK key serves every 17TRACK-backed carrier, so all read these ``RT_17TRACK_*``."""
 
     model_config = SettingsConfigDict(env_prefix="RT_17TRACK_", extra="ignore")
 
@@ -167,14 +174,15 @@ class SeventeenTrackSettings(BaseSettings):
     )
     base_url: str = Field(default=PRODUCTION_URL, description="17TRACK API root (production).")
     requests_per_second: float = Field(
-        default=1.5,
+        default=2.0,
         description=(
-            "Calls per second for ONE adapter. 17TRACK allows 3/s per key (third-party "
-            "transcription of its v1 docs) and EMS and China Post share the key: 1.5 each."
+            "Calls per second for the whole key in this process (every 17TRACK carrier shares "
+            "one connection). 17TRACK allows 3/s per key (third-party transcription of its v1 "
+            "docs); 2 leaves room for another process's on-demand refreshes."
         ),
     )
     max_concurrency: int = Field(
-        default=1, description="Calls in flight at once per adapter; 17TRACK documents none."
+        default=1, description="17TRACK calls in flight at once; 17TRACK documents no limit."
     )
     daily_quota: int | None = Field(
         default=None,
@@ -185,12 +193,8 @@ class SeventeenTrackSettings(BaseSettings):
     )
 
 
-class SeventeenTrackAdapter(ABC):
-    """Everything EMS and China Post share; subclasses add code, name, key, format and URL."""
-
-    code: str
-    network: Network = "postal"
-    name: str
+class SeventeenTrackAccount:
+    """One 17TRACK key in this process: the connection and registrations its carriers share."""
 
     def __init__(
         self,
@@ -198,6 +202,7 @@ class SeventeenTrackAdapter(ABC):
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         policy: HttpPolicy | None = None,
+        name: str = "17track",
     ) -> None:
         self.settings = settings
         self.capabilities = Capabilities(
@@ -206,10 +211,47 @@ class SeventeenTrackAdapter(ABC):
             max_concurrency=settings.max_concurrency,
             daily_quota=settings.daily_quota,
         )
-        self._http = CarrierHttpClient(
-            self.code, settings.base_url, self.capabilities, policy, transport=transport
+        self.http = CarrierHttpClient(
+            name, settings.base_url, self.capabilities, policy, transport=transport
         )
-        self._registered: set[str] = set()
+        # (number, carrier key sent) pairs 17TRACK tracks for us
+        self.registered: set[tuple[str, int | None]] = set()
+        self._closed = False
+
+    @property
+    def token(self) -> str | None:
+        key = self.settings.api_key
+        token = key.get_secret_value().strip() if key is not None else ""
+        return token or None
+
+    async def aclose(self) -> None:
+        """Close the connection once, however many of its carriers are closed."""
+        if not self._closed:
+            self._closed = True
+            await self.http.aclose()
+
+
+class SeventeenTrackAdapter(ABC):
+    """Everything the 17TRACK carriers share; subclasses add code, name, key, format and URL."""
+
+    code: str
+    network: Network = "postal"
+    name: str
+
+    def __init__(
+        self,
+        settings: SeventeenTrackSettings | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        policy: HttpPolicy | None = None,
+        account: SeventeenTrackAccount | None = None,
+    ) -> None:
+        self.account = account or SeventeenTrackAccount(
+            settings or SeventeenTrackSettings(), transport=transport, policy=policy, name=self.code
+        )
+        self.settings = self.account.settings
+        self.capabilities = self.account.capabilities
+        self._http = self.account.http
 
     @abstractmethod
     def carrier_key_of(self, number: str) -> int | None:
@@ -221,20 +263,19 @@ class SeventeenTrackAdapter(ABC):
 
     @property
     def configured(self) -> bool:
-        key = self.settings.api_key
-        return key is not None and bool(key.get_secret_value().strip())
+        return self.account.token is not None
 
     def health(self) -> CarrierHealth:
         return self._http.health()
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self.account.aclose()
 
     async def fetch(self, queries: Sequence[TrackingQuery]) -> list[TrackingResult]:
         """One result per query, in order; 40 numbers per 17TRACK call."""
-        if not self.configured or self.settings.api_key is None:
+        token = self.account.token
+        if token is None:
             raise CarrierAuthError(self.code, f"17TRACK API key not set: set {API_KEY_ENV}")
-        token = self.settings.api_key.get_secret_value().strip()
         numbers = list(dict.fromkeys(normalise_number(q.number) for q in queries))
         results: dict[str, TrackingResult] = {}
         for start in range(0, len(numbers), MAX_NUMBERS_PER_CALL):
@@ -248,7 +289,7 @@ class SeventeenTrackAdapter(ABC):
 
     async def _track(self, numbers: list[str], token: str) -> dict[str, TrackingResult]:
         """Register what is new, ask for all, and retry once what 17TRACK had forgotten."""
-        new = [n for n in numbers if n not in self._registered]
+        new = [n for n in numbers if self._key_pair(n) not in self.account.registered]
         registration = await self._register(new, token)
         if len(registration.failed) == len(numbers) and registration.quota_exhausted:
             raise CarrierRateLimited(self.code, "17TRACK quota used up: nothing could register")
@@ -261,10 +302,10 @@ class SeventeenTrackAdapter(ABC):
         unregistered = unregistered_numbers(body)
         forgotten = [n for n in asked if n in unregistered]
         if forgotten:
-            self._registered.difference_update(forgotten)
+            self.account.registered.difference_update(self._key_pair(n) for n in forgotten)
             again = await self._register(forgotten, token)
             results.update({n: TrackingResult.failed(n, why) for n, why in again.failed.items()})
-            retry = [n for n in forgotten if n in self._registered]
+            retry = [n for n in forgotten if self._key_pair(n) in self.account.registered]
             if retry:
                 body = await self._post(GETTRACKINFO_PATH, retry, token)
                 results.update(zip(retry, self.parse(body, retry), strict=True))
@@ -274,8 +315,11 @@ class SeventeenTrackAdapter(ABC):
         if not numbers:
             return RegisterOutcome()
         outcome = parse_register(await self._post(REGISTER_PATH, numbers, token), self.code)
-        self._registered.update(outcome.registered)
+        self.account.registered.update(self._key_pair(n) for n in outcome.registered)
         return outcome
+
+    def _key_pair(self, number: str) -> tuple[str, int | None]:
+        return number, self.carrier_key_of(number)
 
     async def _post(self, path: str, numbers: list[str], token: str) -> Any:
         response = await self._http.request(

@@ -158,6 +158,24 @@ _UPU_BRACKETED = re.compile(r"[\[(]\s*(E[DMX][A-Z])\s*[\])]")
 _UPU_LEADING = re.compile(r"^\s*(E[DMX][A-Z])(?=[\s:\-])")
 
 
+@dataclass(frozen=True, slots=True)
+class CarrierParsing:
+    """One 17TRACK carrier's ``parse_tracking`` and ``status_for``: each carrier module exposes
+    these two under those names, so unmapped codes are counted under the carrier's code."""
+
+    carrier: str
+
+    def parse_tracking(self, body: Any, numbers: Sequence[str]) -> list[TrackingResult]:
+        """Results of one ``gettrackinfo`` answer, one per number, in order."""
+        return parse_tracking(body, numbers, carrier=self.carrier)
+
+    def status_for(
+        self, sub_status: str | None, stage: str | None, description: str
+    ) -> tuple[str | None, Rule]:
+        """(raw code, rule) of one event; an unknown code is counted under this carrier."""
+        return status_for(sub_status, stage, description, carrier=self.carrier)
+
+
 def parse_tracking(body: Any, numbers: Sequence[str], *, carrier: str) -> list[TrackingResult]:
     """One ``TrackingResult`` per number, in order, from one ``gettrackinfo`` answer."""
     accepted, rejected = answer_lists(body, carrier)

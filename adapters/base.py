@@ -254,6 +254,17 @@ class CarrierAdapter(Protocol):
         ...
 
 
+@runtime_checkable
+class LooseFormats(Protocol):
+    """An adapter that also knows a number format too common to prove anything (SF Express's
+    bare 12 digits). Such a number makes the carrier a candidate the API names when it asks
+    the client for ``carrier``; it never makes it the detected carrier."""
+
+    def could_match(self, number: str) -> bool:
+        """True when ``number`` has one of those loose formats (and ``matches`` is False)."""
+        ...
+
+
 unmapped_codes: Counter[tuple[str, str]] = Counter()
 
 

@@ -1,6 +1,6 @@
 """Tracking-number formats and check digits, so detection never guesses from length alone.
 
-Rules (sources and worked examples in ``docs/carriers.md`` §1.5, §2.6, §3.6, §4.3):
+Rules (sources and worked examples in ``docs/carriers.md`` §1.5, §2.6, §3.6, §4.3, §8):
 
 - UPS ``1Z``: 1Z + 15 alphanumerics + check; letters count as ``(ord - 63) % 10``; odd
   positions x1, even positions x2; check = (10 - sum % 10) % 10.
@@ -9,7 +9,14 @@ Rules (sources and worked examples in ``docs/carriers.md`` §1.5, §2.6, §3.6, 
   digits): even positions x3, odd x1; check = (10 - sum % 10) % 10.
 - DHL Express air waybill, 10 digits: check = (first nine as an integer) % 7.
 - UPU S10 (EMS, registered post): 2 letters + 8-digit serial + check + 2-letter country;
-  weights 8,6,4,2,3,5,9,7; check = 11 - sum % 11, where 10 -> 0 and 11 -> 5.
+  weights 8,6,4,2,3,5,9,7; check = 11 - sum % 11, where 10 -> 0 and 11 -> 5. The suffix
+  ``WW`` is no country: such numbers are TNT's (below), never S10.
+- TNT (docs/carriers.md §9.2): 9 digits whose last is the S10 check digit of the first
+  eight; the same 9 digits between 2 letters and ``WW`` (``GD123456785WW``); or 8 digits
+  with no check digit at all.
+- SF Express (docs/carriers.md §9.3): ``SF`` + 13 digits. Its older bare 12 digits carry no
+  check digit and are the shape of several other couriers' numbers, so they only ever make SF
+  a candidate (``is_sf_express_bare``), never a detection.
 """
 
 from __future__ import annotations
@@ -22,6 +29,9 @@ _UPS_1Z = re.compile(r"1Z[0-9A-Z]{16}")
 _DIGITS = re.compile(r"[0-9]+")
 _S10 = re.compile(r"([A-Z]{2})([0-9]{8})([0-9])([A-Z]{2})")
 S10_WEIGHTS = (8, 6, 4, 2, 3, 5, 9, 7)
+TNT_SUFFIX = "WW"  # TNT's two-letter tail: not an ISO country, so never an S10 number
+_TNT_LETTERS = re.compile(r"[A-Z]{2}([0-9]{9})" + TNT_SUFFIX)
+_SF_EXPRESS = re.compile(r"SF[0-9]{13}")
 
 
 def normalise_number(number: str) -> str:
@@ -109,6 +119,34 @@ def parse_s10(number: str) -> S10 | None:
     if match is None:
         return None
     service, serial, check, country = match.groups()
-    if s10_check_digit(serial) != int(check):
+    if country == TNT_SUFFIX or s10_check_digit(serial) != int(check):
         return None
     return S10(service=service, serial=serial, check=check, country=country)
+
+
+def _tnt_nine_valid(digits: str) -> bool:
+    return s10_check_digit(digits[:8]) == int(digits[8])
+
+
+def is_valid_tnt(number: str) -> bool:
+    """A TNT consignment number in one of its three forms (see the module docstring).
+
+    The 8-digit form has no check digit: any 8 digits pass, so the registry detects it only
+    while no other carrier claims 8 digits.
+    """
+    value = normalise_number(number)
+    if _DIGITS.fullmatch(value):
+        return len(value) == 8 or (len(value) == 9 and _tnt_nine_valid(value))
+    match = _TNT_LETTERS.fullmatch(value)
+    return match is not None and _tnt_nine_valid(match.group(1))
+
+
+def is_valid_sf_express(number: str) -> bool:
+    """SF Express's current form, ``SF`` + 13 digits (no check digit is documented)."""
+    return _SF_EXPRESS.fullmatch(normalise_number(number)) is not None
+
+
+def is_sf_express_bare(number: str) -> bool:
+    """SF Express's older 12 digits: a shape, not a proof (other couriers use it too)."""
+    value = normalise_number(number)
+    return len(value) == 12 and _DIGITS.fullmatch(value) is not None

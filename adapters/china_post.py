@@ -17,20 +17,12 @@ here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
 from urllib.parse import quote
-
-import httpx
 
 from adapters._17track import SeventeenTrackAdapter, SeventeenTrackSettings
 from adapters._17track import build_request as build_request
 from adapters._17track_parse import STATUS_TABLE as STATUS_TABLE
-from adapters._17track_parse import Rule
-from adapters._17track_parse import parse_tracking as parse_17track
-from adapters._17track_parse import status_for as status_for_17track
-from adapters._http import HttpPolicy
-from adapters.base import TrackingResult
+from adapters._17track_parse import CarrierParsing
 from adapters.checkdigits import normalise_number, parse_s10
 
 CODE = "china_post"
@@ -42,19 +34,12 @@ SERVICE_LETTERS = frozenset("RLCHVUM")
 
 
 class ChinaPostSettings(SeventeenTrackSettings):
-    """The shared ``RT_17TRACK_*`` settings (EMS and China Post use one 17TRACK account)."""
+    """The shared ``RT_17TRACK_*`` settings: every 17TRACK carrier uses one 17TRACK key."""
 
 
-def parse_tracking(body: Any, numbers: Sequence[str]) -> list[TrackingResult]:
-    """Results of one 17TRACK ``gettrackinfo`` answer, one per number, in order."""
-    return parse_17track(body, numbers, carrier=CODE)
-
-
-def status_for(
-    sub_status: str | None, stage: str | None, description: str
-) -> tuple[str | None, Rule]:
-    """(raw code, rule) of one 17TRACK event; an unknown code is counted under this carrier."""
-    return status_for_17track(sub_status, stage, description, carrier=CODE)
+_PARSING = CarrierParsing(CODE)
+parse_tracking = _PARSING.parse_tracking
+status_for = _PARSING.status_for
 
 
 class ChinaPostAdapter(SeventeenTrackAdapter):
@@ -62,15 +47,6 @@ class ChinaPostAdapter(SeventeenTrackAdapter):
 
     code = CODE
     name = "China Post"
-
-    def __init__(
-        self,
-        settings: ChinaPostSettings | None = None,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        policy: HttpPolicy | None = None,
-    ) -> None:
-        super().__init__(settings or ChinaPostSettings(), transport=transport, policy=policy)
 
     def carrier_key_of(self, number: str) -> int | None:
         return CHINA_POST_KEY

@@ -27,7 +27,6 @@ def identify_carrier(
     principal: ReadDep,
     tracking_number: Annotated[TrackingNumber, Query()],
 ) -> DetectionRead:
-    """Carriers whose number format and check digit match; no credentials needed."""
-    return DetectionRead(
-        tracking_number=tracking_number, candidates=carriers.identify(tracking_number)
-    )
+    """Which carrier a number proves, or the candidates to choose from; no credentials needed."""
+    carrier, candidates = carriers.identification(tracking_number)
+    return DetectionRead(tracking_number=tracking_number, carrier=carrier, candidates=candidates)

@@ -19,8 +19,17 @@ class CarrierCandidate(BaseModel):
 
 class DetectionRead(BaseModel):
     tracking_number: str
+    carrier: str | None = Field(
+        description=(
+            "The carrier a parcel registered without `carrier` gets; null when the number "
+            "does not prove one, and registering it needs `carrier`."
+        )
+    )
     candidates: list[CarrierCandidate] = Field(
-        description="Carriers whose format and check digit match; exactly one means detected."
+        description=(
+            "The identified carrier alone; else every carrier whose format and check digit "
+            "match, then those whose looser format fits (SF Express's bare 12 digits)."
+        )
     )
 
 

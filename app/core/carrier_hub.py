@@ -25,10 +25,11 @@ class CarrierHub:
         return cls(dict(registry.build_all(transport=transport)))
 
     def get(self, code: str) -> CarrierAdapter:
-        try:
-            return self.adapters[code]
-        except KeyError:
-            raise NotFound(f"carrier {code!r} is not known") from None
+        """The adapter of ``code``; a ``17track:<key>`` one is made on the shared connection."""
+        adapter = registry.adapter_for(code, self.adapters)
+        if adapter is None:
+            raise NotFound(f"carrier {code!r} has no adapter: it is not polled")
+        return adapter
 
     async def aclose(self) -> None:
         for adapter in self.adapters.values():

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.carriers import service as carriers
 from app.incidents.models import Incident
 from app.incidents.process import current_step
 from app.incidents.schemas import CompensationRead, IncidentRead, NextStepRead
 from app.parcels.models import Parcel
-from app.parcels.service import customer_view, last_scan_view
+from app.parcels.service import customer_view, last_scan_view, tracking_url_of
 
 
 def format_number(number: int) -> str:
@@ -53,7 +52,7 @@ def incident_view(incident: Incident, parcel: Parcel, *, now: datetime) -> Incid
         customer=customer_view(parcel),
         carrier=parcel.carrier,
         tracking_number=parcel.tracking_number,
-        tracking_url=carriers.tracking_url(parcel.carrier, parcel.tracking_number),
+        tracking_url=tracking_url_of(parcel),
         last_tracking_update=last_scan_view(parcel),
         customer_reported_at=incident.customer_reported_at,
         detected_at=incident.detected_at,

@@ -1,7 +1,8 @@
 """Parcel tables: the parcel (with its latest known state) and every scan the carrier sent.
 
 Carriers and statuses are plain strings validated at the API, so adding a carrier needs no
-migration. Every row carries ``tenant_id``.
+migration. A parcel of carrier ``other`` (one we cannot read) also keeps the seller's name for
+the carrier and its tracking URL template. Every row carries ``tenant_id``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ class Parcel(SQLModel, table=True):
     tenant_id: uuid.UUID = Field(foreign_key="tenants.id")
     carrier: str = Field(max_length=32)
     tracking_number: str = Field(max_length=64)
+    # carrier ``other`` only: the seller's name for it and its tracking page with {number}
+    carrier_name: str | None = Field(default=None, max_length=100)
+    tracking_url_template: str | None = Field(default=None, max_length=500)
     order_id: str = Field(max_length=100, index=True)
     order_date: date | None = None
     customer_name: str | None = Field(default=None, max_length=200)

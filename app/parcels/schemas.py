@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Self
+from typing import Annotated, Self
 
 import phonenumbers
 from pydantic import (
+    AfterValidator,
     BaseModel,
     EmailStr,
     Field,
@@ -21,6 +22,7 @@ from pydantic import (
 )
 
 from adapters.base import ScanStatus
+from app.carriers.service import check_template
 from app.core.schemas import (
     CountryCode,
     CurrencyCode,
@@ -55,12 +57,37 @@ def normalise_phone(raw: str, region: str | None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+TrackingUrlTemplate = Annotated[
+    str,
+    Field(max_length=500, examples=["https://track.example.com/?n={number}"]),
+    AfterValidator(check_template),
+]
+
+
 class ParcelCreate(InputModel):
     order_id: OrderId
     order_date: date | None = None
     tracking_number: TrackingNumber
     carrier: str | None = Field(
-        default=None, description="Carrier code; detected from the tracking number when omitted."
+        default=None,
+        description=(
+            "Carrier code (`GET /v1/carriers`), `17track:<key>` for any carrier 17TRACK knows "
+            "(its numeric carrier key), or `other` for a carrier we cannot read (never polled: "
+            "push its scans). Identified from the tracking number when omitted."
+        ),
+    )
+    carrier_name: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="With carrier `other`, required: the carrier's name as customers know it.",
+    )
+    tracking_url_template: TrackingUrlTemplate | None = Field(
+        default=None,
+        description=(
+            "With carrier `other`: the carrier's public tracking page, https, with `{number}` "
+            "exactly once after the host. Without it the link is 17TRACK's public page."
+        ),
     )
     customer: Customer | None = None
     origin_country: CountryCode | None = None
@@ -112,8 +139,12 @@ class CustomerRead(BaseModel):
 class ParcelRead(BaseModel):
     id: uuid.UUID
     carrier: str
+    carrier_name: str = Field(description="The carrier's display name; for `other`, the seller's.")
     tracking_number: str
     tracking_url: str
+    tracking_url_template: str | None = Field(
+        description="Carrier `other` only: the template the tracking URL is made from."
+    )
     sandbox: bool = Field(description="True for the sandbox test carrier: not a real shipment.")
     order_id: str
     order_date: date | None

@@ -20,8 +20,9 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from adapters.base import Location as ScanLocation
 from adapters.base import Scan, ScanStatus
+from adapters.generic_17track import PREFIX as KEYED_PREFIX
 from app.carriers import service as carriers
-from app.core.errors import Conflict, NotFound
+from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.db.upsert import insert_ignore_many
 from app.outbox.events import emit
 from app.parcels.models import Parcel, ScanRecord
@@ -83,7 +84,12 @@ class StoredScans:
 def register_parcel(
     session: Session, *, tenant_id: uuid.UUID, data: ParcelCreate, carrier: str, now: datetime
 ) -> Parcel:
-    """Create the parcel; the same (carrier, tracking number) twice is a 409 naming the first."""
+    """Create the parcel; the same (carrier, tracking number) twice is a 409 naming the first.
+
+    A parcel of carrier ``other`` is never polled (``next_poll_at`` stays empty): its scans are
+    pushed. Its name is required, and only it may carry a name or a tracking URL template.
+    """
+    _check_other(data, carrier)
     existing = find_parcel(
         session, tenant_id=tenant_id, carrier=carrier, tracking_number=data.tracking_number
     )
@@ -94,6 +100,8 @@ def register_parcel(
         tenant_id=tenant_id,
         carrier=carrier,
         tracking_number=data.tracking_number,
+        carrier_name=data.carrier_name,
+        tracking_url_template=data.tracking_url_template,
         order_id=data.order_id,
         order_date=data.order_date,
         customer_name=customer.name if customer else None,
@@ -106,7 +114,7 @@ def register_parcel(
         shipped_at=data.shipped_at,
         declared_value=data.declared_value,
         currency=data.currency,
-        next_poll_at=now,
+        next_poll_at=None if carriers.never_polled(carrier) else now,
         created_at=now,
         updated_at=now,
     )
@@ -124,6 +132,20 @@ def register_parcel(
     stuck_checks.schedule(session, parcel=parcel, now=now)
     session.flush()
     return parcel
+
+
+def _check_other(data: ParcelCreate, carrier: str) -> None:
+    if carrier == carriers.OTHER:
+        if data.carrier_name is None:
+            raise ValidationFailed(
+                "carrier_name", f"required with carrier '{carriers.OTHER}': the carrier's name"
+            )
+        return
+    for field in ("carrier_name", "tracking_url_template"):
+        if getattr(data, field) is not None:
+            raise ValidationFailed(
+                field, f"only for carrier '{carriers.OTHER}' (this parcel's carrier is {carrier!r})"
+            )
 
 
 def _duplicate(existing: Parcel) -> Conflict:
@@ -154,6 +176,20 @@ def get_parcel(
     if parcel is None:
         raise NotFound(f"parcel {parcel_id} not found")
     return parcel
+
+
+def keyed_carriers_due(session: Session, *, now: datetime) -> list[str]:
+    """The ``17track:<key>`` codes that have parcels due for a poll: each needs its adapter."""
+    return list(
+        session.exec(
+            select(Parcel.carrier)
+            .where(
+                col(Parcel.carrier).startswith(KEYED_PREFIX, autoescape=True),
+                col(Parcel.next_poll_at) <= now,
+            )
+            .distinct()
+        )
+    )
 
 
 def list_parcels(
@@ -401,12 +437,26 @@ def customer_view(parcel: Parcel) -> CustomerRead:
     )
 
 
+def carrier_name_of(parcel: Parcel) -> str:
+    """The carrier's display name; for ``other``, the one the seller gave."""
+    return carriers.carrier_name(parcel.carrier, named=parcel.carrier_name)
+
+
+def tracking_url_of(parcel: Parcel) -> str:
+    """The public tracking page; for ``other``, the seller's template filled in."""
+    return carriers.tracking_url(
+        parcel.carrier, parcel.tracking_number, template=parcel.tracking_url_template
+    )
+
+
 def parcel_view(parcel: Parcel) -> ParcelRead:
     return ParcelRead(
         id=parcel.id,
         carrier=parcel.carrier,
+        carrier_name=carrier_name_of(parcel),
         tracking_number=parcel.tracking_number,
-        tracking_url=carriers.tracking_url(parcel.carrier, parcel.tracking_number),
+        tracking_url=tracking_url_of(parcel),
+        tracking_url_template=parcel.tracking_url_template,
         sandbox=parcel.carrier == carriers.SANDBOX,
         order_id=parcel.order_id,
         order_date=parcel.order_date,

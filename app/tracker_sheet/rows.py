@@ -15,7 +15,7 @@ from typing import Any
 
 from adapters import registry
 from adapters.base import ScanStatus
-from app.carriers.service import resolve_carrier
+from app.carriers.service import OTHER, resolve_carrier, validate_carrier
 from app.core.errors import ValidationFailed
 from app.core.settings import DateOrder
 from app.incidents.schemas import Compensation, IncidentType, RootCause
@@ -31,6 +31,25 @@ _LOG_LINE = re.compile(
     r"(?P<zone>UTC|Z|[+-]\d{2}:?\d{2})?\s*\|\s*(?P<actor>[^|]*?)\s*\|\s*"
     r"(?P<kind>[a-z][a-z0-9_]{0,39})\s*\|\s*(?P<text>.*)$"
 )
+# Names sellers write in the Carrier column besides our codes and display names (normalised
+# as ``carrier_code`` does: lower case, no spaces, dashes or underscores).
+SHEET_NAMES = {
+    "tntexpress": "tnt",
+    "tntinternational": "tnt",
+    "sf": "sf_express",
+    "sfintl": "sf_express",
+    "sfinternational": "sf_express",
+    "shunfeng": "sf_express",
+    "顺丰": "sf_express",
+    "顺丰速运": "sf_express",
+    "顺丰快递": "sf_express",
+    "順豐": "sf_express",
+    "順豐速運": "sf_express",
+}
+# "17track:100010", "17TRACK carrier 100010", "DPD (UK) (17TRACK 100010)" (as we export it)
+_KEYED = re.compile(r"17track(?:\s*carrier)?\s*[:\s]\s*([0-9]+)\)?$", re.IGNORECASE)
+# "Other: Hermes", "Other - Hermes": a carrier we do not track, by its name
+_OTHER = re.compile(r"^other\s*[:\-\u2013\u2014]\s*(?P<name>\S.*?)\s*$", re.IGNORECASE)
 _PARCEL_FIELDS = {
     "order_id": sheet.ORDER_ID,
     "order_date": sheet.ORDER_DATE,
@@ -128,21 +147,47 @@ def _last_scan(cells: Cells) -> LastScan | None:
     return LastScan(status, at, description[:500], city[:200] if city else None, country)
 
 
-def _carrier(cells: Cells, tracking_number: str | None) -> str | None:
+def _carrier(cells: Cells, tracking_number: str | None) -> tuple[str | None, str | None]:
+    """(carrier code, the seller's name for an ``other`` carrier): named, else identified."""
     named = cells.text(sheet.CARRIER)
     if named:
-        code = carrier_code(named)
-        if code is None:
-            known = ", ".join(a.name for a in registry.ADAPTERS.values())
-            cells.fail(sheet.CARRIER, f"unknown carrier {named!r}; known: {known}")
-        return code
+        return _named_carrier(cells, named)
     if tracking_number is None:
-        return None
+        return None, None
     try:
-        return resolve_carrier(None, tracking_number)
+        return resolve_carrier(None, tracking_number), None
     except ValidationFailed as exc:
         cells.fail(sheet.CARRIER, exc.detail.removeprefix("carrier: "))
-        return None
+        return None, None
+
+
+def _named_carrier(cells: Cells, named: str) -> tuple[str | None, str | None]:
+    other = _OTHER.match(named)
+    if other:
+        name = other["name"]
+        if len(name) > 100:
+            cells.fail(sheet.CARRIER, "the carrier's name is longer than 100 characters")
+            return None, None
+        return OTHER, name
+    keyed = _KEYED.search(named)
+    code = (
+        f"17track:{keyed[1]}"
+        if keyed
+        else SHEET_NAMES.get(re.sub(r"[\s_-]+", "", named.lower())) or carrier_code(named)
+    )
+    if code is None:
+        known = ", ".join(a.name for c, a in registry.ADAPTERS.items() if c != "17track")
+        cells.fail(
+            sheet.CARRIER,
+            f"unknown carrier {named!r}; known: {known}, '17track:<key>' (any carrier 17TRACK "
+            "knows, by its carrier key) and 'Other: <name>' (one we do not track)",
+        )
+        return None, None
+    try:
+        return validate_carrier(code), None
+    except ValidationFailed as exc:
+        cells.fail(sheet.CARRIER, exc.detail.removeprefix("carrier: "))
+        return None, None
 
 
 def _not_future(cells: Cells, column: str, moment: datetime | None, now: datetime) -> None:
@@ -181,7 +226,9 @@ def parse_row(
         cells,
         _PARCEL_FIELDS,
     )
-    carrier = _carrier(cells, parcel.tracking_number if parcel else None)
+    carrier, other_name = _carrier(cells, parcel.tracking_number if parcel else None)
+    if parcel is not None and other_name is not None:
+        parcel = parcel.model_copy(update={"carrier_name": other_name})
     status_text = cells.text(sheet.RESOLUTION_STATUS) or "Open"
     state = sheet.parse_resolution_status(status_text)
     if state is None:

@@ -45,9 +45,11 @@ from adapters.base import (
     TrackingQuery,
     TrackingResult,
 )
+from app.carriers import service as carriers
 from app.carriers import states as carrier_states
 from app.core import metrics
 from app.core.jobs import JobContext
+from app.parcels import service as parcels
 from app.parcels.models import Parcel
 from app.tracking import apply as tracking
 
@@ -319,10 +321,18 @@ async def poll_carrier(ctx: JobContext, adapter: CarrierAdapter, deadline: float
     return counts
 
 
+def carriers_to_poll(ctx: JobContext) -> list[CarrierAdapter]:
+    """The configured adapters to poll: never ``other`` (pushed scans only, no adapter) nor
+    the bare ``17track``; one on the shared 17TRACK connection per due ``17track:<key>``."""
+    with ctx.db.session() as session:
+        keyed = parcels.keyed_carriers_due(session, now=ctx.clock())
+    return [a for a in carriers.adapters_to_poll(ctx.carriers, keyed) if a.configured]
+
+
 async def run(ctx: JobContext) -> dict[str, int]:
     """One poll tick over every configured carrier, carriers in parallel."""
     deadline = ctx.deadline()
-    adapters = [a for a in ctx.carriers.adapters.values() if a.configured]
+    adapters = await anyio.to_thread.run_sync(carriers_to_poll, ctx)
     totals: Counter[str] = Counter()
     for counts in await asyncio.gather(*(poll_carrier(ctx, a, deadline) for a in adapters)):
         totals.update(counts)

@@ -9,8 +9,11 @@ from hypothesis import strategies as st
 from adapters.checkdigits import (
     dhl_express_check_digit,
     fedex_express_check_digit,
+    is_sf_express_bare,
     is_valid_dhl_express,
     is_valid_fedex,
+    is_valid_sf_express,
+    is_valid_tnt,
     is_valid_ups_1z,
     mod10_even_x3_check_digit,
     normalise_number,
@@ -147,3 +150,61 @@ def test_s10_numbers_verify_and_reject_every_serial_change_but_the_5_collision(
         bad_serial = bad[2:10]
         collision = {_s10_remainder(serial), _s10_remainder(bad_serial)} == {0, 6}
         assert (parse_s10(bad + country) is not None) == collision, bad
+
+
+# --- TNT and SF Express (docs/carriers.md §9.2, §8.3) ------------------------------------
+
+
+def test_tnt_check_digit_is_the_s10_rule_on_the_published_examples() -> None:
+    """PyPI ``modulus11``'s doctests (18392825 -> 2, 48025347 -> 0) and 12345678 -> 5."""
+    assert [s10_check_digit(s) for s in ("18392825", "48025347", "12345678")] == [2, 0, 5]
+    assert is_valid_tnt("123456785")
+    assert is_valid_tnt("GD123456785WW")
+    assert is_valid_tnt("gd 123456785 ww")
+
+
+@given(st.text(DIGITS, min_size=8, max_size=8))
+def test_tnt_nine_digits_verify_and_a_wrong_check_digit_fails(serial: str) -> None:
+    number = serial + str(s10_check_digit(serial))
+    assert is_valid_tnt(number)
+    assert is_valid_tnt(f"GD{number}WW")
+    for digit in DIGITS.replace(number[-1], ""):
+        assert not is_valid_tnt(serial + digit)
+        assert not is_valid_tnt(f"GD{serial}{digit}WW")
+
+
+@pytest.mark.parametrize(
+    ("number", "valid"),
+    [
+        ("56799360", True),  # 8 digits: no check digit to fail
+        ("1234567", False),
+        ("1234567850", False),
+        ("GD123456785NL", False),  # a post's S10 number, not TNT's
+        ("GD12345678WW", False),
+        ("G1123456785WW", False),
+    ],
+)
+def test_tnt_accepts_only_its_three_forms(number: str, valid: bool) -> None:
+    assert is_valid_tnt(number) is valid
+
+
+def test_the_ww_suffix_is_no_country_so_never_an_s10_number() -> None:
+    """``GD123456785WW`` has the S10 shape and check digit; WW is TNT's, not a post's."""
+    assert parse_s10("GD123456785WW") is None
+    assert parse_s10("EE123456785WW") is None
+    assert parse_s10("EE123456785CN") is not None
+
+
+@pytest.mark.parametrize(
+    ("number", "current", "bare"),
+    [
+        ("SF1402736915048", True, False),
+        ("sf 1402 7369 15048", True, False),
+        ("SF140273691504", False, False),  # 12 digits after SF
+        ("702419385561", False, True),  # the older 12 digits: a shape only
+        ("70241938556", False, False),
+        ("SX1402736915048", False, False),
+    ],
+)
+def test_sf_express_forms(number: str, current: bool, bare: bool) -> None:
+    assert (is_valid_sf_express(number), is_sf_express_bare(number)) == (current, bare)

@@ -64,7 +64,7 @@ def test_adapter_satisfies_the_contract_with_40_numbers_a_call() -> None:
     assert (adapter.code, adapter.name) == ("ems", "EMS")
     assert adapter.capabilities.batch_size == 40
     assert adapter.capabilities.requests_per_second == 0
-    assert EmsAdapter(EmsSettings()).capabilities.requests_per_second == 1.5
+    assert EmsAdapter(EmsSettings()).capabilities.requests_per_second == 2.0  # the whole key
 
 
 @pytest.mark.parametrize(

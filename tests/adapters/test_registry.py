@@ -130,9 +130,14 @@ def test_postal_carriers_say_so_and_couriers_are_express() -> None:
         "ups": "express",
         "ems": "postal",
         "china_post": "postal",
+        "tnt": "express",
+        "sf_express": "express",
+        "17track": "postal",
         "sandbox": "express",
     }
     assert registry.network("carrier-we-never-heard-of") == "postal"
+    assert registry.network("17track:100010") == "express"  # DPD (UK): a courier key
+    assert registry.network("17track:190012") == "postal"  # Yanwen: a forwarder key
 
 
 def test_the_service_knows_exactly_the_registered_carriers() -> None:

@@ -59,7 +59,8 @@ def ups() -> Iterator[respx.MockRouter]:
 def test_carriers_list_says_which_are_configured_and_healthy(api: ApiClient) -> None:
     carriers = {c["code"]: c for c in api.get("/v1/carriers").json()}
 
-    assert set(carriers) == {"dhl", "fedex", "ups", "ems", "china_post", "sandbox"}
+    real = {"dhl", "fedex", "ups", "ems", "china_post", "tnt", "sf_express", "17track"}
+    assert set(carriers) == real | {"sandbox"}
     assert carriers["ups"]["configured"] is True
     assert carriers["dhl"]["configured"] is False
     assert carriers["sandbox"]["sandbox"] is True
@@ -77,6 +78,9 @@ def test_carriers_list_says_which_are_configured_and_healthy(api: ApiClient) -> 
         ("3318810025", "dhl"),
         ("EE123456785CN", "ems"),
         ("RR123456785CN", "china_post"),
+        ("324518075", "tnt"),
+        ("GD709382646WW", "tnt"),
+        ("SF1402736915048", "sf_express"),
         ("SANDBOX-CUSTOMS-0001", "sandbox"),
     ],
 )
@@ -86,6 +90,7 @@ def test_detection_names_the_one_carrier_whose_check_digit_matches(
     response = api.get("/v1/carriers/detect", params={"tracking_number": number})
 
     assert response.status_code == 200
+    assert response.json()["carrier"] == carrier
     [candidate] = response.json()["candidates"]
     assert candidate["code"] == carrier
     assert number in candidate["tracking_url"]
@@ -105,6 +110,52 @@ def test_a_number_no_carrier_accepts_is_422_naming_the_field(api: ApiClient) -> 
     error = response.json()["errors"][0]
     assert error["field"] == "carrier"
     assert "matches no carrier" in error["message"]
+
+
+def test_a_bare_12_digit_number_offers_sf_express_and_asks_for_the_carrier(
+    api: ApiClient,
+) -> None:
+    number = "702419385561"  # SF's older form; FedEx's check digit fails
+
+    detected = api.get("/v1/carriers/detect", params={"tracking_number": number}).json()
+    response = api.post("/v1/parcels", json=parcel_payload(tracking_number=number, carrier=None))
+
+    assert detected["carrier"] is None
+    assert [c["code"] for c in detected["candidates"]] == ["sf_express"]
+    assert response.status_code == 422
+    problem = response.json()
+    assert problem["errors"][0]["field"] == "carrier"
+    assert "no check digit or prefix proves" in problem["errors"][0]["message"]
+    assert [c["code"] for c in problem["candidates"]] == ["sf_express"]
+    registered = register_parcel(api, tracking_number=number, carrier="sf_express")
+    assert registered["carrier"] == "sf_express"
+
+
+def test_a_12_digit_number_whose_fedex_check_digit_holds_stays_fedex(api: ApiClient) -> None:
+    detected = api.get("/v1/carriers/detect", params={"tracking_number": "123456789012"})
+    assert detected.json()["carrier"] == "fedex"
+
+
+@pytest.mark.parametrize(
+    ("carrier", "message"),
+    [
+        ("17track:abc", "positive whole number"),
+        ("17track:0", "positive whole number"),
+        ("17track:-4", "positive whole number"),
+        ("17track:1234567890", "positive whole number"),
+        ("17track", "give the carrier's 17TRACK key"),
+        ("hermes", "'17track:<key>' (any carrier 17TRACK knows"),
+    ],
+)
+def test_a_bad_carrier_or_17track_key_is_422_naming_carrier(
+    api: ApiClient, carrier: str, message: str
+) -> None:
+    response = api.post("/v1/parcels", json=parcel_payload(carrier=carrier))
+
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "carrier"
+    assert message in error["message"]
 
 
 def test_the_client_may_always_override_the_carrier(api: ApiClient) -> None:
