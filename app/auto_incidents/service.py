@@ -204,22 +204,14 @@ def open_auto_incidents(
         incident_id = uuid.uuid4()
         steps[incident_id] = (opening, step)
         rows.append(
-            {
-                "id": incident_id,
-                "tenant_id": parcel.tenant_id,
-                "number": next(numbers[parcel.tenant_id]),
-                "parcel_id": parcel.id,
-                "type": incident_type_for(verdict, parcel),
-                "source": "auto",
-                "status": "open",
-                "detected_at": now,
-                "opened_at": now,
-                "next_step_action": step.action,
-                "next_step_due_at": step.due_at,
-                "version": 1,
-                "created_at": now,
-                "updated_at": now,
-            }
+            _incident_row(
+                incident_id,
+                parcel,
+                number=next(numbers[parcel.tenant_id]),
+                type=incident_type_for(verdict, parcel),
+                step=step,
+                now=now,
+            )
         )
     inserted = insert_ignore_many(session, Incident.__table__, rows)  # type: ignore[attr-defined]
     if not inserted:
@@ -246,22 +238,9 @@ def open_tracking_error(session: Session, *, parcel: Parcel, now: datetime) -> I
     )
     incident_id = uuid.uuid4()
     number = next(_reserve_numbers(session, [parcel.tenant_id])[parcel.tenant_id])
-    row = {
-        "id": incident_id,
-        "tenant_id": parcel.tenant_id,
-        "number": number,
-        "parcel_id": parcel.id,
-        "type": "tracking_error",
-        "source": "auto",
-        "status": "open",
-        "detected_at": now,
-        "opened_at": now,
-        "next_step_action": step.action,
-        "next_step_due_at": step.due_at,
-        "version": 1,
-        "created_at": now,
-        "updated_at": now,
-    }
+    row = _incident_row(
+        incident_id, parcel, number=number, type="tracking_error", step=step, now=now
+    )
     if not insert_ignore_many(session, Incident.__table__, [row]):  # type: ignore[attr-defined]
         return None
     incident = session.get(Incident, incident_id)
@@ -290,6 +269,28 @@ def open_tracking_error(session: Session, *, parcel: Parcel, now: datetime) -> I
     session.add(entry)
     incidents.emit_incident_event(session, "incident.opened", incident, parcel, now)
     return incident
+
+
+def _incident_row(
+    incident_id: uuid.UUID, parcel: Parcel, *, number: int, type: str, step: NextStep, now: datetime
+) -> dict[str, object]:
+    """An automatic incident's row, for ``INSERT ... ON CONFLICT DO NOTHING``."""
+    return {
+        "id": incident_id,
+        "tenant_id": parcel.tenant_id,
+        "number": number,
+        "parcel_id": parcel.id,
+        "type": type,
+        "source": "auto",
+        "status": "open",
+        "detected_at": now,
+        "opened_at": now,
+        "next_step_action": step.action,
+        "next_step_due_at": step.due_at,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
 
 
 def _reserve_numbers(

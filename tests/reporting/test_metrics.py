@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,8 +16,6 @@ from pydantic import SecretStr
 from sqlalchemy import event
 from sqlmodel import select
 
-from adapters.sandbox import SandboxAdapter
-from app.core.carrier_hub import CarrierHub
 from app.core.models import Tenant
 from app.core.settings import Settings
 from app.db.engine import Database
@@ -37,22 +34,6 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"metrics_cache_seconds": 0.0})
-
-
-@pytest.fixture
-def app(db: Database, clock: FakeClock, settings: Settings) -> FastAPI:
-    def hub() -> CarrierHub:
-        carriers = CarrierHub.from_registry()
-        carriers.adapters["sandbox"] = SandboxAdapter(clock=clock)
-        return carriers
-
-    return create_app(settings, database=db, clock=clock, carrier_hub=hub)
-
-
-@pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def scrape(client: TestClient, **headers: str) -> Samples:
