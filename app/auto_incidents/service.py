@@ -16,7 +16,6 @@ from datetime import datetime
 from sqlmodel import Session, col, insert, select
 
 from adapters.base import ScanStatus
-from app.carriers.service import carrier_name
 from app.core.calendars import add_business_days
 from app.db.upsert import insert_ignore_many
 from app.incidents import service as incidents
@@ -25,7 +24,7 @@ from app.incidents.schemas import NextStep, TransitionCreate
 from app.incidents.timeline import SYSTEM, append_entry, chained_entry
 from app.outbox.events import emit
 from app.parcels.models import Parcel
-from app.parcels.service import parcel_payload
+from app.parcels.service import carrier_name_of, parcel_payload
 from app.stuck.verdict import Verdict, rule_name
 
 AUTO_RESOLVED_TYPES = frozenset({"delay", "customs", "lost", "delivery_failed", "tracking_error"})
@@ -107,7 +106,7 @@ def _day(moment: datetime) -> str:
 
 
 def next_step_for(verdict: Verdict, parcel: Parcel, now: datetime) -> NextStep:
-    carrier = carrier_name(parcel.carrier)
+    carrier = carrier_name_of(parcel)
     number = parcel.tracking_number
     due = add_business_days(now, 1, verdict.country)
     if verdict.kind == "presumed_lost":
@@ -229,7 +228,7 @@ def open_auto_incidents(
 def open_tracking_error(session: Session, *, parcel: Parcel, now: datetime) -> Incident | None:
     """The carrier keeps failing for this one number: a ``tracking_error`` incident, unless an
     automatic incident of the parcel is open already (then it says nothing new)."""
-    carrier = carrier_name(parcel.carrier)
+    carrier = carrier_name_of(parcel)
     step = NextStep(
         action=f"{carrier} cannot answer for {parcel.tracking_number} "
         f"({parcel.last_poll_error or 'no answer'}): check the number with the customer or "
@@ -465,7 +464,7 @@ def react_to_movement(
                 body=TransitionCreate(
                     to="resolved",
                     resolution="delivered",
-                    reason=f"{carrier_name(parcel.carrier)} scanned it delivered",
+                    reason=f"{carrier_name_of(parcel)} scanned it delivered",
                 ),
                 actor=SYSTEM,
                 now=now,

@@ -21,6 +21,7 @@ from app.core.schemas import money_amount
 from app.incidents.models import Incident, TimelineEntry
 from app.incidents.views import format_number, is_overdue
 from app.parcels.models import Parcel
+from app.parcels.service import carrier_name_of, tracking_url_of
 
 CellValue = str | date | datetime | Decimal | bool | None
 
@@ -146,16 +147,23 @@ class SheetRow:
     overdue: bool
 
 
+def sheet_carrier(parcel: Parcel) -> str:
+    """The Carrier cell: its name, and "Other: <name>" for a carrier we do not track, so an
+    exported sheet imports again as it was."""
+    name = carrier_name_of(parcel)
+    return f"Other: {name}" if parcel.carrier == carriers.OTHER else name
+
+
 def sheet_row(
     incident: Incident, parcel: Parcel, entries: Sequence[TimelineEntry], *, now: datetime
 ) -> SheetRow:
-    url = carriers.tracking_url(parcel.carrier, parcel.tracking_number)
+    url = tracking_url_of(parcel)
     overdue = is_overdue(incident, now)
     values: tuple[CellValue, ...] = (
         parcel.order_id,
         parcel.order_date,
         customer_contact(parcel.customer_email, parcel.customer_ticket_ref),
-        carriers.carrier_name(parcel.carrier),
+        sheet_carrier(parcel),
         parcel.tracking_number,
         last_update_text(parcel),
         parcel.last_scan_at,

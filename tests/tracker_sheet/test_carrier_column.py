@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import UTC, datetime
 
 import pytest
@@ -87,3 +89,31 @@ def test_tnt_sf_and_other_rows_import(api: ApiClient) -> None:
         "SO-3": ("other", "Hermes"),
     }
     assert parcels["SO-3"]["next_poll_at"] is None
+
+
+def test_an_exported_other_carrier_imports_again_by_its_name(api: ApiClient) -> None:
+    parcel = api.post(
+        "/v1/parcels",
+        json={
+            "carrier": "other",
+            "carrier_name": "Speedy Couriers",
+            "tracking_url_template": "https://track.speedy.example/?n={number}",
+            "tracking_number": "SPD77123",
+            "order_id": "SO-77",
+        },
+    )
+    assert parcel.status_code == 201, parcel.text
+    opened = api.post(
+        "/v1/incidents",
+        json={"type": "delay", "source": "customer", "parcel_id": parcel.json()["id"]},
+    )
+    assert opened.status_code == 201, opened.text
+
+    exported = api.get("/v1/incidents/export", params={"format": "csv"})
+    [row] = list(csv.DictReader(io.StringIO(exported.text)))
+    assert row["Carrier"] == "Other: Speedy Couriers"
+    assert "https://track.speedy.example/?n=SPD77123" in exported.text
+
+    again = upload(api, exported.content)  # a dry run: the row is recognised, nothing invalid
+    assert again.status_code == 200, again.text
+    assert again.json()["invalid"] == 0

@@ -22,6 +22,7 @@ from app.core.calendars import add_business_days, country_zone
 from app.incidents.models import Incident
 from app.incidents.views import format_number
 from app.parcels.models import Parcel
+from app.parcels.service import carrier_name_of
 from app.workflow.templates.catalogue import FALLBACK_LANGUAGE, TemplateSpec
 
 
@@ -89,7 +90,7 @@ def build_context(
         "incident_number": format_number(incident.number),
         "order_id": parcel.order_id,
         "order_date": day(parcel.order_date),
-        "carrier": carriers.carrier_name(parcel.carrier),
+        "carrier": carrier_name_of(parcel),
         "tracking_number": parcel.tracking_number,
         "tracking_url": carriers.tracking_url(parcel.carrier, parcel.tracking_number),
         "last_scan": last_scan,
