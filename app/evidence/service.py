@@ -140,12 +140,14 @@ class UploadSink:
 
 
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]+")
+# bidirectional overrides and isolates: "invoice\u202egpj.exe" would show as "invoiceexe.jpg"
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 
 
 def display_name(raw: str | None, content_type: str) -> str:
     """The client's name without any path, control characters or excess length."""
     name = unicodedata.normalize("NFC", raw or "").replace("\\", "/").rsplit("/", 1)[-1]
-    name = _UNSAFE.sub("_", name).strip(" .")
+    name = _UNSAFE.sub("_", _BIDI_CONTROLS.sub("", name)).strip(" .")
     return name[:200] or f"evidence{ALLOWED_TYPES[content_type]}"
 
 

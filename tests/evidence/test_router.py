@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from app.core.settings import Settings
 from app.db.engine import Database
-from app.evidence.service import UploadSink, UploadTooLarge
+from app.evidence.service import UploadSink, UploadTooLarge, display_name
 from app.main import create_app
 from tests.factories import ApiClient, FakeClock, new_api_key
 from tests.workflow.helpers import entry_kinds, jpeg, new_incident, pdf_receipt, png, url
@@ -188,3 +188,12 @@ def test_another_tenants_evidence_is_not_found(api: ApiClient, other_api: ApiCli
     assert upload.status_code == 404
     assert other_api.get(url(incident, "/evidence-pack")).status_code == 404
     assert len(api.get(url(incident, "/evidence")).json()["items"]) == 1
+
+
+@pytest.mark.parametrize(
+    "control",
+    ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"],
+)
+def test_display_names_lose_bidirectional_controls(control: str) -> None:
+    """A reviewer must see the name as it is: "invoice<RLO>gpj.pdf" would read "invoicefdp.jpg"."""
+    assert display_name(f"invoice{control}gpj.pdf", "application/pdf") == "invoicegpj.pdf"

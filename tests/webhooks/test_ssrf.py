@@ -98,9 +98,28 @@ def test_urls_refused_before_any_lookup(url: str, reason: str) -> None:
 
 
 def test_every_answer_must_be_routable() -> None:
-    with pytest.raises(UrlRefused, match=r"resolves to 10\.0\.0\.7, a private address"):
+    with pytest.raises(UrlRefused, match=r"mixed\.example resolves to an address we do not send"):
         judge_addresses("mixed.example", [PUBLIC, "10.0.0.7"], STRICT)
     assert str(judge_addresses("ok.example", [PUBLIC], STRICT)) == PUBLIC
+
+
+def test_a_refused_name_never_says_what_it_resolved_to() -> None:
+    """Otherwise creating an endpoint would map the private network (a DNS oracle)."""
+    with pytest.raises(UrlRefused) as refused:
+        resolve_target("https://inside.example/", STRICT, FakeDns({"inside.example": ["10.1.2.3"]}))
+    assert "10.1.2.3" not in str(refused.value)
+    assert "private" not in str(refused.value)
+
+
+def test_an_address_written_in_the_url_is_named_with_its_reason() -> None:
+    with pytest.raises(UrlRefused, match=r"10\.1\.2\.3 is a private address"):
+        resolve_target("https://10.1.2.3/", STRICT, FakeDns({}))
+
+
+@pytest.mark.parametrize("address", ["3fff::1", "3fff:fff:ffff::1", "2001:db8::7"])
+def test_ipv6_documentation_ranges_are_refused(address: str) -> None:
+    reason = address_refusal(ipaddress.ip_address(address), allow_private_networks=False)
+    assert reason == "a documentation address"
 
 
 def test_a_name_that_does_not_resolve_is_refused() -> None:

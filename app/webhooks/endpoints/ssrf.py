@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import httpx
+import structlog
 
 from app.core.settings import Settings
 
@@ -30,6 +31,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
 """(host, port) -> the addresses it resolves to; raises OSError when it does not resolve."""
 
+log = structlog.get_logger("webhooks.ssrf")
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 _ALWAYS_REFUSED = tuple(
     ipaddress.ip_network(net)
@@ -41,6 +43,8 @@ _ALWAYS_REFUSED = tuple(
     )
 )
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
+# documentation ranges the standard library may still call global (RFC 9637: 3fff::/20)
+_DOCUMENTATION = (ipaddress.ip_network("2001:db8::/32"), ipaddress.ip_network("3fff::/20"))
 
 
 class UrlRefused(ValueError):
@@ -123,6 +127,10 @@ def address_refusal(ip: IPAddress, *, allow_private_networks: bool = False) -> s
         (ip.is_loopback, "a loopback address"),
         (ip.is_link_local, "a link-local address"),
         (isinstance(ip, ipaddress.IPv4Address) and ip in _SHARED, "a shared (CGNAT) address"),
+        (
+            isinstance(ip, ipaddress.IPv6Address) and any(ip in n for n in _DOCUMENTATION),
+            "a documentation address",
+        ),
         (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local, "a site-local address"),
         (ip.is_private, "a private address"),
         (ip.is_reserved, "a reserved address"),
@@ -159,14 +167,23 @@ def check_url(raw: str, policy: Policy) -> httpx.URL:
     return url
 
 
-def judge_addresses(host: str, addresses: Iterable[str], policy: Policy) -> IPAddress:
-    """The first address, if every one of them may be reached; else refused."""
+def judge_addresses(
+    host: str, addresses: Iterable[str], policy: Policy, *, literal: bool = False
+) -> IPAddress:
+    """The first address, if every one of them may be reached; else refused.
+
+    For a name, the refusal never says what it resolved to or why (that would make endpoint
+    creation a DNS oracle for the private network); operators find it in the log.
+    """
     checked: list[IPAddress] = []
     for raw in addresses:
         ip = ipaddress.ip_address(raw)
         reason = address_refusal(ip, allow_private_networks=policy.allow_private_networks)
         if reason is not None:
-            raise UrlRefused(f"{host} resolves to {ip}, {reason}")
+            if literal:
+                raise UrlRefused(f"{ip} is {reason}")
+            log.warning("webhook address refused", host=host, address=str(ip), reason=reason)
+            raise UrlRefused(f"{host} resolves to an address we do not send webhooks to")
         checked.append(ip)
     if not checked:
         raise UrlRefused(f"{host} does not resolve")
@@ -195,4 +212,5 @@ def resolve_target(raw: str, policy: Policy, resolver: Resolver = system_resolve
             addresses = resolver(host, url.port or _DEFAULT_PORTS[url.scheme])
         except (OSError, UnicodeError) as exc:
             raise UrlRefused(f"{host} does not resolve ({exc})") from None
-    return Target(url=url, host=host, address=judge_addresses(host, addresses, policy))
+    address = judge_addresses(host, addresses, policy, literal=literal is not None)
+    return Target(url=url, host=host, address=address)
