@@ -79,7 +79,6 @@ _CUSTOMS_ACTION_WORDS = (
 VerdictKind = Literal[
     "exception", "no_movement", "presumed_lost", "returned", "delivery_failed", "customs_action"
 ]
-AT_ONCE_KINDS = frozenset({"exception", "returned", "delivery_failed", "customs_action"})
 RULE_STATUSES = frozenset(DEFAULT_THRESHOLDS) | {ScanStatus.EXCEPTION.value}
 
 

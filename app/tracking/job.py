@@ -64,6 +64,9 @@ class Evidence:
 
     answered: int = 0
     failed_numbers: set[str] = field(default_factory=set)
+    judged: int = -1
+    """How many failed numbers ``carrier_is_down`` last judged, and what it found (``down``)."""
+    down: bool = False
 
     def saw(self, results: Sequence[TrackingResult]) -> None:
         for result in results:
@@ -77,10 +80,17 @@ def carrier_is_down(session: Session, ctx: JobContext, carrier: str, evidence: E
     """Carrier-wide evidence that the carrier, not a number, is failing (module docstring)."""
     if evidence.answered:
         return False
+    if evidence.judged == len(evidence.failed_numbers):
+        return evidence.down  # nothing new since this poll last asked: no second row lock
     if carrier_states.is_unavailable(session, carrier):
-        return True
-    failed = carrier_states.note_failures(session, carrier=carrier, numbers=evidence.failed_numbers)
-    return failed >= ctx.settings.carrier_outage_min_numbers
+        down = True
+    else:
+        failed = carrier_states.note_failures(
+            session, carrier=carrier, numbers=evidence.failed_numbers
+        )
+        down = failed >= ctx.settings.carrier_outage_min_numbers
+    evidence.judged, evidence.down = len(evidence.failed_numbers), down
+    return down
 
 
 @dataclass(frozen=True, slots=True)
