@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 import anyio
+import structlog
 from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
@@ -47,7 +48,13 @@ def _prepare_database(db: Database, settings: Settings) -> None:
         upgrade_to_head(db.engine)
     if settings.bootstrap_api_key is not None:
         with db.unit_of_work() as session:
-            ensure_bootstrap_key(session, settings.bootstrap_api_key.get_secret_value())
+            state = ensure_bootstrap_key(session, settings.bootstrap_api_key.get_secret_value())
+        if state == "revoked":
+            structlog.get_logger("startup").warning(
+                "bootstrap key revoked",
+                detail="RT_BOOTSTRAP_API_KEY names a revoked key; it stays revoked "
+                "(issue a new key with 'python -m app keys create' or unset the setting)",
+            )
 
 
 def create_app(

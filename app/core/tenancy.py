@@ -8,6 +8,7 @@ import string
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import bindparam
 from sqlalchemy.exc import IntegrityError
@@ -101,27 +102,31 @@ def issue_key(
     return IssuedKey(key=key, secret=secret)
 
 
-def ensure_bootstrap_key(session: Session, secret: str) -> None:
+def ensure_bootstrap_key(session: Session, secret: str) -> Literal["active", "revoked"]:
     """Make ``secret`` a key with every scope for tenant ``default`` (idempotent).
 
+    A bootstrap key someone revoked stays revoked: the setting only creates the key, it never
+    brings one back (a leaked key revoked at 3 a.m. must not return with the next deploy).
     Replicas starting together on a new database all run this: the one that loses the race
     for the tenant or key row finds them on its second pass instead of failing to start.
     """
     try:
         with session.begin_nested():
-            _ensure_bootstrap_key(session, secret)
+            return _ensure_bootstrap_key(session, secret)
     except IntegrityError:
-        _ensure_bootstrap_key(session, secret)
+        return _ensure_bootstrap_key(session, secret)
 
 
-def _ensure_bootstrap_key(session: Session, secret: str) -> None:
+def _ensure_bootstrap_key(session: Session, secret: str) -> Literal["active", "revoked"]:
     existing = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).first()
     if existing is not None:
-        existing.revoked_at = None
+        if existing.revoked_at is not None:
+            return "revoked"
         existing.scopes = " ".join(SCOPES)
-        return
+        return "active"
     tenant = ensure_tenant(session, slug="default", name="Default tenant")
     issue_key(session, tenant=tenant, name="bootstrap", scopes=frozenset(SCOPES), secret=secret)
+    return "active"
 
 
 # built once: every request runs it, and building a statement costs as much as running it

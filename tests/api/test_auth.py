@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlmodel import select
+from structlog.testing import capture_logs
 
 from app.core.models import ApiKey
 from app.core.settings import Settings
@@ -141,3 +142,27 @@ def test_bootstrap_key_gets_every_scope_for_tenant_default(
         "webhooks:manage",
         "admin",
     }
+
+
+def test_a_revoked_bootstrap_key_stays_revoked_across_a_restart(
+    db: Database, clock: FakeClock, settings: Settings
+) -> None:
+    """Probe finding: revoking the bootstrap key and restarting revived it, because start-up
+    re-created whatever RT_BOOTSTRAP_API_KEY named. Revocation wins, and the log says so."""
+    configured = settings.model_copy(
+        update={"bootstrap_api_key": SecretStr("rt_bootstrap_for_tests")}
+    )
+    with TestClient(create_app(configured, database=db, clock=clock)):
+        pass
+    with db.session() as session:
+        key = session.exec(select(ApiKey)).one()
+        revoke_key(session, key_id=key.id)
+        session.commit()
+
+    with capture_logs() as logs, TestClient(create_app(configured, database=db, clock=clock)) as client:
+        refused = ApiClient(client, "rt_bootstrap_for_tests").get("/v1/incidents")
+
+    assert refused.status_code == 401
+    assert any(entry["event"] == "bootstrap key revoked" for entry in logs)
+    with db.session() as session:
+        assert session.exec(select(ApiKey)).one().revoked_at is not None
