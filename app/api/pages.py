@@ -16,8 +16,16 @@ from app.core.settings import Settings
 PageSizeQuery = Annotated[
     int | None, Query(ge=1, description="Items per page; capped by RT_PAGE_SIZE_MAX.")
 ]
+# the tokens are unpadded URL-safe base64 (app.core.pagination): anything else is refused
+# before decoding, since base64 decoding would otherwise skip the characters it does not know
+PAGE_TOKEN_ALPHABET = r"^[A-Za-z0-9_-]+$"
 PageTokenQuery = Annotated[
-    str | None, Query(max_length=512, description="next_page_token of the previous page.")
+    str | None,
+    Query(
+        max_length=512,
+        pattern=PAGE_TOKEN_ALPHABET,
+        description="next_page_token of the previous page (URL-safe base64, unpadded).",
+    ),
 ]
 
 

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from adapters.base import (
     CarrierError,
@@ -64,7 +65,9 @@ def install_problem_handlers(app: FastAPI) -> None:
         return carrier_problem(exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 405:
+            return method_not_allowed(request)
         known = exc.status_code in HTTPStatus._value2member_map_
         title = HTTPStatus(exc.status_code).phrase if known else "HTTP Error"
         return problem_response(
@@ -92,6 +95,33 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(
             500, "Internal Server Error", "an unexpected error occurred; it has been logged"
         )
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path. Starlette's own ``Allow`` names only the
+    first route whose path matched, and one path often has several (GET and POST on a list),
+    so each method is asked of the router as a request with that method would be."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
+def method_not_allowed(request: Request) -> JSONResponse:
+    allowed = allowed_methods(request)
+    return problem_response(
+        405,
+        "Method Not Allowed",
+        f"{request.method} is not allowed on this path; allowed: {', '.join(allowed)}",
+        slug="method-not-allowed",
+        headers={"Allow": ", ".join(allowed)},
+        allowed=allowed,
+    )
 
 
 def carrier_problem(exc: CarrierError) -> JSONResponse:

@@ -159,7 +159,8 @@ def test_a_revoked_bootstrap_key_stays_revoked_across_a_restart(
         revoke_key(session, key_id=key.id)
         session.commit()
 
-    with capture_logs() as logs, TestClient(create_app(configured, database=db, clock=clock)) as client:
+    restarted = create_app(configured, database=db, clock=clock)
+    with capture_logs() as logs, TestClient(restarted) as client:
         refused = ApiClient(client, "rt_bootstrap_for_tests").get("/v1/incidents")
 
     assert refused.status_code == 401

@@ -173,3 +173,26 @@ def test_scan_without_offset_or_with_bad_status_is_refused(api: ApiClient) -> No
     assert naive.json()["errors"][0]["field"] == "scans.0.occurred_at"
     assert bad.status_code == 422
     assert api.get(url).json() == []
+
+
+def test_a_page_token_with_characters_outside_its_alphabet_is_refused(api: ApiClient) -> None:
+    """Probe finding: base64 decoding skipped characters it did not know, so a token with
+    junk inside still worked. The OpenAPI states the alphabet and the server enforces it."""
+    for i in range(3):
+        register_parcel(api, tracking_number=f"SANDBOX-STALLED-{i}", carrier="sandbox")
+    token = api.get("/v1/parcels", params={"page_size": 1}).json()["next_page_token"]
+
+    junk = api.get(
+        "/v1/parcels", params={"page_size": 1, "page_token": token[:4] + "!*~." + token[4:]}
+    )
+
+    assert junk.status_code == 422
+    assert junk.json()["errors"][0]["field"] == "page_token"
+    documented = next(
+        parameter
+        for parameter in api.get("/openapi.json").json()["paths"]["/v1/parcels"]["get"][
+            "parameters"
+        ]
+        if parameter["name"] == "page_token"
+    )
+    assert documented["schema"]["anyOf"][0]["pattern"] == "^[A-Za-z0-9_-]+$"
