@@ -18,12 +18,12 @@ PageSizeQuery = Annotated[
 ]
 # the tokens are unpadded URL-safe base64 (app.core.pagination): anything else is refused
 # before decoding, since base64 decoding would otherwise skip the characters it does not know
-PAGE_TOKEN_ALPHABET = r"^[A-Za-z0-9_-]+$"
+URL_SAFE_BASE64 = r"^[A-Za-z0-9_-]+$"
 PageTokenQuery = Annotated[
     str | None,
     Query(
         max_length=512,
-        pattern=PAGE_TOKEN_ALPHABET,
+        pattern=URL_SAFE_BASE64,
         description="next_page_token of the previous page (URL-safe base64, unpadded).",
     ),
 ]
