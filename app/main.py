@@ -14,7 +14,7 @@ from fastapi_offline import FastAPIOffline
 from app.api import health
 from app.api.deps import refuse_nul
 from app.api.openapi import install_problem_docs
-from app.api.problems import install_problem_handlers
+from app.api.problems import UnexpectedErrorMiddleware, install_problem_handlers
 from app.carriers import router as carriers
 from app.core.carrier_hub import CarrierHub
 from app.core.idempotency import IdempotencyMiddleware
@@ -102,7 +102,8 @@ def create_app(
     app.add_middleware(
         IdempotencyMiddleware, database=db, ttl_hours=settings.idempotency_ttl_hours, clock=clock
     )
-    app.add_middleware(HttpMetricsMiddleware)  # outermost: times and counts every request
+    app.add_middleware(HttpMetricsMiddleware)  # times and counts every request
+    app.add_middleware(UnexpectedErrorMiddleware)  # outermost of ours: keep this one last
     install_problem_handlers(app)
     install_problem_docs(app)
     app.include_router(health.router)

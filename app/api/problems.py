@@ -1,4 +1,10 @@
-"""Turn every error (ours, FastAPI's, Starlette's, unexpected) into problem+json."""
+"""Turn every error (ours, FastAPI's, Starlette's, unexpected) into problem+json.
+
+An unexpected exception is answered by ``UnexpectedErrorMiddleware``, not only by the handler
+registered for ``Exception``: Starlette runs that handler in its outermost middleware, which
+sends the 500 and then raises the exception again, and uvicorn closes a connection whose
+application raised, so the client's next request on that keep-alive connection failed.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from adapters.base import (
     CarrierError,
@@ -91,10 +98,51 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        """Only for an error raised outside our middlewares (FastAPI's own); the server
+        then closes the connection."""
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(
-            500, "Internal Server Error", "an unexpected error occurred; it has been logged"
-        )
+        return internal_error()
+
+
+def internal_error() -> JSONResponse:
+    return problem_response(
+        500, "Internal Server Error", "an unexpected error occurred; it has been logged"
+    )
+
+
+class UnexpectedErrorMiddleware:
+    """Answers an exception nothing else handled with a complete 500 problem+json, logs it with
+    its traceback and ends there, so the connection stays usable. Added last in create_app:
+    the outermost of our middlewares, it also catches what they raise.
+
+    If the answer had already started (a stream broke midway), the exception goes on: only
+    closing the connection tells the client that the body it got is not whole."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = finished = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started, finished
+            if message["type"] == "http.response.start":
+                started = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                finished = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            if started and not finished:
+                raise
+            logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if not started:
+                await internal_error()(scope, receive, send)
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")

@@ -18,6 +18,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -86,8 +87,46 @@ def _locale(value: str) -> str:
     return f"{language}-{region.upper()}" if region else language
 
 
-def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+EARLIEST_YEAR, LATEST_YEAR = 1970, 2100
+"""The years the API accepts in a time or a date: wide for any parcel, narrow enough that
+converting to UTC or adding a claim window can never leave Python's datetime range."""
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DATETIME_EXPECTED = "must be an ISO 8601 date and time with an offset, e.g. 2026-03-12T09:30:00Z"
+_YEARS = f"must be within the years {EARLIEST_YEAR} to {LATEST_YEAR}"
+
+
+def _iso_datetime_text(value: object) -> object:
+    """Only ISO 8601 text (or, inside the process, a datetime): pydantic's lax parsing would
+    read a number, or a numeric query string such as ``0.5``, as Unix time."""
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATETIME.match(value)):
+        return value
+    raise ValueError(_DATETIME_EXPECTED)
+
+
+def _utc_within_years(value: datetime) -> datetime:
+    """Checked as written and again in UTC: the year check first keeps ``astimezone`` from
+    overflowing (``9999-12-31T23:59:59-14:00``), the second refuses a time it moves out."""
+    if EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        utc = value.astimezone(UTC)
+        if EARLIEST_YEAR <= utc.year <= LATEST_YEAR:
+            return utc
+    raise ValueError(f"{_YEARS} (in UTC)")
+
+
+def _iso_date_text(value: object) -> object:
+    """Only ``YYYY-MM-DD`` (or a date): not a number read as Unix time, not a date-time."""
+    if (isinstance(value, date) and not isinstance(value, datetime)) or (
+        isinstance(value, str) and _ISO_DATE.fullmatch(value)
+    ):
+        return value
+    raise ValueError("must be an ISO 8601 date, such as 2026-03-01")
+
+
+def _date_within_years(value: date) -> date:
+    if EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        return value
+    raise ValueError(_YEARS)
 
 
 def minor_units(currency: str) -> int:
@@ -138,8 +177,21 @@ def json_default(value: object) -> object:
     return str(value)
 
 
-UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
-"""An input time that must carry an offset; stored and echoed in UTC."""
+UtcDatetime = Annotated[
+    AwareDatetime,
+    BeforeValidator(_iso_datetime_text),
+    AfterValidator(_utc_within_years),
+    Field(examples=["2026-03-12T09:30:00Z"]),
+]
+"""The API's one input time, in bodies and query parameters alike: ISO 8601 with an offset,
+years 1970 to 2100; stored and echoed in UTC."""
+IsoDate = Annotated[
+    date,
+    BeforeValidator(_iso_date_text),
+    AfterValidator(_date_within_years),
+    Field(examples=["2026-03-01"]),
+]
+"""The API's one input date: ``YYYY-MM-DD``, years 1970 to 2100."""
 CountryCode = Annotated[str, AfterValidator(_country), Field(examples=["US"])]
 CurrencyCode = Annotated[str, AfterValidator(_currency), Field(examples=["EUR"])]
 Locale = Annotated[str, AfterValidator(_locale), Field(examples=["en-US"])]

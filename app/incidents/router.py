@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
-from pydantic import AwareDatetime
 from sqlmodel import Session
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
@@ -18,7 +17,7 @@ from app.api.pages import (
 )
 from app.carriers import service as carriers
 from app.core.errors import PreconditionFailed, PreconditionRequired, ValidationFailed
-from app.core.schemas import Page
+from app.core.schemas import Page, UtcDatetime
 from app.incidents import queries as incident_queries
 from app.incidents import service as incidents
 from app.incidents import timeline
@@ -122,8 +121,8 @@ def list_incidents(
     carrier: Annotated[str | None, Query(max_length=32)] = None,
     source: Annotated[IncidentSource | None, Query()] = None,
     overdue: Annotated[bool | None, Query()] = None,
-    opened_after: Annotated[AwareDatetime | None, Query()] = None,
-    opened_before: Annotated[AwareDatetime | None, Query()] = None,
+    opened_after: Annotated[UtcDatetime | None, Query()] = None,
+    opened_before: Annotated[UtcDatetime | None, Query()] = None,
     page_size: PageSizeQuery = None,
     page_token: PageTokenQuery = None,
 ) -> Page[IncidentRead]:

@@ -13,6 +13,7 @@ from app.core.schemas import (
     CountryCode,
     CurrencyCode,
     InputModel,
+    IsoDate,
     Money,
     OrderId,
     TrackingNumber,
@@ -116,7 +117,7 @@ class IncidentCreate(InputModel):
     order_id: OrderId | None = None
     tracking_number: TrackingNumber | None = None
     carrier: str | None = None
-    order_date: date | None = None
+    order_date: IsoDate | None = None
     customer: Customer | None = None
     origin_country: CountryCode | None = None
     destination_country: CountryCode | None = None

@@ -27,6 +27,7 @@ from app.core.schemas import (
     CountryCode,
     CurrencyCode,
     InputModel,
+    IsoDate,
     Locale,
     Money,
     OrderId,
@@ -66,7 +67,7 @@ TrackingUrlTemplate = Annotated[
 
 class ParcelCreate(InputModel):
     order_id: OrderId
-    order_date: date | None = None
+    order_date: IsoDate | None = None
     tracking_number: TrackingNumber
     carrier: str | None = Field(
         default=None,

@@ -12,11 +12,12 @@ from typing import Annotated, Literal
 import anyio
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SettingsDep
 from app.core.errors import AppError, ValidationFailed
+from app.core.schemas import UtcDatetime
 from app.core.settings import DateOrder
 from app.db.engine import Database
 from app.incidents import queries as incident_queries
@@ -77,8 +78,8 @@ def export_incidents(
     carrier: Annotated[str | None, Query(max_length=32)] = None,
     source: Annotated[IncidentSource | None, Query()] = None,
     overdue: Annotated[bool | None, Query()] = None,
-    opened_after: Annotated[AwareDatetime | None, Query()] = None,
-    opened_before: Annotated[AwareDatetime | None, Query()] = None,
+    opened_after: Annotated[UtcDatetime | None, Query()] = None,
+    opened_before: Annotated[UtcDatetime | None, Query()] = None,
 ) -> StreamingResponse:
     """The tracker, one row per incident, with the list's filters; streamed page by page."""
     filters = incident_queries.IncidentFilters(

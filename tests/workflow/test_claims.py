@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime
+
 from app.db.engine import Database
+from app.parcels.models import Parcel
 from tests.factories import ApiClient, FakeClock
 from tests.workflow.helpers import entry_kinds, event_types, jpeg, new_incident, url
 
@@ -154,3 +158,31 @@ def test_claim_evidence_must_belong_to_the_incident(api: ApiClient, other_api: A
         ).status_code
         == 404
     )
+
+
+def test_a_parcel_stored_as_shipped_in_9999_gets_a_422_for_its_claim_not_a_500(
+    api: ApiClient, db: Database
+) -> None:
+    """The API refuses such a ship date now; a parcel stored before that rule still must not
+    overflow the filing deadline (ship date + window)."""
+    incident = new_incident(api)
+    with db.session() as session:
+        parcel = session.get(Parcel, uuid.UUID(incident["parcel_id"]))
+        assert parcel is not None
+        parcel.shipped_at = datetime(9999, 12, 31, tzinfo=UTC)
+        session.commit()
+
+    response = api.post(
+        url(incident, "/claims"),
+        json={"claim_type": "lost", "amount": "59.90", "currency": "EUR"},
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {
+            "field": "parcel.shipped_at",
+            "message": "the parcel's ship date 9999-12-31 is outside the years 1970 to 2100, "
+            "so no filing deadline can be counted from it",
+        }
+    ]
+    assert api.get(url(incident, "/claims")).json()["items"] == []

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from adapters import registry
 from app.core.errors import Conflict, NotFound, ValidationFailed
+from app.core.schemas import EARLIEST_YEAR, LATEST_YEAR
 from app.core.settings import DEFAULT_CLAIM_WINDOWS, Settings
 from app.evidence.models import EvidenceFile
 from app.incidents.models import Incident
@@ -50,6 +51,18 @@ def window_days(settings: Settings, carrier: str, claim_type: str) -> int:
 
 def _ship_date(parcel: Parcel) -> datetime:
     return parcel.shipped_at or parcel.created_at
+
+
+def _filing_deadline(shipped_at: datetime, days: int) -> datetime:
+    """The ship date plus the window. The API takes ship dates within its years only, but a
+    parcel stored before that rule could hold 9999-12-31, where the sum overflows: a 422."""
+    if not EARLIEST_YEAR <= shipped_at.year <= LATEST_YEAR:
+        raise ValidationFailed(
+            "parcel.shipped_at",
+            f"the parcel's ship date {shipped_at.date().isoformat()} is outside the years "
+            f"{EARLIEST_YEAR} to {LATEST_YEAR}, so no filing deadline can be counted from it",
+        )
+    return shipped_at + timedelta(days=days)
 
 
 def _evidence_ids(session: Session, incident: Incident, ids: list[uuid.UUID]) -> list[str]:
@@ -95,8 +108,9 @@ def create_claim(
         evidence_ids=json.dumps(_evidence_ids(session, incident, body.evidence_ids)),
         description=body.description,
         shipped_at=shipped_at,
-        filing_deadline=shipped_at
-        + timedelta(days=window_days(settings, carrier, body.claim_type)),
+        filing_deadline=_filing_deadline(
+            shipped_at, window_days(settings, carrier, body.claim_type)
+        ),
         created_by=actor,
         created_at=now,
         updated_at=now,
