@@ -14,7 +14,16 @@ from decimal import Decimal
 from sqlalchemy import Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db.tables import timestamp_field
+from app.db.tables import postgresql_only, timestamp_field
+
+# searched by the incident list's ``q``; one trigram index covers them all on PostgreSQL
+TRIGRAM_COLUMNS = (
+    "order_id",
+    "tracking_number",
+    "customer_name",
+    "customer_email",
+    "customer_ticket_ref",
+)
 
 
 class Parcel(SQLModel, table=True):
@@ -24,6 +33,15 @@ class Parcel(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("tenant_id", "carrier", "tracking_number"),
         Index("ix_parcels_tenant_id_created_at_id", "tenant_id", "created_at", "id"),
+        # the incident list's free-text search (app/incidents/search.py): ILIKE '%q%' on each
+        postgresql_only(
+            Index(
+                "ix_parcels_search_trgm",
+                *TRIGRAM_COLUMNS,
+                postgresql_using="gin",
+                postgresql_ops=dict.fromkeys(TRIGRAM_COLUMNS, "gin_trgm_ops"),
+            )
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
