@@ -4,10 +4,10 @@
 customer e-mail and ticket reference of the incident's parcel, and the incident's description.
 ``%``, ``_`` and ``\\`` in ``q`` are literal characters, never wildcards.
 
-PostgreSQL answers ILIKE from trigram indexes (pg_trgm, GIN ``gin_trgm_ops``: one over the
-parcel's searched columns, one over the description), which serve a pattern of three or more
-characters. The two halves are separate sub-queries so that each reads its own index; a single
-OR across the join could read neither. SQLite's LIKE is case-insensitive for ASCII and scans.
+PostgreSQL answers ILIKE from trigram indexes (pg_trgm, GIN ``gin_trgm_ops``, one per searched
+column), which serve a pattern of three or more characters. The parcel half and the description
+half are separate sub-queries so that each reads its own indexes; a single OR across the join
+could read none. SQLite's LIKE is case-insensitive for ASCII and scans.
 """
 
 from __future__ import annotations
