@@ -15,6 +15,7 @@ from sqlalchemy import Connection, create_engine
 from sqlmodel.sql.sqltypes import AutoString
 
 from app.core.settings import get_settings
+from app.db.tables import schema_objects_of
 from app.db.types import UTCDateTime
 from app.metadata import metadata
 
@@ -40,6 +41,7 @@ def _run(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         render_item=_render_item,
+        include_object=schema_objects_of(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -15,6 +15,7 @@ from app.api import health
 from app.api.deps import refuse_nul
 from app.api.openapi import install_problem_docs
 from app.api.problems import UnexpectedErrorMiddleware, install_problem_handlers
+from app.api.unknown_params import refuse_unknown_query_params
 from app.carriers import router as carriers
 from app.core.carrier_hub import CarrierHub
 from app.core.idempotency import IdempotencyMiddleware
@@ -93,7 +94,7 @@ def create_app(
         version="0.1.0",
         summary="Every delayed, lost, damaged or disputed parcel, on one chronological record.",
         lifespan=lifespan,
-        dependencies=[Depends(refuse_nul)],
+        dependencies=[Depends(refuse_nul), Depends(refuse_unknown_query_params)],
     )
     app.state.settings = settings
     app.state.db = db

@@ -3,8 +3,9 @@
 FastAPI documents only the success and a 422 in its own (plain JSON) shape. Clients and the
 contract tests read the schema, so each operation also lists the errors its dependencies can
 raise: 401 and 403 (the API key and its scopes) under /v1, 404 when the path names an object,
-400 for a body that cannot be decoded or a tampered page token, 422 for a request that does not
-validate (with ``errors``), 500, and 503 while the database is unreachable.
+400 for a query parameter the operation does not take (any operation), a body that cannot be
+decoded or a tampered page token, 422 for a request that does not validate (with ``errors``),
+500, and 503 while the database is unreachable.
 Every POST also takes an ``Idempotency-Key`` (400 malformed, 409 in flight, 422 another body).
 Statuses only some operations answer (412, 413, 428, 502 ...) are in ``ROUTE_PROBLEMS``.
 """
@@ -81,15 +82,13 @@ ROUTE_PROBLEMS: dict[tuple[str, str], frozenset[int]] = {
 
 def _statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
     parameters = operation.get("parameters", [])
-    statuses = {500, 503}  # 503: the database is unreachable (a restart, a failover)
+    statuses = {400, 500, 503}  # 400: an unknown query parameter (app/api/unknown_params.py)
     if path.startswith("/v1/"):
         statuses |= {401, 403}
     if any(p.get("in") == "path" for p in parameters):
         statuses.add(404)
-    if "requestBody" in operation or any(p.get("name") == "page_token" for p in parameters):
-        statuses.add(400)  # a body that is not even text, a tampered page token
     if method == "post":  # Idempotency-Key: malformed (400), in flight (409), other body (422)
-        statuses |= {400, 409, 422}
+        statuses |= {409, 422}
     return statuses | ROUTE_PROBLEMS.get((method, path), frozenset())
 
 

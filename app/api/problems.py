@@ -50,6 +50,9 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             location, message = [*location, match.group(1)], match.group(2)
         elif message.startswith("Value error, "):
             message = message.removeprefix("Value error, ")
+        if where == "query" and len(location) == 2 and location[1].isdigit():
+            # a repeated parameter (status=open&status=gone) is named, with the value's place
+            location, message = location[:1], f"value {int(location[1]) + 1}: {message}"
         errors.append({"field": ".".join(location) or where, "in": where, "message": message})
     return errors
 

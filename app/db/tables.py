@@ -7,9 +7,11 @@ convention makes constraint and index names stable, so migrations diff cleanly.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import MetaData
+from sqlalchemy import Index, MetaData
 from sqlmodel import Field, SQLModel
 
 from app.db.types import UTCDateTime, utcnow
@@ -32,3 +34,21 @@ def timestamp_field(*, nullable: bool = False, index: bool = False) -> datetime:
         nullable=nullable,
         index=index,
     )
+
+
+def postgresql_only(index: Index) -> Index:
+    """An index only PostgreSQL can use (a trigram GIN index): made there by the migration,
+    absent on SQLite, where it would be a useless B-tree that every write pays for."""
+    index.info["only_on"] = "postgresql"
+    return index.ddl_if(dialect="postgresql")
+
+
+def schema_objects_of(dialect: str) -> Callable[..., bool]:
+    """Alembic's ``include_object`` for a database of ``dialect``: leaves out the indexes that
+    exist only on another, so comparing models and migrations stays exact on both."""
+
+    def include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+        only_on = getattr(obj, "info", {}).get("only_on")
+        return only_on is None or only_on == dialect
+
+    return include

@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import Index, Numeric, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from app.db.tables import timestamp_field
+from app.db.tables import postgresql_only, timestamp_field
 
 
 class Incident(SQLModel, table=True):
@@ -35,6 +35,15 @@ class Incident(SQLModel, table=True):
             "next_step_due_at",
             sqlite_where=text("status != 'resolved'"),
             postgresql_where=text("status != 'resolved'"),
+        ),
+        # the incident list's free-text search (app/incidents/search.py)
+        postgresql_only(
+            Index(
+                "ix_incidents_description_trgm",
+                "description",
+                postgresql_using="gin",
+                postgresql_ops={"description": "gin_trgm_ops"},
+            )
         ),
     )
 

@@ -1,31 +1,78 @@
-"""Listing incidents: filters the tracker spreadsheet needs, newest first, keyset pages."""
+"""Listing incidents: filters the tracker spreadsheet needs, newest first, keyset pages.
+
+Every filter is bound into the page token (``as_dict``), so a token reused with other filters
+is refused rather than continuing another list.
+"""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import ColumnElement, and_, or_
 from sqlmodel import Session, col, select
 
 from app.incidents.models import Incident
+from app.incidents.search import contains_text, equals_ignoring_case
 from app.parcels.models import Parcel
 
 
 @dataclass(frozen=True, slots=True)
 class IncidentFilters:
-    status: str | None = None
-    type: str | None = None
-    carrier: str | None = None
+    """Empty tuples and ``None`` do not filter; several values of one filter are alternatives."""
+
+    status: tuple[str, ...] = ()
+    type: tuple[str, ...] = ()
+    carrier: tuple[str, ...] = ()
     source: str | None = None
     overdue: bool | None = None
     opened_after: datetime | None = None
     opened_before: datetime | None = None
+    order_id: str | None = None
+    tracking_number: str | None = None
+    customer_email: str | None = None
+    parcel_id: uuid.UUID | None = None
+    q: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _conditions(
+    filters: IncidentFilters, *, tenant_id: uuid.UUID, now: datetime
+) -> Iterator[ColumnElement[bool]]:
+    """One condition per filter given, over the incident joined to its parcel."""
+    yield col(Incident.tenant_id) == tenant_id
+    if filters.status:
+        yield col(Incident.status).in_(filters.status)
+    if filters.type:
+        yield col(Incident.type).in_(filters.type)
+    if filters.source:
+        yield col(Incident.source) == filters.source
+    if filters.carrier:
+        yield col(Parcel.carrier).in_(filters.carrier)
+    if filters.order_id:
+        yield col(Parcel.order_id) == filters.order_id
+    if filters.tracking_number:
+        yield col(Parcel.tracking_number) == filters.tracking_number
+    if filters.customer_email:
+        yield equals_ignoring_case(col(Parcel.customer_email), filters.customer_email)
+    if filters.parcel_id:
+        yield col(Incident.parcel_id) == filters.parcel_id
+    if filters.q:
+        yield contains_text(filters.q, tenant_id=tenant_id)
+    if filters.opened_after:
+        yield col(Incident.opened_at) >= filters.opened_after
+    if filters.opened_before:
+        yield col(Incident.opened_at) < filters.opened_before
+    if filters.overdue is not None:
+        due = col(Incident.next_step_due_at)
+        overdue = and_(col(Incident.status) != "resolved", due < now)
+        on_time = or_(col(Incident.status) == "resolved", due.is_(None), due >= now)
+        yield overdue if filters.overdue else on_time
 
 
 def list_incidents(
@@ -40,25 +87,8 @@ def list_incidents(
     query = (
         select(Incident, Parcel)
         .join(Parcel, Parcel.id == Incident.parcel_id)  # type: ignore[arg-type]
-        .where(Incident.tenant_id == tenant_id)
+        .where(*_conditions(filters, tenant_id=tenant_id, now=now))
     )
-    if filters.status:
-        query = query.where(Incident.status == filters.status)
-    if filters.type:
-        query = query.where(Incident.type == filters.type)
-    if filters.source:
-        query = query.where(Incident.source == filters.source)
-    if filters.carrier:
-        query = query.where(Parcel.carrier == filters.carrier)
-    if filters.opened_after:
-        query = query.where(col(Incident.opened_at) >= filters.opened_after)
-    if filters.opened_before:
-        query = query.where(col(Incident.opened_at) < filters.opened_before)
-    if filters.overdue is not None:
-        due = col(Incident.next_step_due_at)
-        overdue = and_(col(Incident.status) != "resolved", due < now)
-        on_time = or_(col(Incident.status) == "resolved", due.is_(None), due >= now)
-        query = query.where(overdue if filters.overdue else on_time)
     if after is not None:
         at, last_id = after
         query = query.where(

@@ -25,10 +25,9 @@ from app.incidents.models import Incident, TimelineEntry
 from app.incidents.schemas import (
     ActionCreate,
     IncidentCreate,
+    IncidentListQuery,
     IncidentRead,
     IncidentSource,
-    IncidentStatus,
-    IncidentType,
     IncidentUpdate,
     TimelineEntryRead,
     TimelineRead,
@@ -116,9 +115,7 @@ def list_incidents(
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
-    status: Annotated[IncidentStatus | None, Query()] = None,
-    type: Annotated[IncidentType | None, Query()] = None,
-    carrier: Annotated[str | None, Query(max_length=32)] = None,
+    match: Annotated[IncidentListQuery, Query()],
     source: Annotated[IncidentSource | None, Query()] = None,
     overdue: Annotated[bool | None, Query()] = None,
     opened_after: Annotated[UtcDatetime | None, Query()] = None,
@@ -126,10 +123,7 @@ def list_incidents(
     page_size: PageSizeQuery = None,
     page_token: PageTokenQuery = None,
 ) -> Page[IncidentRead]:
-    filters = incident_queries.IncidentFilters(
-        status=status,
-        type=type,
-        carrier=carrier,
+    filters = match.filters(
         source=source,
         overdue=overdue,
         opened_after=opened_after,

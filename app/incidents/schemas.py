@@ -5,9 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, Field, field_serializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_serializer,
+    model_validator,
+)
 
 from app.core.schemas import (
     CountryCode,
@@ -20,6 +28,7 @@ from app.core.schemas import (
     UtcDatetime,
     money_text,
 )
+from app.incidents.queries import IncidentFilters
 from app.parcels.schemas import Customer, CustomerRead, LastScanRead, ScanRead, normalise_phone
 
 IncidentType = Literal[
@@ -135,6 +144,68 @@ class IncidentCreate(InputModel):
         if self.customer and self.customer.phone:
             self.customer.phone = normalise_phone(self.customer.phone, self.destination_country)
         return self
+
+
+def _one_each(values: list[str]) -> list[str]:
+    """Sorted and without repeats: the same choice in another order binds the same page token."""
+    return sorted(set(values))
+
+
+CarrierFilter = Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)]
+
+
+class IncidentListQuery(BaseModel):
+    """Which incidents to list (or export), read from the query string. Repeat ``status``,
+    ``type`` or ``carrier`` for any of several values; every filter given must hold."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+
+    status: Annotated[list[IncidentStatus], AfterValidator(_one_each)] = Field(
+        default_factory=list, description="Any of these statuses: status=open&status=escalated."
+    )
+    type: Annotated[list[IncidentType], AfterValidator(_one_each)] = Field(
+        default_factory=list, description="Any of these incident types."
+    )
+    carrier: Annotated[list[CarrierFilter], AfterValidator(_one_each)] = Field(
+        default_factory=list, max_length=20, description="Any of these carriers (codes)."
+    )
+    order_id: OrderId | None = Field(default=None, description="The parcel's order id, exactly.")
+    tracking_number: TrackingNumber | None = Field(
+        default=None, description="The parcel's tracking number (spaces and dashes ignored)."
+    )
+    customer_email: str | None = Field(
+        default=None, max_length=320, description="The customer's e-mail, whatever its case."
+    )
+    parcel_id: uuid.UUID | None = None
+    q: str | None = Field(
+        default=None,
+        max_length=200,
+        description="Text contained, whatever its case, in the order id, tracking number, "
+        "customer name, e-mail or ticket reference, or the description.",
+    )
+
+    def filters(
+        self,
+        *,
+        source: str | None,
+        overdue: bool | None,
+        opened_after: datetime | None,
+        opened_before: datetime | None,
+    ) -> IncidentFilters:
+        return IncidentFilters(
+            status=tuple(self.status),
+            type=tuple(self.type),
+            carrier=tuple(self.carrier),
+            source=source,
+            overdue=overdue,
+            opened_after=opened_after,
+            opened_before=opened_before,
+            order_id=self.order_id,
+            tracking_number=self.tracking_number,
+            customer_email=self.customer_email or None,
+            parcel_id=self.parcel_id,
+            q=self.q or None,
+        )
 
 
 class IncidentUpdate(InputModel):

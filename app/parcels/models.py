@@ -14,7 +14,16 @@ from decimal import Decimal
 from sqlalchemy import Index, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from app.db.tables import timestamp_field
+from app.db.tables import postgresql_only, timestamp_field
+
+# searched by the incident list's ``q``, each with a trigram index on PostgreSQL
+TRIGRAM_COLUMNS = (
+    "order_id",
+    "tracking_number",
+    "customer_name",
+    "customer_email",
+    "customer_ticket_ref",
+)
 
 
 class Parcel(SQLModel, table=True):
@@ -24,6 +33,19 @@ class Parcel(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("tenant_id", "carrier", "tracking_number"),
         Index("ix_parcels_tenant_id_created_at_id", "tenant_id", "created_at", "id"),
+        # the incident list's free-text search (app/incidents/search.py): ILIKE '%q%' on each;
+        # one index per column: the planner costs a multi-column GIN index too high to use it
+        *(
+            postgresql_only(
+                Index(
+                    f"ix_parcels_{name}_trgm",
+                    name,
+                    postgresql_using="gin",
+                    postgresql_ops={name: "gin_trgm_ops"},
+                )
+            )
+            for name in TRIGRAM_COLUMNS
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)

@@ -20,8 +20,7 @@ from app.core.errors import AppError, ValidationFailed
 from app.core.schemas import UtcDatetime
 from app.core.settings import DateOrder
 from app.db.engine import Database
-from app.incidents import queries as incident_queries
-from app.incidents.schemas import IncidentSource, IncidentStatus, IncidentType
+from app.incidents.schemas import IncidentListQuery, IncidentSource
 from app.tracker_sheet import exporter as tracker_export
 from app.tracker_sheet.importer import ImportReport, import_table
 from app.tracker_sheet.reader import MAX_IMPORT_BYTES, FileRejected, read_table
@@ -72,20 +71,15 @@ def export_incidents(
     request: Request,
     principal: ReadDep,
     now: NowDep,
+    match: Annotated[IncidentListQuery, Query()],
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
-    status: Annotated[IncidentStatus | None, Query()] = None,
-    type: Annotated[IncidentType | None, Query()] = None,
-    carrier: Annotated[str | None, Query(max_length=32)] = None,
     source: Annotated[IncidentSource | None, Query()] = None,
     overdue: Annotated[bool | None, Query()] = None,
     opened_after: Annotated[UtcDatetime | None, Query()] = None,
     opened_before: Annotated[UtcDatetime | None, Query()] = None,
 ) -> StreamingResponse:
     """The tracker, one row per incident, with the list's filters; streamed page by page."""
-    filters = incident_queries.IncidentFilters(
-        status=status,
-        type=type,
-        carrier=carrier,
+    filters = match.filters(
         source=source,
         overdue=overdue,
         opened_after=opened_after,

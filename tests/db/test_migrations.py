@@ -7,12 +7,14 @@ from alembic.runtime.migration import MigrationContext
 
 from app.db.engine import Database
 from app.db.migrate import current_revision, head_revision, upgrade_to_head
+from app.db.tables import schema_objects_of
 from app.metadata import metadata
 
 
 def test_migrations_and_models_agree(db: Database) -> None:
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_object": schema_objects_of(db.dialect)}
+        context = MigrationContext.configure(connection, opts=opts)
         differences = compare_metadata(context, metadata)
 
     assert differences == []
