@@ -7,6 +7,7 @@ answer says how many body bytes the app asked for before it answered.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,8 +27,6 @@ class Streamed:
     pulled: int = 0  # request body bytes the app took from the client
 
     def json(self) -> Any:
-        import json
-
         return json.loads(self.body)
 
 
@@ -51,7 +50,12 @@ def send_streamed(
     address: str = "203.0.113.7",
 ) -> Streamed:
     """Run one request on the app of ``client`` (inside its lifespan), from ``address``."""
-    return client.portal.call(_send, client.app, method, path, iter(chunks), headers or {}, address)  # type: ignore[union-attr]
+    portal = client.portal
+    assert portal is not None, "send inside 'with TestClient(app)': the app must be running"
+    answer: Streamed = portal.call(
+        _send, client.app, method, path, iter(chunks), headers or {}, address
+    )
+    return answer
 
 
 async def _send(

@@ -43,8 +43,9 @@ def test_two_replicas_on_redis_share_each_keys_count(
     replica: Replica, db: Database, redis_url: str, redis_prefix: str
 ) -> None:
     shared = {"rate_limit_storage": redis_url, "rate_limit_key_prefix": redis_prefix}
-    first, second = replica(rate_limit_per_minute=4, **shared), replica(
-        rate_limit_per_minute=4, **shared
+    first, second = (
+        replica(rate_limit_per_minute=4, **shared),
+        replica(rate_limit_per_minute=4, **shared),
     )
     key = new_api_key(db, tenant="acme")
 
