@@ -7,7 +7,7 @@ how many bytes the app pulled from the client before it answered.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -15,31 +15,13 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
 
-from app.core.settings import Settings
 from app.db.engine import Database
-from app.main import create_app
+from tests.api.conftest import StartApp
 from tests.api.streaming import MIB, send_streamed, zeros
-from tests.factories import FakeClock, new_api_key
+from tests.factories import new_api_key
 
 INCIDENT = {"type": "delay", "order_id": "SO-1", "tracking_number": "1Z999AA10123456784"}
 WRONG_KEY = "rt_" + "x" * 43
-GatedApp = Callable[..., TestClient]
-
-
-@pytest.fixture
-def gated(db: Database, clock: FakeClock, settings: Settings) -> Iterator[GatedApp]:
-    """``gated(rate_limit_per_minute=3, ...)``: a running app with those settings."""
-    with_clients: list[TestClient] = []
-
-    def start(**overrides: Any) -> TestClient:
-        client = TestClient(create_app(settings.model_copy(update=overrides), database=db))
-        client.__enter__()
-        with_clients.append(client)
-        return client
-
-    yield start
-    for client in with_clients:
-        client.__exit__(None, None, None)
 
 
 @contextmanager
@@ -118,8 +100,8 @@ def test_the_route_reuses_the_callers_identity_the_gate_found(
     assert len([s for s in seen if "from api_keys" in s]) == 1
 
 
-def test_routes_outside_v1_pass_the_gate_untouched(gated: GatedApp) -> None:
-    client = gated(auth_failures_per_minute=1, rate_limit_per_minute=1)
+def test_routes_outside_v1_pass_the_gate_untouched(start_app: StartApp) -> None:
+    client = start_app(auth_failures_per_minute=1, rate_limit_per_minute=1)
     for _ in range(3):
         client.get("/v1/parcels", headers=bearer(WRONG_KEY))
 
@@ -166,8 +148,8 @@ def test_a_streamed_body_without_a_length_is_cut_off_as_it_passes_the_limit(
     assert idempotency_rows(db) == 0
 
 
-def test_the_limit_is_a_setting(gated: GatedApp, db: Database) -> None:
-    client = gated(max_body_bytes=100)
+def test_the_limit_is_a_setting(start_app: StartApp, db: Database) -> None:
+    client = start_app(max_body_bytes=100)
     key = new_api_key(db, tenant="acme")
 
     small = client.post("/v1/incidents", json=INCIDENT, headers=bearer(key))
@@ -184,9 +166,9 @@ def test_the_limit_is_a_setting(gated: GatedApp, db: Database) -> None:
 
 
 def test_failed_authentications_from_one_address_are_throttled_before_any_lookup(
-    gated: GatedApp, db: Database
+    start_app: StartApp, db: Database
 ) -> None:
-    client = gated(auth_failures_per_minute=5)
+    client = start_app(auth_failures_per_minute=5)
     good = new_api_key(db, tenant="acme")
     attempts = [
         send_streamed(client, "GET", "/v1/parcels", [], headers=bearer(f"rt_{i}{'g' * 42}"))
@@ -210,9 +192,9 @@ def test_failed_authentications_from_one_address_are_throttled_before_any_lookup
 
 
 def test_failed_authentications_with_one_key_prefix_are_throttled_from_any_address(
-    gated: GatedApp,
+    start_app: StartApp,
 ) -> None:
-    client = gated(auth_failures_per_minute=3)
+    client = start_app(auth_failures_per_minute=3)
     prefix = "rt_AbCdEfGhI"  # 12 characters: what a leaked or guessed key starts with
     attempts = [
         send_streamed(
@@ -238,9 +220,9 @@ def test_failed_authentications_with_one_key_prefix_are_throttled_from_any_addre
 
 
 def test_each_key_has_a_request_rate_and_every_answer_says_where_it_stands(
-    gated: GatedApp, db: Database
+    start_app: StartApp, db: Database
 ) -> None:
-    client = gated(rate_limit_per_minute=3)
+    client = start_app(rate_limit_per_minute=3)
     key, other = new_api_key(db, tenant="acme"), new_api_key(db, tenant="acme", name="other")
 
     answers = [client.get("/v1/parcels", headers=bearer(key)) for _ in range(4)]
@@ -260,8 +242,8 @@ def test_each_key_has_a_request_rate_and_every_answer_says_where_it_stands(
     assert others.headers["ratelimit-remaining"] == "2"
 
 
-def test_errors_and_replays_carry_the_rate_headers_too(gated: GatedApp, db: Database) -> None:
-    client = gated(rate_limit_per_minute=50)
+def test_errors_and_replays_carry_the_rate_headers_too(start_app: StartApp, db: Database) -> None:
+    client = start_app(rate_limit_per_minute=50)
     key = new_api_key(db, tenant="acme")
     headers = bearer(key, **{"Idempotency-Key": "same"})
 

@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
-
 import pytest
-from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
 from app.api.rate_limits import warn_if_unshared
 from app.core.settings import Settings
 from app.db.engine import Database
-from app.main import create_app
+from tests.api.conftest import StartApp
 from tests.factories import new_api_key
 
-Replica = Callable[..., TestClient]
 WRONG_KEY = "rt_" + "w" * 43
-
-
-@pytest.fixture
-def replica(db: Database, settings: Settings) -> Iterator[Replica]:
-    """``replica(**settings)``: one more app process on the same database."""
-    running: list[TestClient] = []
-
-    def start(**overrides: Any) -> TestClient:
-        client = TestClient(create_app(settings.model_copy(update=overrides), database=db))
-        client.__enter__()
-        running.append(client)
-        return client
-
-    yield start
-    for client in running:
-        client.__exit__(None, None, None)
 
 
 def bearer(key: str) -> dict[str, str]:
@@ -40,12 +19,12 @@ def bearer(key: str) -> dict[str, str]:
 
 
 def test_two_replicas_on_redis_share_each_keys_count(
-    replica: Replica, db: Database, redis_url: str, redis_prefix: str
+    start_app: StartApp, db: Database, redis_url: str, redis_prefix: str
 ) -> None:
     shared = {"rate_limit_storage": redis_url, "rate_limit_key_prefix": redis_prefix}
     first, second = (
-        replica(rate_limit_per_minute=4, **shared),
-        replica(rate_limit_per_minute=4, **shared),
+        start_app(rate_limit_per_minute=4, **shared),
+        start_app(rate_limit_per_minute=4, **shared),
     )
     key = new_api_key(db, tenant="acme")
 
@@ -57,11 +36,11 @@ def test_two_replicas_on_redis_share_each_keys_count(
 
 
 def test_two_replicas_on_redis_share_failed_authentications(
-    replica: Replica, redis_url: str, redis_prefix: str
+    start_app: StartApp, redis_url: str, redis_prefix: str
 ) -> None:
     shared = {"rate_limit_storage": redis_url, "rate_limit_key_prefix": redis_prefix}
-    first = replica(auth_failures_per_minute=2, **shared)
-    second = replica(auth_failures_per_minute=2, **shared)
+    first = start_app(auth_failures_per_minute=2, **shared)
+    second = start_app(auth_failures_per_minute=2, **shared)
 
     answers = [
         first.get("/v1/parcels", headers=bearer(WRONG_KEY)),
@@ -72,9 +51,9 @@ def test_two_replicas_on_redis_share_failed_authentications(
     assert [a.status_code for a in answers] == [401, 401, 429]
 
 
-def test_in_memory_each_replica_counts_alone(replica: Replica, db: Database) -> None:
+def test_in_memory_each_replica_counts_alone(start_app: StartApp, db: Database) -> None:
     """Why several replicas need Redis: each would allow the whole rate on its own."""
-    first, second = replica(rate_limit_per_minute=2), replica(rate_limit_per_minute=2)
+    first, second = start_app(rate_limit_per_minute=2), start_app(rate_limit_per_minute=2)
     key = new_api_key(db, tenant="acme")
 
     on_first = [first.get("/v1/parcels", headers=bearer(key)).status_code for _ in range(2)]
@@ -84,9 +63,9 @@ def test_in_memory_each_replica_counts_alone(replica: Replica, db: Database) -> 
 
 
 def test_an_unreachable_redis_lets_requests_through_and_says_so(
-    replica: Replica, db: Database
+    start_app: StartApp, db: Database
 ) -> None:
-    client = replica(rate_limit_per_minute=1, rate_limit_storage="redis://127.0.0.1:9")
+    client = start_app(rate_limit_per_minute=1, rate_limit_storage="redis://127.0.0.1:9")
     key = new_api_key(db, tenant="acme")
 
     with capture_logs() as logs:
