@@ -13,8 +13,10 @@ from fastapi_offline import FastAPIOffline
 
 from app.api import health
 from app.api.deps import refuse_nul
+from app.api.gate import BodyCaps, RequestGate
 from app.api.openapi import install_problem_docs
 from app.api.problems import UnexpectedErrorMiddleware, install_problem_handlers
+from app.api.rate_limits import RateLimits, warn_if_unshared
 from app.api.unknown_params import refuse_unknown_query_params
 from app.carriers import router as carriers
 from app.core.carrier_hub import CarrierHub
@@ -36,12 +38,15 @@ from app.scheduler.runner import build_scheduler
 from app.startup import wire
 from app.stuck import router as stuck_rules
 from app.tracker_sheet import router as tracker_sheet
+from app.tracker_sheet.reader import MAX_IMPORT_BYTES
 from app.tracking import router as tracking_router
 from app.webhooks import router as webhooks
 from app.workflow import router as workflow
 from app.workflow.claims import router as claims
 from app.workflow.messages import router as messages
 from app.workflow.templates import router as templates
+
+IMPORT_FORM_OVERHEAD = 64 * 1024  # the import's own allowance for the form around the file
 
 
 def _prepare_database(db: Database, settings: Settings) -> None:
@@ -58,6 +63,18 @@ def _prepare_database(db: Database, settings: Settings) -> None:
             )
 
 
+def _body_caps(settings: Settings) -> BodyCaps:
+    """RT_MAX_BODY_BYTES, and the routes that take files, each with its own cap (which the
+    route checks exactly; the gate's, a little above it, holds while the file streams)."""
+    return BodyCaps(
+        settings.max_body_bytes,
+        {
+            "/v1/incidents/import": MAX_IMPORT_BYTES + IMPORT_FORM_OVERHEAD,
+            "/v1/incidents/*/evidence": settings.evidence_max_bytes + evidence.MULTIPART_OVERHEAD,
+        },
+    )
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -70,8 +87,11 @@ def create_app(
     settings = settings or get_settings()
     db = database or Database(settings.database_url)
 
+    rate_limits = RateLimits.from_settings(settings)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        warn_if_unshared(settings)
         await anyio.to_thread.run_sync(_prepare_database, db, settings)
         app.state.carriers = carrier_hub()  # built here: its HTTP clients live on this loop
         scheduler = None
@@ -85,6 +105,8 @@ def create_app(
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             await app.state.carriers.aclose()
+            if rate_limits is not None:
+                await rate_limits.aclose()
             if database is None:
                 db.dispose()
 
@@ -103,6 +125,8 @@ def create_app(
     app.add_middleware(
         IdempotencyMiddleware, database=db, ttl_hours=settings.idempotency_ttl_hours, clock=clock
     )
+    # authenticates, rate-limits and caps the body before the idempotency middleware reads it
+    app.add_middleware(RequestGate, database=db, caps=_body_caps(settings), limits=rate_limits)
     app.add_middleware(HttpMetricsMiddleware)  # times and counts every request
     app.add_middleware(UnexpectedErrorMiddleware)  # outermost of ours: keep this one last
     install_problem_handlers(app)

@@ -93,22 +93,31 @@ async def bearer_secret(
     return credentials.credentials
 
 
-def get_principal(
+async def get_principal(
     request: Request,
     db: Annotated[Database, Depends(get_database)],
     secret: Annotated[str, Depends(bearer_secret)],
 ) -> Principal:
-    """The caller, looked up in a short transaction of its own.
+    """The caller: the one the request gate (``app.api.gate``) authenticated before the body
+    was read, or, for a request that did not pass the gate, looked up in a short transaction
+    of its own.
 
     Not the request's unit of work: a handler that does long work outside any transaction (a
     carrier call, an upload, a job run) then holds none while it waits.
     """
-    with db.session() as session:
-        principal = authenticate(session, secret)
+    passed = request.scope.get("state", {}).get("principal")
+    if isinstance(passed, Principal):
+        return passed
+    principal = await anyio.to_thread.run_sync(_look_up, db, secret)
     if principal is None:
         raise Unauthorized("the API key is unknown or revoked")
     request.state.principal = principal
     return principal
+
+
+def _look_up(db: Database, secret: str) -> Principal | None:
+    with db.session() as session:
+        return authenticate(session, secret)
 
 
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:

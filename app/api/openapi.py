@@ -2,9 +2,10 @@
 
 FastAPI documents only the success and a 422 in its own (plain JSON) shape. Clients and the
 contract tests read the schema, so each operation also lists the errors its dependencies can
-raise: 401 and 403 (the API key and its scopes) under /v1, 404 when the path names an object,
-400 for a query parameter the operation does not take (any operation), a body that cannot be
-decoded or a tampered page token, 422 for a request that does not validate (with ``errors``),
+raise: 401 and 403 (the API key and its scopes) and 429 (its rate limit) under /v1, 404 when
+the path names an object, 400 for a query parameter the operation does not take (any
+operation), a body that cannot be decoded or a tampered page token, 413 for a body over the
+gate's cap, 422 for a request that does not validate (with ``errors``),
 500, and 503 while the database is unreachable.
 Every POST also takes an ``Idempotency-Key`` (400 malformed, 409 in flight, 422 another body).
 Statuses only some operations answer (412, 413, 428, 502 ...) are in ``ROUTE_PROBLEMS``.
@@ -84,9 +85,11 @@ def _statuses(method: str, path: str, operation: dict[str, Any]) -> set[int]:
     parameters = operation.get("parameters", [])
     statuses = {400, 500, 503}  # 400: an unknown query parameter (app/api/unknown_params.py)
     if path.startswith("/v1/"):
-        statuses |= {401, 403}
+        statuses |= {401, 403, 429}  # 429: the key's rate limit, or failed authentications
     if any(p.get("in") == "path" for p in parameters):
         statuses.add(404)
+    if "requestBody" in operation and path.startswith("/v1/"):
+        statuses.add(413)  # over RT_MAX_BODY_BYTES (the request gate)
     if method == "post":  # Idempotency-Key: malformed (400), in flight (409), other body (422)
         statuses |= {409, 422}
     return statuses | ROUTE_PROBLEMS.get((method, path), frozenset())

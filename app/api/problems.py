@@ -91,13 +91,7 @@ def install_problem_handlers(app: FastAPI) -> None:
         logger.warning(
             "database unavailable on %s %s: %s", request.method, request.url.path, exc.orig
         )
-        return problem_response(
-            503,
-            "Service Unavailable",
-            "the database is unavailable; retry shortly (with the same Idempotency-Key, if any)",
-            slug="database-unavailable",
-            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
-        )
+        return database_unavailable()
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -172,6 +166,17 @@ def method_not_allowed(request: Request) -> JSONResponse:
         slug="method-not-allowed",
         headers={"Allow": ", ".join(allowed)},
         allowed=allowed,
+    )
+
+
+def database_unavailable() -> JSONResponse:
+    """503: the transaction was rolled back, so the client may retry."""
+    return problem_response(
+        503,
+        "Service Unavailable",
+        "the database is unavailable; retry shortly (with the same Idempotency-Key, if any)",
+        slug="database-unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
     )
 
 

@@ -148,6 +148,36 @@ class Settings(BaseSettings):
         description="Public base URL of this API, for the links in webhook payloads; unset: "
         "http://RT_HOST:RT_PORT.",
     )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1,
+        description="Largest request body under /v1, in bytes (1 MiB); the tracker import and "
+        "evidence uploads have their own caps. Larger: 413, as soon as Content-Length or the "
+        "bytes received say so.",
+    )
+    rate_limit_per_minute: int = Field(
+        600,
+        ge=0,
+        description="Requests one API key may make in any 60 seconds; more: 429 with "
+        "Retry-After. 0 = no limit.",
+    )
+    auth_failures_per_minute: int = Field(
+        20,
+        ge=0,
+        description="Failed authentications in any 60 seconds from one client address, or with "
+        "one key prefix, before further attempts get 429 unchecked. 0 = no throttle.",
+    )
+    rate_limit_storage: str = Field(
+        "memory://",
+        description="Where the rate limits count: memory:// (this process only: one replica) "
+        "or redis://host:6379 (shared by every replica).",
+    )
+    rate_limit_key_prefix: str = Field(
+        "rt",
+        min_length=1,
+        description="Prefix of the rate-limit counters' keys in Redis, so deployments (or test "
+        "runs) can share one Redis.",
+    )
     metrics_token: SecretStr | None = Field(
         None,
         description="When set, GET /metrics needs 'Authorization: Bearer <this token>' (it "

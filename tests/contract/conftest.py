@@ -20,4 +20,6 @@ def settings(tmp_path: os.PathLike[str]) -> Settings:
         webhook_allow_http=True,
         webhook_allow_private_networks=True,
         webhook_timeout_seconds=1.0,
+        rate_limit_per_minute=0,  # one key makes every request: no per-key limit
+        auth_failures_per_minute=0,
     )

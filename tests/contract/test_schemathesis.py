@@ -113,6 +113,8 @@ def contract_app(
         webhook_allow_http=True,
         webhook_allow_private_networks=True,
         webhook_timeout_seconds=1.0,
+        rate_limit_per_minute=0,  # one key makes every request: no per-key limit
+        auth_failures_per_minute=0,  # and the fuzzer sends wrong keys on purpose
     )
     yield create_app(settings, database=migrated_database, clock=FakeClock())
     shutdown_lifespans()  # schemathesis keeps an app's lifespan running until asked

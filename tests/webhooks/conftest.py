@@ -41,6 +41,8 @@ def settings(tmp_path: os.PathLike[str]) -> Settings:
         webhook_timeout_seconds=2.0,
         webhook_lease_seconds=10,
         webhook_api_base_url="https://tracker.example.com",
+        rate_limit_per_minute=0,  # one key makes every request: no per-key limit
+        auth_failures_per_minute=0,
     )
 
 
