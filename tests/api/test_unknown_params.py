@@ -2,7 +2,8 @@
 
 Checked on every operation of the OpenAPI document, from the document itself: each is called
 with all the query parameters it declares plus one it does not, and only that one is named.
-The check runs before authentication and before the body is read, so neither is needed here.
+The check runs before the operation's own scope check and before the body is read; under /v1
+the request gate has authenticated the caller first, so a stranger hears only 401.
 """
 
 from __future__ import annotations
@@ -43,12 +44,14 @@ def operations(document: dict[str, Any]) -> Iterator[tuple[str, str, list[str]]]
             yield method, filled, query
 
 
-def test_every_operation_names_an_unknown_parameter(bare_client: TestClient) -> None:
-    document = bare_client.get("/openapi.json").json()
+def test_every_operation_names_an_unknown_parameter(api: ApiClient) -> None:
+    document = api.get("/openapi.json").json()
     checked = []
     for method, path, declared in operations(document):
         params = [(name, "1") for name in declared] + [("zzz", "1")]
-        response = bare_client.request(method.upper(), path, params=params)
+        response = api.client.request(
+            method.upper(), path, params=params, headers={"Authorization": f"Bearer {api.key}"}
+        )
 
         assert response.status_code == 400, (method, path, response.text)
         assert response.headers["content-type"] == "application/problem+json"
@@ -90,11 +93,13 @@ def test_a_misspelt_parcel_filter_is_refused_not_ignored(api: ApiClient) -> None
     assert "did you mean 'stuck'?" in problem["detail"]
 
 
-def test_a_misspelt_incident_filter_is_refused_before_authentication(
-    bare_client: TestClient,
+def test_a_misspelt_incident_filter_is_refused_not_ignored(
+    api: ApiClient, client: TestClient
 ) -> None:
-    response = bare_client.get("/v1/incidents", params={"order_idd": "SO-1", "status": "open"})
+    response = api.get("/v1/incidents", params={"order_idd": "SO-1", "status": "open"})
+    stranger = client.get("/v1/incidents", params={"order_idd": "SO-1", "status": "open"})
 
+    assert stranger.status_code == 401  # the gate tells a stranger nothing about the API
     assert response.status_code == 400
     assert response.json()["type"].endswith(":unknown-parameter")
     assert response.json()["errors"] == [
@@ -102,8 +107,8 @@ def test_a_misspelt_incident_filter_is_refused_before_authentication(
     ]
 
 
-def test_several_unknown_parameters_are_all_named(bare_client: TestClient) -> None:
-    response = bare_client.get("/v1/parcels", params={"b": "1", "a": "2", "status": "delivered"})
+def test_several_unknown_parameters_are_all_named(api: ApiClient) -> None:
+    response = api.get("/v1/parcels", params={"b": "1", "a": "2", "status": "delivered"})
 
     assert [e["field"] for e in response.json()["errors"]] == ["a", "b"]
 
@@ -119,8 +124,8 @@ def test_page_parameters_stay_known(api: ApiClient) -> None:
     assert again.json()["errors"][0]["field"] == "page_token"
 
 
-def test_a_body_operation_refuses_before_reading_the_body(bare_client: TestClient) -> None:
-    response = bare_client.post("/v1/incidents?zzz=1", content=b"{not json")
+def test_a_body_operation_refuses_before_reading_the_body(api: ApiClient) -> None:
+    response = api.post("/v1/incidents?zzz=1", content=b"{not json")
 
     assert response.status_code == 400
     assert response.json()["errors"] == UNKNOWN
