@@ -12,11 +12,11 @@ from fastapi_offline import FastAPIOffline
 
 from app.api import health
 from app.api.deps import refuse_nul
+from app.api.idempotency.middleware import IdempotencyMiddleware
 from app.api.openapi import install_problem_docs
 from app.api.problems import install_problem_handlers
 from app.carriers import router as carriers
 from app.core.carrier_hub import CarrierHub
-from app.core.idempotency import IdempotencyMiddleware
 from app.core.jobs import JobContext
 from app.core.metrics import HttpMetricsMiddleware
 from app.core.settings import Settings, get_settings
@@ -93,7 +93,11 @@ def create_app(
     app.state.clock = clock
     app.state.schema_head = head_revision()
     app.add_middleware(
-        IdempotencyMiddleware, database=db, ttl_hours=settings.idempotency_ttl_hours, clock=clock
+        IdempotencyMiddleware,
+        database=db,
+        ttl_hours=settings.idempotency_ttl_hours,
+        clock=clock,
+        server_key=settings.resolved_secret_key,
     )
     app.add_middleware(HttpMetricsMiddleware)  # outermost: times and counts every request
     install_problem_handlers(app)
