@@ -41,7 +41,6 @@ their size cap and are never held here.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
@@ -105,7 +104,7 @@ class IdempotencyMiddleware:
         body = await _read_body(receive)
         path = scope["path"]
         query = scope.get("query_string", b"").decode()
-        fingerprint = hashlib.sha256(f"POST {path}?{query}\n".encode() + body).hexdigest()
+        fingerprint = records.fingerprint_of(path, query, body)
         claim = await anyio.to_thread.run_sync(
             partial(
                 records.claim,

@@ -6,6 +6,7 @@ request's unit of work just before it commits (``app.db.unit_of_work.before_comm
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from dataclasses import dataclass, field
@@ -69,6 +70,11 @@ class ClaimTakenOver(AppError):
     work is the one that counts, so this one's is rolled back."""
 
     status, title, slug = 409, "Conflict", "idempotency-key-taken-over"
+
+
+def fingerprint_of(path: str, query: str, body: bytes) -> str:
+    """What "the same request" means for a key: the same path, query and body bytes."""
+    return hashlib.sha256(f"POST {path}?{query}\n".encode() + body).hexdigest()
 
 
 def claim(

@@ -1,0 +1,75 @@
+"""Only an authenticated, authorised caller's key is kept; answers of handled errors replay."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import event
+from sqlmodel import func, select
+
+from app.core.models import IdempotencyRecord
+from app.db.engine import Database
+from tests.factories import ApiClient, new_api_key, parcel_payload
+
+
+@pytest.fixture
+def statements(db: Database) -> Iterator[list[str]]:
+    """Every SQL statement the service sends while the test runs."""
+    sent: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", note)
+    yield sent
+    event.remove(db.engine, "before_cursor_execute", note)
+
+
+def records(db: Database) -> int:
+    with db.session() as session:
+        return session.exec(select(func.count()).select_from(IdempotencyRecord)).one()
+
+
+@pytest.mark.parametrize(
+    "authorization", ["Bearer rt_not_a_key_we_issued", "Basic dXNlcjpwYXNz", None]
+)
+def test_an_unauthenticated_post_with_a_key_does_no_bookkeeping(
+    client: TestClient, statements: list[str], authorization: str | None
+) -> None:
+    headers = {"Idempotency-Key": "attacker-1"}
+    if authorization:
+        headers["Authorization"] = authorization
+
+    response = client.post("/v1/parcels", json=parcel_payload(), headers=headers)
+
+    assert response.status_code == 401
+    assert [s for s in statements if "idempotency_keys" in s] == []
+
+
+def test_a_key_without_the_scope_leaves_no_record(
+    client: TestClient, db: Database, statements: list[str]
+) -> None:
+    reader = ApiClient(client, new_api_key(db, tenant="acme", name="bi", scopes=("read",)))
+
+    response = reader.post(
+        "/v1/parcels", json=parcel_payload(), headers={"Idempotency-Key": "bi-1"}
+    )
+
+    assert response.status_code == 403
+    assert records(db) == 0
+
+
+def test_a_refused_body_is_kept_and_replayed(api: ApiClient, db: Database) -> None:
+    headers = {"Idempotency-Key": "broken-export-1"}
+    body = parcel_payload(currency="euros")
+
+    first = api.post("/v1/parcels", json=body, headers=headers)
+    again = api.post("/v1/parcels", json=body, headers=headers)
+
+    assert first.status_code == again.status_code == 422
+    assert again.content == first.content
+    assert again.headers["idempotent-replayed"] == "true"
+    assert records(db) == 1
