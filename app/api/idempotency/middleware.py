@@ -35,13 +35,15 @@ marked ``committed``: if their process dies between the work and storing the ans
 after ``ABANDONED_AFTER`` runs them again. If the database fails while storing, the answer is
 still sent and the record stays as it was (logged). A request running past
 ``ABANDONED_AFTER`` can be taken over by a retry; it then cannot mark the key, and its work is
-rolled back (``ClaimTakenOver``). Multipart uploads pass through: they stream to disk under
-their size cap and are never held here.
+rolled back (``ClaimTakenOver``). Multipart uploads, and any body over ``HELD_BODY_LIMIT``
+(1 MiB: a sheet import), pass through without bookkeeping: they stream on under their own
+size caps and are never held here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -66,6 +68,8 @@ from app.db.engine import Database
 
 log = structlog.get_logger("idempotency")
 _NOT_STORED = frozenset({401, 403, 429})  # nor any 5xx: a retry may well go otherwise
+# Every JSON body is far smaller; a larger one is a sheet import, which keeps its own cap
+HELD_BODY_LIMIT = 1024 * 1024
 
 
 class IdempotencyMiddleware:
@@ -101,7 +105,11 @@ class IdempotencyMiddleware:
         if not 1 <= len(key) <= 255 or not key.isprintable():
             await bad_key()(scope, _empty_receive, send)
             return
-        body = await _read_body(receive)
+        held = await _hold_body(receive, limit=HELD_BODY_LIMIT)
+        if held.too_large:  # a sheet import: streamed on to its own cap, not held for a replay
+            await self.app(scope, held.then(receive), send)
+            return
+        body = held.body
         path = scope["path"]
         query = scope.get("query_string", b"").decode()
         fingerprint = records.fingerprint_of(path, query, body)
@@ -216,16 +224,39 @@ class _Buffered:
             await send(message)
 
 
-async def _read_body(receive: Receive) -> bytes:
-    chunks = []
+@dataclass(slots=True)
+class _HeldBody:
+    messages: list[Message]
+    too_large: bool  # past the limit: handed on as read, not held for a replay
+
+    @property
+    def body(self) -> bytes:
+        return b"".join(m.get("body", b"") for m in self.messages if m["type"] == "http.request")
+
+    def then(self, receive: Receive) -> Receive:
+        """The messages read so far, as they came, then the rest as it arrives."""
+        pending = list(self.messages)
+
+        async def receive_rest() -> Message:
+            return pending.pop(0) if pending else await receive()
+
+        return receive_rest
+
+
+async def _hold_body(receive: Receive, *, limit: int) -> _HeldBody:
+    """The request body, read until it ends or passes ``limit`` bytes."""
+    messages: list[Message] = []
+    size = 0
     while True:
         message = await receive()
+        messages.append(message)
         if message["type"] != "http.request":
-            break
-        chunks.append(message.get("body", b""))
+            return _HeldBody(messages, too_large=False)
+        size += len(message.get("body", b""))
+        if size > limit:
+            return _HeldBody(messages, too_large=True)
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return _HeldBody(messages, too_large=False)
 
 
 async def _empty_receive() -> Message:

@@ -73,3 +73,19 @@ def test_a_refused_body_is_kept_and_replayed(api: ApiClient, db: Database) -> No
     assert again.content == first.content
     assert again.headers["idempotent-replayed"] == "true"
     assert records(db) == 1
+
+
+def test_a_body_over_a_mebibyte_streams_on_to_its_route_unrecorded(
+    api: ApiClient, db: Database
+) -> None:
+    header = "Order ID,Tracking number,Carrier,Type,Description\n"
+    rows = "".join(f"SO-{n:07d},,ups,delay,{'x' * 40}\n" for n in range(20_000))
+    sheet = (header + rows).encode()
+    assert len(sheet) > 1024 * 1024
+    headers = {"Idempotency-Key": "sheet-1", "Content-Type": "text/csv"}
+
+    response = api.post("/v1/incidents/import", content=sheet, headers=headers)
+
+    assert response.status_code in (200, 413, 422), response.text[:300]
+    assert "idempotent-replayed" not in response.headers
+    assert records(db) == 0
