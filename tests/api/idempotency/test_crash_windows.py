@@ -14,15 +14,19 @@ from functools import partial
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 from sqlalchemy.exc import OperationalError
 from sqlmodel import func, select
 
-from app.api.idempotency import records
+from app.api.idempotency import marking, records
 from app.core.models import IdempotencyRecord, Tenant
+from app.core.settings import Settings
 from app.core.tenancy import ensure_tenant, hash_key
 from app.db.engine import Database
 from app.db.unit_of_work import before_commit
 from app.incidents.models import Incident
+from app.main import create_app
 from tests.factories import ApiClient, FakeClock, register_parcel
 
 KEY = "storefront-retry-77"
@@ -151,3 +155,37 @@ def test_a_claim_taken_over_by_a_retry_cannot_commit_its_work(
             == []
         )
         assert session.get(IdempotencyRecord, retry.record_id) is not None
+
+
+def test_work_whose_key_cannot_be_marked_is_rolled_back_not_answered_as_done(
+    api: ApiClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = incident_body(api)
+
+    def taken_over(*_: object, **__: object) -> None:
+        raise records.ClaimTakenOver("a retry took this key over")
+
+    monkeypatch.setattr(marking, "mark_committed", taken_over)
+    response = post(api, body)
+
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("idempotency-key-taken-over")
+    assert incidents(db) == 0
+
+
+def test_an_answer_sealed_under_another_server_key_is_named_lost_not_run_again(
+    api: ApiClient, db: Database, clock: FakeClock, settings: Settings
+) -> None:
+    body = incident_body(api)
+    first = post(api, body)
+    rekeyed = settings.model_copy(update={"secret_key": SecretStr("another-server-key-" * 3)})
+
+    with TestClient(create_app(rekeyed, database=db, clock=clock)) as client:
+        again = ApiClient(client, api.key)
+        response = post(again, body)
+
+    assert response.status_code == 409
+    assert response.json()["type"].endswith("idempotency-answer-lost")
+    assert "RT_SECRET_KEY" in response.json()["detail"]
+    assert response.json()["location"] == first.headers["location"]
+    assert incidents(db) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,10 +10,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlmodel import func, select
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
+from app.api.idempotency.middleware import IdempotencyMiddleware
 from app.core.models import IdempotencyRecord
+from app.core.tenancy import Principal, hash_key
 from app.db.engine import Database
-from tests.factories import ApiClient, new_api_key, parcel_payload
+from tests.factories import ApiClient, FakeClock, new_api_key, parcel_payload
 
 
 @pytest.fixture
@@ -89,3 +94,42 @@ def test_a_body_over_a_mebibyte_streams_on_to_its_route_unrecorded(
     assert response.status_code in (200, 413, 422), response.text[:300]
     assert "idempotent-replayed" not in response.headers
     assert records(db) == 0
+
+
+def test_the_caller_authenticated_in_front_is_used_without_a_lookup(
+    db: Database, clock: FakeClock, statements: list[str]
+) -> None:
+    """The authentication in front of this middleware leaves the caller in the scope's state;
+    a route outside any unit of work has its answer stored after it returns."""
+    runs: list[bytes] = []
+
+    async def route(scope: Scope, receive: Receive, send: Send) -> None:
+        runs.append((await receive())["body"])
+        await JSONResponse({"run": len(runs)}, status_code=201)(scope, receive, send)
+
+    keyed = IdempotencyMiddleware(
+        route, database=db, ttl_hours=24, clock=clock, server_key=lambda: b"server-key"
+    )
+
+    async def authenticated(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["state"] = {"principal": PRINCIPAL}
+        await keyed(scope, receive, send)
+
+    client = TestClient(authenticated)  # no lifespan: the route answers requests only
+    first = client.post("/v1/jobs", content=b"{}", headers={"Idempotency-Key": "job-1"})
+    again = client.post("/v1/jobs", content=b"{}", headers={"Idempotency-Key": "job-1"})
+
+    assert (first.status_code, first.json(), runs) == (201, {"run": 1}, [b"{}"])
+    assert again.content == first.content
+    assert again.headers["idempotent-replayed"] == "true"
+    assert [s for s in statements if "api_keys" in s] == []
+
+
+PRINCIPAL = Principal(
+    tenant_id=uuid.uuid4(),
+    tenant_slug="acme",
+    api_key_id=uuid.uuid4(),
+    key_name="storefront",
+    key_hash=hash_key("rt_storefront"),
+    scopes=frozenset({"incidents:write"}),
+)
