@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from app.api.idempotency.records import Claim
+from app.api.problems import DATABASE_RETRY_AFTER_SECONDS
 from app.core.errors import problem_response
 
 _HEADER = "Idempotency-Key"
@@ -53,7 +54,18 @@ def lost(claim: Claim) -> Response:
     )
 
 
-def bad_key(_: Claim | None = None) -> Response:
+def database_unavailable() -> Response:
+    """The key could not even be claimed: nothing ran, so the same key may be sent again."""
+    return problem_response(
+        503,
+        "Service Unavailable",
+        "the database is unavailable; retry shortly (with the same Idempotency-Key)",
+        slug="database-unavailable",
+        headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+    )
+
+
+def bad_key() -> Response:
     return problem_response(
         400,
         "Bad Request",

@@ -50,13 +50,14 @@ from typing import Any
 
 import anyio
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.idempotency import records
 from app.api.idempotency.answers import (
     bad_key,
+    database_unavailable,
     in_progress,
     key_reused,
     lost,
@@ -113,17 +114,22 @@ class IdempotencyMiddleware:
         path = scope["path"]
         query = scope.get("query_string", b"").decode()
         fingerprint = records.fingerprint_of(path, query, body)
-        claim = await anyio.to_thread.run_sync(
-            partial(
-                records.claim,
-                self.db,
-                records.KeyScope(principal.key_hash, path, key),
-                fingerprint=fingerprint,
-                now=self.clock(),
-                ttl=self.ttl,
-                server_key=self._key(),
+        try:
+            claim = await anyio.to_thread.run_sync(
+                partial(
+                    records.claim,
+                    self.db,
+                    records.KeyScope(principal.key_hash, path, key),
+                    fingerprint=fingerprint,
+                    now=self.clock(),
+                    ttl=self.ttl,
+                    server_key=self._key(),
+                )
             )
-        )
+        except OperationalError as exc:  # nothing ran: the client may retry with the key
+            log.warning("idempotency key not claimed", error=repr(exc)[:300])
+            await database_unavailable()(scope, _empty_receive, send)
+            return
         if claim.outcome == "run":
             assert claim.record_id is not None
             await self._run(scope, body, send, claim.record_id)
@@ -190,7 +196,8 @@ class IdempotencyMiddleware:
         anyway (the work is done or rolled back by now). The record stays as it was: a retry
         gets 409 until ``ABANDONED_AFTER``, then runs again or hears the answer was lost."""
         try:
-            await anyio.to_thread.run_sync(step, *args)
+            with anyio.CancelScope(shield=True):  # a client hanging up must not skip it
+                await anyio.to_thread.run_sync(step, *args)
         except SQLAlchemyError as exc:
             name = getattr(step, "__name__", None) or getattr(step, "func", step).__name__
             log.warning("idempotency key not updated", step=name, error=repr(exc)[:300])
