@@ -14,13 +14,13 @@ from fastapi_offline import FastAPIOffline
 from app.api import health
 from app.api.deps import refuse_nul
 from app.api.gate import BodyCaps, RequestGate
+from app.api.idempotency.middleware import IdempotencyMiddleware
 from app.api.openapi import install_problem_docs
 from app.api.problems import UnexpectedErrorMiddleware, install_problem_handlers
 from app.api.rate_limits import RateLimits, warn_if_unshared
 from app.api.unknown_params import refuse_unknown_query_params
 from app.carriers import router as carriers
 from app.core.carrier_hub import CarrierHub
-from app.core.idempotency import IdempotencyMiddleware
 from app.core.jobs import JobContext
 from app.core.metrics import HttpMetricsMiddleware
 from app.core.settings import Settings, get_settings
@@ -123,7 +123,11 @@ def create_app(
     app.state.clock = clock
     app.state.schema_head = head_revision()
     app.add_middleware(
-        IdempotencyMiddleware, database=db, ttl_hours=settings.idempotency_ttl_hours, clock=clock
+        IdempotencyMiddleware,
+        database=db,
+        ttl_hours=settings.idempotency_ttl_hours,
+        clock=clock,
+        server_key=settings.resolved_secret_key,
     )
     # authenticates, rate-limits and caps the body before the idempotency middleware reads it
     app.add_middleware(RequestGate, database=db, caps=_body_caps(settings), limits=rate_limits)

@@ -8,11 +8,15 @@ PostgreSQL half is skipped with one line saying how to point at one; with CI=tru
 from __future__ import annotations
 
 import os
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 import redis
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
@@ -199,3 +203,33 @@ def other_api(client: TestClient, db: Database) -> ApiClient:
 def ops(client: TestClient, db: Database) -> ApiClient:
     """An operator of tenant 'acme' with every scope (admin included)."""
     return ApiClient(client, new_api_key(db, tenant="acme", name="ops-olga"))
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def served(app: FastAPI) -> Iterator[str]:
+    """The test app served by uvicorn on 127.0.0.1 (its base URL). TestClient hands an answer
+    over inside the process, which hides races between an answer leaving and what the server
+    does next; requests from several threads here are as concurrent as a real client's."""
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive(), "the server stopped while starting"
+        assert time.monotonic() < deadline, "the server did not start in 20 s"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -8,10 +8,11 @@ from functools import partial
 from typing import Annotated
 
 import anyio
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from app.api.idempotency.marking import mark_with_the_work
 from app.core.errors import Forbidden, Unauthorized, ValidationFailed
 from app.core.settings import Settings
 from app.core.tenancy import Principal, authenticate
@@ -30,13 +31,16 @@ async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-async def get_session(db: Annotated[Database, Depends(get_database)]) -> AsyncIterator[Session]:
+async def get_session(
+    request: Request, response: Response, db: Annotated[Database, Depends(get_database)]
+) -> AsyncIterator[Session]:
     """The request's unit of work: committed when the handler returns, before the answer leaves.
 
     An error anywhere in the handler rolls everything back (``app.db.unit_of_work``), so routers
-    never commit. Opening a session does no I/O, so it happens on the event loop; finishing it
-    (commit, close) runs in the thread pool, shielded so that a client hanging up cannot leave
-    the connection checked out.
+    never commit. A request holding an Idempotency-Key claim marks it in this same transaction
+    (``app.api.idempotency``). Opening a session does no I/O, so it happens on the event loop;
+    finishing it (commit, close) runs in the thread pool, shielded so that a client hanging up
+    cannot leave the connection checked out.
     """
     session = db.new_session()
     try:
@@ -45,6 +49,7 @@ async def get_session(db: Annotated[Database, Depends(get_database)]) -> AsyncIt
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(partial(finish, session, commit=False))
         raise
+    mark_with_the_work(session, request, response)
     with anyio.CancelScope(shield=True):
         await anyio.to_thread.run_sync(partial(finish, session, commit=True))
 

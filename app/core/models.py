@@ -42,7 +42,12 @@ class ApiKey(SQLModel, table=True):
 
 
 class IdempotencyRecord(SQLModel, table=True):
-    """A POST seen with an Idempotency-Key, scoped to the API key that sent it."""
+    """A POST seen with an Idempotency-Key, scoped to the API key that sent it.
+
+    ``state`` runs ``in_progress`` (claimed) → ``committed`` (the work's own transaction
+    committed; status and headers known) → ``done`` (the answer stored, ``sealed``: encrypted).
+    The life cycle and what a retry sees in each state: ``app.api.idempotency``.
+    """
 
     __tablename__ = "idempotency_keys"
     __table_args__ = (UniqueConstraint("scope", "method", "path", "key"),)
@@ -53,9 +58,13 @@ class IdempotencyRecord(SQLModel, table=True):
     path: str = Field(max_length=500)
     key: str = Field(max_length=255)
     request_hash: str = Field(max_length=64)
-    state: str = Field(max_length=16, description="'in_progress' or 'done'.")
+    state: str = Field(max_length=16, description="'in_progress', 'committed' or 'done'.")
     response_status: int | None = None
     response_headers: str | None = Field(default=None, sa_type=Text)
     response_body: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    sealed: bool = Field(
+        default=False,
+        description="response_body is encrypted (app.core.sealing); rows before migration 0008 are plain.",
+    )
     created_at: datetime = timestamp_field()
     expires_at: datetime = timestamp_field(index=True)

@@ -56,27 +56,28 @@ def _parcel_for(
     assert body.tracking_number is not None
     assert body.order_id is not None
     carrier = carriers.resolve_carrier(body.carrier, body.tracking_number)
-    existing = parcels.find_parcel(
+    parcel = parcels.find_parcel(
         session, tenant_id=tenant_id, carrier=carrier, tracking_number=body.tracking_number
     )
-    if existing is not None:
-        if existing.order_id != body.order_id:
-            raise ValidationFailed(
-                "order_id", f"tracking number {body.tracking_number} belongs to another order"
-            )
-        return existing
-    data = ParcelCreate(
-        order_id=body.order_id,
-        order_date=body.order_date,
-        tracking_number=body.tracking_number,
-        carrier=carrier,
-        customer=body.customer,
-        origin_country=body.origin_country,
-        destination_country=body.destination_country,
-    )
-    return parcels.register_parcel(
-        session, tenant_id=tenant_id, data=data, carrier=carrier, now=now
-    )
+    if parcel is None:
+        data = ParcelCreate(
+            order_id=body.order_id,
+            order_date=body.order_date,
+            tracking_number=body.tracking_number,
+            carrier=carrier,
+            customer=body.customer,
+            origin_country=body.origin_country,
+            destination_country=body.destination_country,
+        )
+        # another request may register it at the same moment: then its parcel is ours too
+        parcel = parcels.find_or_register_parcel(
+            session, tenant_id=tenant_id, data=data, carrier=carrier, now=now
+        )
+    if parcel.order_id != body.order_id:
+        raise ValidationFailed(
+            "order_id", f"tracking number {body.tracking_number} belongs to another order"
+        )
+    return parcel
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=IncidentRead)

@@ -94,7 +94,7 @@ def register_parcel(
         session, tenant_id=tenant_id, carrier=carrier, tracking_number=data.tracking_number
     )
     if existing is not None:
-        raise _duplicate(existing)
+        raise ParcelAlreadyRegistered(existing)
     customer = data.customer
     parcel = Parcel(
         tenant_id=tenant_id,
@@ -128,10 +128,37 @@ def register_parcel(
         )
         if winner is None:
             raise
-        raise _duplicate(winner) from None
+        raise ParcelAlreadyRegistered(winner) from None
     stuck_checks.schedule(session, parcel=parcel, now=now)
     session.flush()
     return parcel
+
+
+def find_or_register_parcel(
+    session: Session, *, tenant_id: uuid.UUID, data: ParcelCreate, carrier: str, now: datetime
+) -> Parcel:
+    """The parcel with this carrier and tracking number, registered first if it is new.
+
+    Requests racing to register the same new parcel (a storefront sending several incidents
+    for one order at once) all get the one parcel: the losers of the insert take the winner's
+    row (``register_parcel`` re-reads it once the winner has committed) instead of a 409.
+    The caller checks that the parcel is the one it meant (its order).
+    """
+    try:
+        return register_parcel(session, tenant_id=tenant_id, data=data, carrier=carrier, now=now)
+    except ParcelAlreadyRegistered as registered:
+        return registered.parcel
+
+
+class ParcelAlreadyRegistered(Conflict):
+    """409: this carrier's tracking number is already a parcel of the tenant (``parcel``)."""
+
+    def __init__(self, parcel: Parcel) -> None:
+        super().__init__(
+            f"parcel {parcel.tracking_number} ({parcel.carrier}) is already registered",
+            existing_id=str(parcel.id),
+        )
+        self.parcel = parcel
 
 
 def _check_other(data: ParcelCreate, carrier: str) -> None:
@@ -146,13 +173,6 @@ def _check_other(data: ParcelCreate, carrier: str) -> None:
             raise ValidationFailed(
                 field, f"only for carrier '{carriers.OTHER}' (this parcel's carrier is {carrier!r})"
             )
-
-
-def _duplicate(existing: Parcel) -> Conflict:
-    return Conflict(
-        f"parcel {existing.tracking_number} ({existing.carrier}) is already registered",
-        existing_id=str(existing.id),
-    )
 
 
 def find_parcel(
