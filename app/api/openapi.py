@@ -19,6 +19,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from app.api.idempotency.answers import KEY_PATTERN
 from app.core.errors import PROBLEM_JSON
 
 _PROBLEM = {
@@ -58,7 +59,7 @@ _IDEMPOTENCY_KEY = {
     "in": "header",
     "required": False,
     "description": "The same key and body replay the first answer (multipart uploads excepted).",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": KEY_PATTERN},
 }
 _METHODS = frozenset({"get", "put", "post", "delete", "patch", "head", "options"})
 

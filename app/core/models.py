@@ -64,7 +64,7 @@ class IdempotencyRecord(SQLModel, table=True):
     response_body: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
     sealed: bool = Field(
         default=False,
-        description="response_body is encrypted (app.core.sealing); rows before migration 0008 are plain.",
+        description="response_body is encrypted (app.core.sealing); older rows are plain.",
     )
     created_at: datetime = timestamp_field()
     expires_at: datetime = timestamp_field(index=True)

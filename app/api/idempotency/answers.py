@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from starlette.responses import Response
 
 from app.api.idempotency.records import Claim
@@ -65,11 +67,21 @@ def database_unavailable() -> Response:
     )
 
 
+# printable ASCII, as the header draft's sf-string allows: one rule, enforced here and stated
+# in the OpenAPI document (app.api.openapi)
+KEY_PATTERN = r"^[\x20-\x7E]{1,255}$"
+_KEY = re.compile(KEY_PATTERN)
+
+
+def is_valid_key(key: str) -> bool:
+    return _KEY.fullmatch(key) is not None
+
+
 def bad_key() -> Response:
     return problem_response(
         400,
         "Bad Request",
-        "Idempotency-Key must be 1 to 255 printable characters",
+        "Idempotency-Key must be 1 to 255 printable ASCII characters (space to ~)",
         slug="bad-idempotency-key",
         errors=[{"field": _HEADER, "in": "header", "message": "invalid"}],
     )

@@ -59,6 +59,7 @@ from app.api.idempotency.answers import (
     bad_key,
     database_unavailable,
     in_progress,
+    is_valid_key,
     key_reused,
     lost,
     replayed,
@@ -103,7 +104,7 @@ class IdempotencyMiddleware:
         if principal is None:  # the app answers 401; nothing is written for it
             await self.app(scope, receive, send)
             return
-        if not 1 <= len(key) <= 255 or not key.isprintable():
+        if not is_valid_key(key):
             await bad_key()(scope, _empty_receive, send)
             return
         held = await _hold_body(receive, limit=HELD_BODY_LIMIT)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 from fastapi.testclient import TestClient
@@ -140,3 +141,24 @@ def test_a_multipart_upload_with_a_key_is_not_held_in_memory_but_passed_through(
     assert second.status_code == 201
     assert "Idempotent-Replayed" not in second.headers
     assert first.json()["sha256"] == second.json()["sha256"]
+
+
+def test_a_key_outside_printable_ascii_is_400_as_the_openapi_states(api: ApiClient) -> None:
+    """Probe finding: the document said only "1 to 255 characters" while the server also
+    refused some; now both say printable ASCII, and a Latin-1 letter is refused by both."""
+    latin = api.post(
+        "/v1/parcels",
+        json=parcel_payload(),
+        headers={"Idempotency-Key": "clé-1".encode("latin-1")},  # type: ignore[dict-item]
+    )
+    documented = next(
+        parameter
+        for parameter in api.get("/openapi.json").json()["paths"]["/v1/parcels"]["post"][
+            "parameters"
+        ]
+        if parameter["name"] == "Idempotency-Key"
+    )
+
+    assert latin.status_code == 400
+    assert documented["schema"]["pattern"] == "^[\\x20-\\x7E]{1,255}$"
+    assert re.fullmatch(documented["schema"]["pattern"], "order SO-1001 ~ retry 2")
