@@ -28,6 +28,7 @@ from app.dispute_pack import router as dispute_pack
 from app.evidence import router as evidence
 from app.incidents import router as incidents
 from app.parcels import router as parcels
+from app.people.bootstrap import ensure_bootstrap_supervisor
 from app.reporting.router import router as metrics_router
 from app.scheduler import router as admin
 from app.scheduler.runner import build_scheduler
@@ -42,12 +43,22 @@ from app.workflow.messages import router as messages
 from app.workflow.templates import router as templates
 
 
-def _prepare_database(db: Database, settings: Settings) -> None:
+def _prepare_database(db: Database, settings: Settings, clock: Callable[[], datetime]) -> None:
     if settings.auto_migrate:
         upgrade_to_head(db.engine)
     if settings.bootstrap_api_key is not None:
         with db.unit_of_work() as session:
             ensure_bootstrap_key(session, settings.bootstrap_api_key.get_secret_value())
+    email, password = settings.bootstrap_supervisor_email, settings.bootstrap_supervisor_password
+    if email is not None and password is not None:
+        with db.unit_of_work() as session:
+            ensure_bootstrap_supervisor(
+                session,
+                email=email,
+                password=password.get_secret_value(),
+                password_min_length=settings.password_min_length,
+                now=clock(),
+            )
 
 
 def create_app(
@@ -64,7 +75,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await anyio.to_thread.run_sync(_prepare_database, db, settings)
+        await anyio.to_thread.run_sync(_prepare_database, db, settings, clock)
         app.state.carriers = carrier_hub()  # built here: its HTTP clients live on this loop
         scheduler = None
         if settings.scheduler == "embedded":
