@@ -86,21 +86,26 @@ def _users_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser])
     users = commands.add_parser(
         "users", help="create, list and disable the people who sign in to the desk"
     ).add_subparsers(dest="action", required=True, metavar="<action>")
-    stdin_help = "read the password from standard input (never from the command line)"
-    create = users.add_parser("create", help="create a person of a tenant")
+    stdin_help = "required: read the password from standard input, never from the command line"
+    create = users.add_parser("create", help="create a person of a tenant", allow_abbrev=False)
     create.add_argument("--tenant", required=True, help="tenant slug")
     create.add_argument("--email", required=True, help="their e-mail: what they sign in with")
     create.add_argument("--name", required=True, help="display name, shown on what they do")
     create.add_argument("--role", required=True, choices=ROLES, help="what they may do")
-    create.add_argument("--password-stdin", action="store_true", required=True, help=stdin_help)
+    create.add_argument("--password-stdin", action="store_true", help=stdin_help)
     list_users = users.add_parser("list", help="list a tenant's people (never their passwords)")
     list_users.add_argument("--tenant", required=True, help="tenant slug")
     disable = users.add_parser("disable", help="disable a person: their sessions end at once")
-    reset = users.add_parser("reset-password", help="set a new password; their sessions end")
+    reset = users.add_parser(
+        "reset-password", help="set a new password; their sessions end", allow_abbrev=False
+    )
     for parser in (disable, reset):
         parser.add_argument("email", help="their e-mail")
         parser.add_argument("--tenant", help="tenant slug, if the e-mail is in several tenants")
-    reset.add_argument("--password-stdin", action="store_true", required=True, help=stdin_help)
+    reset.add_argument("--password-stdin", action="store_true", help=stdin_help)
+    for parser in (create, reset):
+        # taken only to refuse it, without echoing it: argv is in shell history and `ps`
+        parser.add_argument("--password", nargs="?", const="", help=argparse.SUPPRESS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -174,6 +179,16 @@ def _run(session: Session, args: argparse.Namespace) -> None:
 
 
 def _run_users(session: Session, args: argparse.Namespace, *, settings: Settings) -> None:
+    if getattr(args, "password", None) is not None:
+        raise ValidationFailed(
+            "password",
+            "never on the command line (shell history and the process list keep it): "
+            "pipe it to --password-stdin",
+        )
+    if args.action in ("create", "reset-password") and not args.password_stdin:
+        raise ValidationFailed(
+            "password", "read from standard input only: add --password-stdin and pipe it in"
+        )
     now = utcnow()
     if args.action == "create":
         tenant = tenant_named(session, args.tenant)
