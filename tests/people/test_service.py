@@ -69,8 +69,16 @@ def test_the_same_e_mail_may_be_a_person_of_two_tenants(session: Session) -> Non
 def test_bad_fields_are_refused_naming_the_field(
     session: Session, fields: dict[str, str], field: str, message: str
 ) -> None:
+    person = {"email": "anna@acme.example", "name": "Anna", "role": "agent", "password": PASSWORD}
+    person |= fields
     with pytest.raises(ValidationFailed) as refused:
-        add_person(session, **fields)
+        add_person(
+            session,
+            email=person["email"],
+            name=person["name"],
+            role=person["role"],
+            password=person["password"],
+        )
 
     [error] = refused.value.extensions["errors"]
     assert error["field"] == field
