@@ -22,7 +22,13 @@ from app.core.models import Tenant
 from app.core.settings import Settings
 from app.people import throttle
 from app.people.models import User
-from app.people.passwords import hash_password, needs_rehash, verify_against_nobody, verify_password
+from app.people.passwords import (
+    hash_password,
+    needs_rehash,
+    prepare_dummy,
+    verify_against_nobody,
+    verify_password,
+)
 from app.people.service import normalize_email, users_with_email
 
 Reason = Literal["bad_credentials", "throttled", "choose_tenant"]
@@ -60,6 +66,7 @@ def sign_in(
     ``tenant`` (a slug) is needed only when one e-mail has accounts in several tenants with
     the same password; otherwise the password tells them apart.
     """
+    prepare_dummy()
     normalized = _normalized(email)
     account = throttle.account_scope(
         normalized or email, limit=settings.sign_in_failures_per_15_minutes

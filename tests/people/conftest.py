@@ -3,7 +3,7 @@
 Argon2id with argon2-cffi's defaults takes about half a second per hash on a busy CI core;
 a suite that signs in a few hundred times would spend minutes hashing. So these tests swap in
 a hasher with the same algorithm at the smallest cost, which also counts its verifications
-(the unknown-e-mail test reads that). ``test_passwords.py`` checks the real defaults.
+and hashes (the unknown-e-mail tests read them). ``test_passwords.py`` checks the real defaults.
 """
 
 from __future__ import annotations
@@ -31,6 +31,11 @@ class CountingHasher(PasswordHasher):
     def __init__(self) -> None:
         super().__init__(time_cost=1, memory_cost=8, parallelism=1)
         self.verifications = 0
+        self.hashes = 0
+
+    def hash(self, password: str | bytes, *, salt: bytes | None = None) -> str:
+        self.hashes += 1
+        return super().hash(password, salt=salt)
 
     def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
         self.verifications += 1

@@ -79,6 +79,23 @@ def test_wrong_credentials_are_one_refusal_whatever_was_wrong(
     assert hasher.verifications == 1
 
 
+@pytest.mark.parametrize("email", ["anna@acme.example", "ben@acme.example"])
+def test_the_first_sign_in_of_a_process_costs_the_same_known_or_not(
+    session: Session,
+    people_settings: Settings,
+    clock: FakeClock,
+    hasher: CountingHasher,
+    email: str,
+) -> None:
+    add_person(session)
+    hasher.hashes = hasher.verifications = 0
+
+    attempt(session, people_settings, clock, email=email, password="not the password at all")
+
+    # the dummy hash is made on the first sign-in whoever it names, not on the first unknown
+    assert (hasher.hashes, hasher.verifications) == (1, 1)
+
+
 def test_a_disabled_person_cannot_sign_in_even_with_the_right_password(
     session: Session, people_settings: Settings, clock: FakeClock
 ) -> None:
