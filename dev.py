@@ -26,6 +26,9 @@ from types import FrameType
 
 ROOT = Path(__file__).resolve().parent
 DEV_KEY = "rt_dev_local_only_change_me"
+# the development supervisor of tenant 'default' (RT_BOOTSTRAP_SUPERVISOR_*): for this command
+# only; a real deployment creates its people with `python -m app users create`
+DEV_SUPERVISOR = ("dev@example.com", "rt-dev-local-only")
 # Measured: a fresh .venv with the dev extras, no pip cache, took 36-43 s on a machine with a
 # fast package mirror (about 90 packages, ~60 of them downloaded); allow for a slower network.
 FIRST_INSTALL_NOTE = "the first time takes about 1-2 minutes"
@@ -164,6 +167,11 @@ def main(argv: list[str]) -> int:
         if "RT_BOOTSTRAP_API_KEY" not in os.environ:
             os.environ["RT_BOOTSTRAP_API_KEY"] = DEV_KEY
             print(f"development API key (tenant 'default', every scope): {DEV_KEY}")
+        if "RT_BOOTSTRAP_SUPERVISOR_EMAIL" not in os.environ:
+            email, password = DEV_SUPERVISOR
+            os.environ["RT_BOOTSTRAP_SUPERVISOR_EMAIL"] = email
+            os.environ["RT_BOOTSTRAP_SUPERVISOR_PASSWORD"] = password
+            print(f"development supervisor (tenant 'default'): {email}, password {password}")
         print(f"API docs: {docs_url(rest)}", flush=True)
         # the options go to app/cli.py unchanged
         return supervise([python, "-m", "app", "serve", *rest], own_group=True)

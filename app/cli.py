@@ -6,25 +6,44 @@ python -m app tenants create acme --name "Acme Ltd"
 python -m app keys create --tenant acme --scopes read,incidents:write --name helpdesk
 python -m app keys list --tenant acme
 python -m app keys revoke <key id>
+python -m app users create --tenant acme --email anna@acme.example --name "Anna" --role agent \
+    --password-stdin < password.txt
+python -m app users list --tenant acme
+python -m app users disable anna@acme.example [--tenant acme]
+python -m app users reset-password anna@acme.example [--tenant acme] --password-stdin
 """
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 import uuid
 from collections.abc import Sequence
+from typing import TextIO
 
 import structlog
 from sqlmodel import Session, select
 
-from app.core.errors import AppError
+from app.core.errors import AppError, Conflict, ValidationFailed
 from app.core.logging import configure_logging
 from app.core.models import Tenant
 from app.core.settings import Settings, get_settings
 from app.core.tenancy import ensure_tenant, issue_key, list_keys, parse_scopes, revoke_key
 from app.db.engine import Database
 from app.db.migrate import upgrade_to_head
+from app.db.types import utcnow
+from app.people.models import User
+from app.people.roles import ROLES
+from app.people.service import (
+    AmbiguousUser,
+    create_user,
+    disable_user,
+    find_user,
+    list_users,
+    reset_password,
+    tenant_named,
+)
 from app.startup import wire
 
 log = structlog.get_logger("app")
@@ -59,7 +78,34 @@ def _parser() -> argparse.ArgumentParser:
     list_cmd.add_argument("--tenant", required=True, help="tenant slug")
     revoke = keys.add_parser("revoke", help="revoke a key at once")
     revoke.add_argument("key_id", type=uuid.UUID, help="the key id `keys list` shows")
+    _users_parser(commands)
     return parser
+
+
+def _users_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    users = commands.add_parser(
+        "users", help="create, list and disable the people who sign in to the desk"
+    ).add_subparsers(dest="action", required=True, metavar="<action>")
+    stdin_help = "required: read the password from standard input, never from the command line"
+    create = users.add_parser("create", help="create a person of a tenant", allow_abbrev=False)
+    create.add_argument("--tenant", required=True, help="tenant slug")
+    create.add_argument("--email", required=True, help="their e-mail: what they sign in with")
+    create.add_argument("--name", required=True, help="display name, shown on what they do")
+    create.add_argument("--role", required=True, choices=ROLES, help="what they may do")
+    create.add_argument("--password-stdin", action="store_true", help=stdin_help)
+    list_users = users.add_parser("list", help="list a tenant's people (never their passwords)")
+    list_users.add_argument("--tenant", required=True, help="tenant slug")
+    disable = users.add_parser("disable", help="disable a person: their sessions end at once")
+    reset = users.add_parser(
+        "reset-password", help="set a new password; their sessions end", allow_abbrev=False
+    )
+    for parser in (disable, reset):
+        parser.add_argument("email", help="their e-mail")
+        parser.add_argument("--tenant", help="tenant slug, if the e-mail is in several tenants")
+    reset.add_argument("--password-stdin", action="store_true", help=stdin_help)
+    for parser in (create, reset):
+        # taken only to refuse it, without echoing it: argv is in shell history and `ps`
+        parser.add_argument("--password", nargs="?", const="", help=argparse.SUPPRESS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -109,7 +155,9 @@ def _url_host(host: str) -> str:
 
 
 def _run(session: Session, args: argparse.Namespace) -> None:
-    if args.command == "tenants" and args.action == "create":
+    if args.command == "users":
+        _run_users(session, args, settings=get_settings())
+    elif args.command == "tenants" and args.action == "create":
         tenant = ensure_tenant(session, slug=args.slug, name=args.name)
         print(f"tenant {tenant.slug} ({tenant.id})")
     elif args.command == "tenants":
@@ -128,3 +176,76 @@ def _run(session: Session, args: argparse.Namespace) -> None:
     else:
         key = revoke_key(session, key_id=args.key_id)
         print(f"revoked {key.id} ({key.name})")
+
+
+def _run_users(session: Session, args: argparse.Namespace, *, settings: Settings) -> None:
+    if getattr(args, "password", None) is not None:
+        raise ValidationFailed(
+            "password",
+            "never on the command line (shell history and the process list keep it): "
+            "pipe it to --password-stdin",
+        )
+    if args.action in ("create", "reset-password") and not args.password_stdin:
+        raise ValidationFailed(
+            "password", "read from standard input only: add --password-stdin and pipe it in"
+        )
+    now = utcnow()
+    if args.action == "create":
+        tenant = tenant_named(session, args.tenant)
+        user = create_user(
+            session,
+            tenant=tenant,
+            email=args.email,
+            display_name=args.name,
+            role=args.role,
+            password=read_password(sys.stdin),
+            password_min_length=settings.password_min_length,
+            now=now,
+        )
+        print(f"created {user.email} ({user.role}) in tenant {tenant.slug}: {user.id}")
+    elif args.action == "list":
+        for user in list_users(session, tenant=tenant_named(session, args.tenant)):
+            state = f"disabled {user.disabled_at:%Y-%m-%d}" if user.disabled_at else "active"
+            print(f"{user.email}\t{user.display_name}\t{user.role}\t{state}\t{user.id}")
+    elif args.action == "disable":
+        user = disable_user(session, _person(session, args), now=now)
+        print(f"disabled {user.email}: their sessions have ended")
+    else:
+        user = _person(session, args)
+        password = read_password(sys.stdin)
+        reset_password(
+            session,
+            user,
+            password=password,
+            password_min_length=settings.password_min_length,
+            now=now,
+        )
+        print(f"new password set for {user.email}: their other sessions have ended")
+
+
+def _person(session: Session, args: argparse.Namespace) -> User:
+    try:
+        return find_user(session, email=args.email, tenant_slug=args.tenant)
+    except AmbiguousUser as exc:
+        raise Conflict(
+            f"{args.email} is a user of several tenants ({', '.join(exc.tenants)}): "
+            "add --tenant <slug> to say which"
+        ) from exc
+
+
+def read_password(stdin: TextIO) -> str:
+    """One line from standard input, or typed twice at a terminal without echo."""
+    if stdin.isatty():
+        password = getpass.getpass("password: ")
+        if getpass.getpass("the same again: ") != password:
+            raise ValidationFailed("password", "the two entries differ")
+        return password
+    text = stdin.read()
+    password = text.removesuffix("\n").removesuffix("\r")
+    if not password:
+        raise ValidationFailed(
+            "password", "nothing on standard input: pipe it in, e.g. --password-stdin < file"
+        )
+    if "\n" in password:
+        raise ValidationFailed("password", "standard input has several lines; give one")
+    return password

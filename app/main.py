@@ -32,6 +32,7 @@ from app.dispute_pack import router as dispute_pack
 from app.evidence import router as evidence
 from app.incidents import router as incidents
 from app.parcels import router as parcels
+from app.people.bootstrap import ensure_bootstrap_supervisor
 from app.reporting.router import router as metrics_router
 from app.scheduler import router as admin
 from app.scheduler.runner import build_scheduler
@@ -49,7 +50,7 @@ from app.workflow.templates import router as templates
 IMPORT_FORM_OVERHEAD = 64 * 1024  # the import's own allowance for the form around the file
 
 
-def _prepare_database(db: Database, settings: Settings) -> None:
+def _prepare_database(db: Database, settings: Settings, clock: Callable[[], datetime]) -> None:
     if settings.auto_migrate:
         upgrade_to_head(db.engine)
     if settings.bootstrap_api_key is not None:
@@ -60,6 +61,23 @@ def _prepare_database(db: Database, settings: Settings) -> None:
                 "bootstrap key revoked",
                 detail="RT_BOOTSTRAP_API_KEY names a revoked key; it stays revoked "
                 "(issue a new key with 'python -m app keys create' or unset the setting)",
+            )
+
+    email, password = settings.bootstrap_supervisor_email, settings.bootstrap_supervisor_password
+    if email is not None and password is not None:
+        with db.unit_of_work() as session:
+            supervisor = ensure_bootstrap_supervisor(
+                session,
+                email=email,
+                password=password.get_secret_value(),
+                password_min_length=settings.password_min_length,
+                now=clock(),
+            )
+            disabled = supervisor.disabled_at is not None
+        if disabled:
+            structlog.get_logger("startup").warning(
+                "bootstrap supervisor disabled",
+                detail="RT_BOOTSTRAP_SUPERVISOR_EMAIL names a disabled person; they stay disabled",
             )
 
 
@@ -92,7 +110,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         warn_if_unshared(settings)
-        await anyio.to_thread.run_sync(_prepare_database, db, settings)
+        await anyio.to_thread.run_sync(_prepare_database, db, settings, clock)
         app.state.carriers = carrier_hub()  # built here: its HTTP clients live on this loop
         scheduler = None
         if settings.scheduler == "embedded":

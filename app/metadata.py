@@ -14,6 +14,7 @@ from app.evidence import models as evidence
 from app.incidents import models as incidents
 from app.outbox import models as outbox
 from app.parcels import models as parcels
+from app.people import models as people
 from app.stuck import models as stuck
 from app.webhooks import models as webhooks
 from app.workflow.claims import models as claims
@@ -27,6 +28,7 @@ FEATURE_MODELS = (
     incidents,
     outbox,
     parcels,
+    people,
     stuck,
     webhooks,
     claims,

@@ -41,6 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("app.parcels",),
     ("app.stuck",),  # is a parcel stuck: pure verdicts, tenant rules, when to look again
     ("app.carriers",),
+    ("app.people",),  # users, roles, passwords, sign-in, desk sessions
     ("app.api",),  # what every router shares: request dependencies, problems, pages
     ("app.outbox",),
     ("app.core",),

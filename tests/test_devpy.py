@@ -16,12 +16,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
 import dev
+from app.core.settings import Settings
+from app.db.engine import Database
+from app.people.models import User
+from app.people.sign_in import sign_in
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_PY = str(ROOT / "dev.py")
@@ -208,6 +213,51 @@ def test_stopping_devpy_serve_stops_the_server(
         if devpy.poll() is None:
             devpy.kill()
             devpy.wait()
+
+
+@needs_proc
+def test_devpy_serve_prints_a_supervisor_who_can_sign_in(
+    tmp_path: Path, stop_leftovers: list[int]
+) -> None:
+    port = free_port()
+    output = tmp_path / "dev.out"
+    env = dev_env(fake_venv(tmp_path / "venv"), tmp_path)
+    with output.open("wb") as sink:
+        devpy = subprocess.Popen(  # noqa: S603 - our interpreter and our dev.py
+            [sys.executable, DEV_PY, "serve", "--port", str(port)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    stop_leftovers.append(devpy.pid)
+    try:
+        wait_until(lambda: answers(f"http://127.0.0.1:{port}/healthz"), 30, "/healthz")
+    finally:
+        devpy.send_signal(signal.SIGTERM)
+        devpy.wait(timeout=dev.STOP_GRACE_SECONDS + 5)
+
+    printed = re.search(
+        r"development supervisor \(tenant 'default'\): (\S+), password (\S+)",
+        output.read_text(),
+    )
+    assert printed is not None, output.read_text()
+    assert output.read_text().index("supervisor") < output.read_text().index("API docs")
+    database = Database(env["DATABASE_URL"])
+    try:
+        with database.unit_of_work() as session:
+            signed_in = sign_in(
+                session,
+                settings=Settings(),
+                email=printed[1],
+                password=printed[2],
+                client_address="127.0.0.1",
+                now=datetime.now(UTC),
+            )
+            assert isinstance(signed_in, User)
+            assert (signed_in.role, signed_in.email) == ("supervisor", dev.DEV_SUPERVISOR[0])
+    finally:
+        database.dispose()
 
 
 CHILD_IGNORING_SIGNALS = """

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite:///./data/resolution-tracker.db"
@@ -243,6 +243,50 @@ class Settings(BaseSettings):
     customer_update_business_days: int = Field(
         2, ge=1, description="'I will update you by <date>' in messages: this many business days."
     )
+
+    # people: accounts, sign-in and the desk's sessions (app/people)
+    password_min_length: int = Field(
+        12, ge=8, le=128, description="Shortest password a person may choose, in characters."
+    )
+    sign_in_failures_per_15_minutes: int = Field(
+        10,
+        ge=1,
+        description="Failed sign-ins one e-mail address may have in 15 minutes; then it is "
+        "refused, even with the right password, until the oldest failure is 15 minutes old.",
+    )
+    sign_in_address_failures_per_15_minutes: int = Field(
+        30,
+        ge=1,
+        description="The same limit per client address (an IPv6 client counts by its /64), "
+        "across every e-mail tried from it.",
+    )
+    session_secret: SecretStr | None = Field(
+        None,
+        description="Signs desk session cookies and CSRF tokens; changing it ends every "
+        "session. Unset: derived from RT_SECRET_KEY (or its generated file).",
+    )
+    session_idle_minutes: int = Field(
+        480, ge=1, description="A desk session unused this long has ended."
+    )
+    session_max_hours: int = Field(
+        168, ge=1, description="A desk session ends this long after sign-in, however active."
+    )
+    bootstrap_supervisor_email: str | None = Field(
+        None,
+        description="With RT_BOOTSTRAP_SUPERVISOR_PASSWORD: ensure this supervisor of tenant "
+        "'default' exists, is enabled and has that password (python3 dev.py serve sets both).",
+    )
+    bootstrap_supervisor_password: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _bootstrap_supervisor_needs_both(self) -> Settings:
+        if (self.bootstrap_supervisor_email is None) != (
+            self.bootstrap_supervisor_password is None
+        ):
+            raise ValueError(
+                "set RT_BOOTSTRAP_SUPERVISOR_EMAIL and RT_BOOTSTRAP_SUPERVISOR_PASSWORD together"
+            )
+        return self
 
     @property
     def max_tracking_age(self) -> timedelta:
