@@ -95,8 +95,31 @@ def register_parcel(
     )
     if existing is not None:
         raise _duplicate(existing)
+    parcel = build_parcel(tenant_id=tenant_id, data=data, carrier=carrier, now=now)
+    try:
+        with session.begin_nested():
+            session.add(parcel)
+            session.flush()
+    except IntegrityError:
+        winner = find_parcel(
+            session, tenant_id=tenant_id, carrier=carrier, tracking_number=data.tracking_number
+        )
+        if winner is None:
+            raise
+        raise _duplicate(winner) from None
+    stuck_checks.schedule(session, parcel=parcel, now=now)
+    session.flush()
+    return parcel
+
+
+def build_parcel(
+    *, tenant_id: uuid.UUID, data: ParcelCreate, carrier: str, now: datetime
+) -> Parcel:
+    """The parcel row ``data`` describes, not yet added anywhere: ``register_parcel`` adds one,
+    the tracker import adds a batch of them in one statement."""
+    _check_other(data, carrier)
     customer = data.customer
-    parcel = Parcel(
+    return Parcel(
         tenant_id=tenant_id,
         carrier=carrier,
         tracking_number=data.tracking_number,
@@ -118,20 +141,6 @@ def register_parcel(
         created_at=now,
         updated_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(parcel)
-            session.flush()
-    except IntegrityError:
-        winner = find_parcel(
-            session, tenant_id=tenant_id, carrier=carrier, tracking_number=data.tracking_number
-        )
-        if winner is None:
-            raise
-        raise _duplicate(winner) from None
-    stuck_checks.schedule(session, parcel=parcel, now=now)
-    session.flush()
-    return parcel
 
 
 def _check_other(data: ParcelCreate, carrier: str) -> None:

@@ -1,0 +1,208 @@
+"""One batch of checked tracker rows against the database, in set-based statements.
+
+``plan_batch`` looks up, in two queries for the whole batch, the parcels its rows name (by
+tenant, carrier and tracking number: the parcel's own unique key) and which of them already
+have an incident; it decides each row: create, already imported, or an error. ``write_batch``
+then inserts the new parcels, incidents and timeline entries, each table in one multi-row
+statement, and reserves the incidents' numbers in one step. The caller owns the transaction.
+
+What an imported incident looks like: its columns as the sheet gave them; its timeline is the
+sheet's Internal Action Log (our export's lines keep their time, actor and kind; any other line
+becomes a note), every entry marked with the row it came from and hash-chained like any other.
+No events are raised: a seller moving months of history in must not flood their webhooks. A
+parcel registered for a resolved row is not polled (old journeys would only spend carrier quota).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from app.incidents import service as incidents
+from app.incidents.models import Incident, TimelineEntry
+from app.incidents.timeline import chained_entry
+from app.parcels.models import Parcel
+from app.parcels.service import build_parcel
+from app.stuck import checks as stuck_checks
+from app.stuck.rules import rules_for
+from app.stuck.verdict import StuckRule
+from app.tracker_sheet.columns import ORDER_ID
+from app.tracker_sheet.errors import RowError
+from app.tracker_sheet.rows import TrackerRow
+
+ParcelKey = tuple[str, str]  # (carrier, tracking number)
+
+
+@dataclass
+class Plan:
+    """What a batch will do: rows to create (with their parcel's id when it exists)."""
+
+    create: list[tuple[TrackerRow, uuid.UUID | None]] = field(default_factory=list)
+    already_imported: list[TrackerRow] = field(default_factory=list)
+    errors: list[RowError] = field(default_factory=list)
+
+
+def _parcel_key(row: TrackerRow) -> ParcelKey:
+    return (row.carrier, row.parcel.tracking_number)
+
+
+def plan_batch(session: Session, *, tenant_id: uuid.UUID, rows: Sequence[TrackerRow]) -> Plan:
+    """Decide every row of the batch with two queries; reads only."""
+    plan = Plan()
+    if not rows:
+        return plan
+    found: dict[ParcelKey, tuple[uuid.UUID, str]] = {
+        (carrier, number): (parcel_id, order_id)
+        for parcel_id, carrier, number, order_id in session.exec(
+            select(Parcel.id, Parcel.carrier, Parcel.tracking_number, Parcel.order_id).where(
+                Parcel.tenant_id == tenant_id,
+                col(Parcel.carrier).in_({r.carrier for r in rows}),
+                col(Parcel.tracking_number).in_({r.parcel.tracking_number for r in rows}),
+            )
+        )
+    }
+    with_incident = set(
+        session.exec(
+            select(Incident.parcel_id)
+            .where(col(Incident.parcel_id).in_([parcel_id for parcel_id, _ in found.values()]))
+            .distinct()
+        )
+    )
+    owners = {key: order_id for key, (_, order_id) in found.items()}
+    for row in rows:
+        key = _parcel_key(row)
+        owner = owners.setdefault(key, row.parcel.order_id)  # a new parcel: this row's order
+        if owner != row.parcel.order_id:
+            reason = f"tracking number {row.parcel.tracking_number} belongs to order {owner}"
+            plan.errors.append(RowError(row.row, ORDER_ID, reason))
+        elif key in found and found[key][0] in with_incident:
+            plan.already_imported.append(row)
+        else:
+            plan.create.append((row, found[key][0] if key in found else None))
+    return plan
+
+
+def _new_parcel(
+    session: Session,
+    row: TrackerRow,
+    *,
+    tenant_id: uuid.UUID,
+    now: datetime,
+    rules: Sequence[StuckRule],
+) -> Parcel:
+    parcel = build_parcel(tenant_id=tenant_id, data=row.parcel, carrier=row.carrier, now=now)
+    scan = row.last_scan
+    if scan is not None:  # what the sheet said, until the carrier's own scans replace it
+        parcel.status = parcel.last_scan_status = scan.status.value
+        parcel.last_scan_at = scan.at
+        parcel.last_scan_description = scan.description
+        parcel.last_scan_city = scan.city
+        parcel.last_scan_country = scan.country
+    if row.status == "resolved":
+        parcel.next_poll_at = None
+        parcel.stuck_check_at = None
+    else:
+        stuck_checks.schedule(session, parcel=parcel, now=now, rules=rules)
+    return parcel
+
+
+def _incident(
+    row: TrackerRow,
+    *,
+    tenant_id: uuid.UUID,
+    parcel_id: uuid.UUID,
+    number: int,
+    now: datetime,
+    next_step_hours: int,
+) -> Incident:
+    values = dict(row.values)
+    if row.status != "resolved" and values["next_step_action"] is None:
+        step = incidents.default_next_step(source=row.source, now=now, hours=next_step_hours)
+        values |= {"next_step_action": step.action, "next_step_due_at": step.due_at}
+    return Incident(
+        tenant_id=tenant_id,
+        number=number,
+        parcel_id=parcel_id,
+        type=row.type,
+        source=row.source,
+        status=row.status,
+        resolution=row.resolution,
+        opened_at=row.opened_at,
+        created_at=now,
+        updated_at=now,
+        **values,
+    )
+
+
+def _timeline(
+    row: TrackerRow, incident: Incident, *, actor: str, now: datetime
+) -> list[TimelineEntry]:
+    """The sheet's log as chained entries: read lines, then unread lines as notes, or one
+    ``imported`` entry when the row has no log."""
+    origin: dict[str, object] = {"imported_from_row": row.row}
+    lines: list[tuple[str, str, str, datetime | None, dict[str, object]]] = [
+        (line.kind, line.actor, line.text, line.at, origin) for line in row.log
+    ]
+    lines += [
+        ("note", actor, note, None, {**origin, "unparsed_log_line": True}) for note in row.notes
+    ]
+    if not lines:
+        summary = f"Imported from the tracker spreadsheet, row {row.row}"
+        lines.append(("imported", actor, summary, None, origin))
+    entries: list[TimelineEntry] = []
+    for kind, who, summary, occurred_at, data in lines:
+        entries.append(
+            chained_entry(
+                tenant_id=incident.tenant_id,
+                incident_id=incident.id,
+                after=(entries[-1].seq, entries[-1].hash) if entries else None,
+                kind=kind,
+                actor=who,
+                summary=summary,
+                now=now,
+                data=data,
+                occurred_at=occurred_at,
+            )
+        )
+    return entries
+
+
+def write_batch(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    plan: Plan,
+    actor: str,
+    now: datetime,
+    next_step_hours: int,
+) -> int:
+    """Insert what ``plan`` creates; flushes, never commits. The number of incidents created."""
+    if not plan.create:
+        return 0
+    rules = rules_for(session, tenant_id)
+    last_number = incidents.next_number(session, tenant_id, count=len(plan.create))
+    parcels: list[Parcel] = []
+    created: list[Incident] = []
+    entries: list[TimelineEntry] = []
+    for offset, (row, parcel_id) in enumerate(plan.create):
+        if parcel_id is None:
+            parcels.append(_new_parcel(session, row, tenant_id=tenant_id, now=now, rules=rules))
+            parcel_id = parcels[-1].id
+        incident = _incident(
+            row,
+            tenant_id=tenant_id,
+            parcel_id=parcel_id,
+            number=last_number - len(plan.create) + 1 + offset,
+            now=now,
+            next_step_hours=next_step_hours,
+        )
+        created.append(incident)
+        entries += _timeline(row, incident, actor=actor, now=now)
+    for table in (parcels, created, entries):  # in foreign-key order, one statement each
+        session.add_all(table)
+        session.flush()
+    return len(created)
