@@ -5,6 +5,7 @@ Included before the incidents router, so ``/v1/incidents/export`` is never read 
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -69,7 +70,7 @@ class ImportReportRead(BaseModel):
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}, tracker_export.XLSX_MEDIA_TYPE: {}}}},
 )
-def export_incidents(
+async def export_incidents(
     request: Request,
     principal: ReadDep,
     now: NowDep,
@@ -94,6 +95,10 @@ def export_incidents(
     )
     db: Database = request.app.state.db
     pages = tracker_export.sheet_pages(db, tenant_id=principal.tenant_id, filters=filters, now=now)
+    # the first page is read before the answer starts: a query that fails (a filter the
+    # database cannot take) is an error answer, not a file cut off after its header
+    first = await anyio.to_thread.run_sync(lambda: next(pages, None))
+    pages = itertools.chain([first] if first is not None else [], pages)
     if format == "xlsx":
         body = tracker_export.xlsx_chunks(pages, exported_at=now)
         media_type = tracker_export.XLSX_MEDIA_TYPE

@@ -87,7 +87,7 @@ def test_the_request_chooses_month_first(api: ApiClient) -> None:
 def test_an_impossible_date_is_a_row_error_naming_its_column(api: ApiClient) -> None:
     report = run_import(api, csv_sheet(("13/13/2026", "01/03/2026"), ("03/04/2026", "04/25/2026")))
 
-    assert (report["valid"], report["invalid"]) == (0, 2)
+    assert (report["valid"], report["failed"]) == (0, 2)
     assert report["errors"] == [
         {
             "row": 2,
@@ -110,7 +110,7 @@ def test_the_iso_order_refuses_slashed_dates_but_reads_iso_and_year_first(
         api, csv_sheet(("2026/03/01", "2026-03-07T10:00:00Z"), ("03/04/2026", "")), date_order="iso"
     )
 
-    assert (report["date_order"], report["valid"], report["invalid"]) == ("iso", 1, 1)
+    assert (report["date_order"], report["valid"], report["failed"]) == ("iso", 1, 1)
     [error] = report["errors"]
     assert (error["row"], error["column"]) == (3, "Order Date")
     assert "date_order=dmy or date_order=mdy" in error["reason"]
