@@ -95,7 +95,7 @@ def register_parcel(
     )
     if existing is not None:
         raise _duplicate(existing)
-    parcel = build_parcel(tenant_id=tenant_id, data=data, carrier=carrier, now=now)
+    parcel = Parcel(**parcel_values(tenant_id=tenant_id, data=data, carrier=carrier, now=now))
     try:
         with session.begin_nested():
             session.add(parcel)
@@ -112,14 +112,14 @@ def register_parcel(
     return parcel
 
 
-def build_parcel(
+def parcel_values(
     *, tenant_id: uuid.UUID, data: ParcelCreate, carrier: str, now: datetime
-) -> Parcel:
-    """The parcel row ``data`` describes, not yet added anywhere: ``register_parcel`` adds one,
-    the tracker import adds a batch of them in one statement."""
+) -> dict[str, Any]:
+    """The columns of the parcel ``data`` describes: ``register_parcel`` builds one parcel from
+    them, the tracker import inserts a batch of them in one statement."""
     _check_other(data, carrier)
     customer = data.customer
-    return Parcel(
+    return dict(
         tenant_id=tenant_id,
         carrier=carrier,
         tracking_number=data.tracking_number,

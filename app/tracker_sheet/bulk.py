@@ -19,22 +19,32 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlmodel import Session, col, select
+from pydantic_core import PydanticUndefined
+from sqlalchemy import Table, insert
+from sqlmodel import Session, SQLModel, col, select
 
 from app.incidents import service as incidents
 from app.incidents.models import Incident, TimelineEntry
-from app.incidents.timeline import chained_entry
+from app.incidents.timeline import chained_values
 from app.parcels.models import Parcel
-from app.parcels.service import build_parcel
+from app.parcels.service import parcel_values
 from app.stuck import checks as stuck_checks
 from app.stuck.rules import rules_for
-from app.stuck.verdict import StuckRule
+from app.stuck.verdict import StuckRule, judge
 from app.tracker_sheet.columns import ORDER_ID
 from app.tracker_sheet.errors import RowError
 from app.tracker_sheet.rows import TrackerRow
 
 ParcelKey = tuple[str, str]  # (carrier, tracking number)
+# what detection reads of a parcel that no row of ours sets: as a new parcel has them
+_ZERO_FACTS: dict[str, Any] = {
+    "last_exception_reason": None,
+    "detection_rearm_after": None,
+    "detection_settled_at": None,
+}
 
 
 @dataclass
@@ -86,31 +96,53 @@ def plan_batch(session: Session, *, tenant_id: uuid.UUID, rows: Sequence[Tracker
     return plan
 
 
-def _new_parcel(
-    session: Session,
-    row: TrackerRow,
-    *,
-    tenant_id: uuid.UUID,
-    now: datetime,
-    rules: Sequence[StuckRule],
-) -> Parcel:
-    parcel = build_parcel(tenant_id=tenant_id, data=row.parcel, carrier=row.carrier, now=now)
-    scan = row.last_scan
-    if scan is not None:  # what the sheet said, until the carrier's own scans replace it
-        parcel.status = parcel.last_scan_status = scan.status.value
-        parcel.last_scan_at = scan.at
-        parcel.last_scan_description = scan.description
-        parcel.last_scan_city = scan.city
-        parcel.last_scan_country = scan.country
-    if row.status == "resolved":
-        parcel.next_poll_at = None
-        parcel.stuck_check_at = None
+def _defaults(model: type[SQLModel]) -> dict[str, Any]:
+    """The model's own constant defaults (``status``, ``version``, counters): a row inserted
+    without building the model gets what a built one would."""
+    return {
+        name: field.default
+        for name, field in model.model_fields.items()
+        if field.default is not PydanticUndefined and field.default is not None
+    }
+
+
+def _table(model: type[SQLModel]) -> Table:
+    table = model.__table__  # type: ignore[attr-defined]  # SQLModel leaves it untyped
+    assert isinstance(table, Table)
+    return table
+
+
+_PARCEL_DEFAULTS = _defaults(Parcel)
+_INCIDENT_DEFAULTS = _defaults(Incident)
+
+
+def _parcel_row(
+    row: TrackerRow, *, tenant_id: uuid.UUID, now: datetime, rules: Sequence[StuckRule]
+) -> dict[str, Any]:
+    values = _PARCEL_DEFAULTS | parcel_values(
+        tenant_id=tenant_id, data=row.parcel, carrier=row.carrier, now=now
+    )
+    scan = row.last_scan  # what the sheet said, until the carrier's own scans replace it
+    values |= {
+        "id": uuid.uuid4(),
+        "status": scan.status.value if scan else values["status"],
+        "last_scan_status": scan.status.value if scan else None,
+        "last_scan_at": scan.at if scan else None,
+        "last_scan_description": scan.description if scan else None,
+        "last_scan_city": scan.city if scan else None,
+        "last_scan_country": scan.country if scan else None,
+        "stuck_check_at": None,
+    }
+    if row.status == "resolved":  # an old journey: never polled, never judged
+        values["next_poll_at"] = None
     else:
-        stuck_checks.schedule(session, parcel=parcel, now=now, rules=rules)
-    return parcel
+        facts = cast(stuck_checks.Checkable, SimpleNamespace(**(_ZERO_FACTS | values)))
+        verdict = judge(stuck_checks.facts_of(facts), now=now, rules=rules)
+        values["stuck_check_at"] = stuck_checks.check_at(facts, verdict, now=now)
+    return values
 
 
-def _incident(
+def _incident_row(
     row: TrackerRow,
     *,
     tenant_id: uuid.UUID,
@@ -118,29 +150,33 @@ def _incident(
     number: int,
     now: datetime,
     next_step_hours: int,
-) -> Incident:
+) -> dict[str, Any]:
     values = dict(row.values)
     if row.status != "resolved" and values["next_step_action"] is None:
         step = incidents.default_next_step(source=row.source, now=now, hours=next_step_hours)
         values |= {"next_step_action": step.action, "next_step_due_at": step.due_at}
-    return Incident(
-        tenant_id=tenant_id,
-        number=number,
-        parcel_id=parcel_id,
-        type=row.type,
-        source=row.source,
-        status=row.status,
-        resolution=row.resolution,
-        opened_at=row.opened_at,
-        created_at=now,
-        updated_at=now,
-        **values,
+    return (
+        _INCIDENT_DEFAULTS
+        | values
+        | {
+            "id": uuid.uuid4(),
+            "tenant_id": tenant_id,
+            "number": number,
+            "parcel_id": parcel_id,
+            "type": row.type,
+            "source": row.source,
+            "status": row.status,
+            "resolution": row.resolution,
+            "opened_at": row.opened_at,
+            "created_at": now,
+            "updated_at": now,
+        }
     )
 
 
 def _timeline(
-    row: TrackerRow, incident: Incident, *, actor: str, now: datetime
-) -> list[TimelineEntry]:
+    row: TrackerRow, incident_id: uuid.UUID, *, tenant_id: uuid.UUID, actor: str, now: datetime
+) -> list[dict[str, Any]]:
     """The sheet's log as chained entries: read lines, then unread lines as notes, or one
     ``imported`` entry when the row has no log."""
     origin: dict[str, object] = {"imported_from_row": row.row}
@@ -153,13 +189,13 @@ def _timeline(
     if not lines:
         summary = f"Imported from the tracker spreadsheet, row {row.row}"
         lines.append(("imported", actor, summary, None, origin))
-    entries: list[TimelineEntry] = []
+    entries: list[dict[str, Any]] = []
     for kind, who, summary, occurred_at, data in lines:
         entries.append(
-            chained_entry(
-                tenant_id=incident.tenant_id,
-                incident_id=incident.id,
-                after=(entries[-1].seq, entries[-1].hash) if entries else None,
+            chained_values(
+                tenant_id=tenant_id,
+                incident_id=incident_id,
+                after=(entries[-1]["seq"], entries[-1]["hash"]) if entries else None,
                 kind=kind,
                 actor=who,
                 summary=summary,
@@ -185,14 +221,14 @@ def write_batch(
         return 0
     rules = rules_for(session, tenant_id)
     last_number = incidents.next_number(session, tenant_id, count=len(plan.create))
-    parcels: list[Parcel] = []
-    created: list[Incident] = []
-    entries: list[TimelineEntry] = []
+    parcels: list[dict[str, Any]] = []
+    created: list[dict[str, Any]] = []
+    entries: list[dict[str, Any]] = []
     for offset, (row, parcel_id) in enumerate(plan.create):
         if parcel_id is None:
-            parcels.append(_new_parcel(session, row, tenant_id=tenant_id, now=now, rules=rules))
-            parcel_id = parcels[-1].id
-        incident = _incident(
+            parcels.append(_parcel_row(row, tenant_id=tenant_id, now=now, rules=rules))
+            parcel_id = parcels[-1]["id"]
+        incident = _incident_row(
             row,
             tenant_id=tenant_id,
             parcel_id=parcel_id,
@@ -201,8 +237,9 @@ def write_batch(
             next_step_hours=next_step_hours,
         )
         created.append(incident)
-        entries += _timeline(row, incident, actor=actor, now=now)
-    for table in (parcels, created, entries):  # in foreign-key order, one statement each
-        session.add_all(table)
-        session.flush()
+        entries += _timeline(row, incident["id"], tenant_id=tenant_id, actor=actor, now=now)
+    for model, rows in ((Parcel, parcels), (Incident, created), (TimelineEntry, entries)):
+        if rows:  # in foreign-key order, one multi-row statement each (the table's, not the
+            # ORM's bulk insert, which splits rows by which of their values are empty)
+            session.execute(insert(_table(model)), rows)
     return len(created)

@@ -68,14 +68,14 @@ def orders(api: ApiClient) -> list[str]:
 
 def refuse_boom(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fault while saving (as a lost connection or a conflicting write would be)."""
-    chained = bulk.chained_entry
+    chained = bulk.chained_values
 
     def chained_or_fail(**kwargs: Any) -> Any:
         if kwargs["summary"] == "BOOM":
             raise AppError("the timeline refused the entry")
         return chained(**kwargs)
 
-    monkeypatch.setattr(bulk, "chained_entry", chained_or_fail)
+    monkeypatch.setattr(bulk, "chained_values", chained_or_fail)
 
 
 def test_a_failed_batch_mid_file_keeps_the_batches_before_it_and_a_rerun_imports_the_rest(
