@@ -95,8 +95,9 @@ def test_a_failed_batch_mid_file_keeps_the_batches_before_it_and_a_rerun_imports
     }
     assert (first["batches"], first["failed_batches"]) == (3, 1)
     assert [e["row"] for e in first["errors"]] == [6, 7, 8, 9]  # SO-5..8 (the header is row 1)
-    assert "the batch of rows 6-9 could not be saved (the timeline refused the entry)" in (
-        first["errors"][0]["reason"]
+    assert (
+        "the batch of rows 6-9 could not be saved (the timeline refused the entry)"
+        in (first["errors"][0]["reason"])
     )
     assert orders(api) == ["SO-1", "SO-2", "SO-3", "SO-4", "SO-9", "SO-10"]
     assert api.get("/v1/parcels", params={"order_id": "SO-5"}).json()["items"] == []
