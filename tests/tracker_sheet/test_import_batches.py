@@ -13,6 +13,7 @@ from sqlalchemy import event
 from app.core.errors import AppError
 from app.core.settings import Settings
 from app.db.engine import Database
+from app.incidents import timeline
 from app.tracker_sheet import bulk
 from app.tracker_sheet.columns import TRACKER_COLUMNS
 from app.tracker_sheet.report import MAX_LISTED_ERRORS
@@ -68,7 +69,7 @@ def orders(api: ApiClient) -> list[str]:
 
 def refuse_boom(monkeypatch: pytest.MonkeyPatch) -> None:
     """A fault while saving (as a lost connection or a conflicting write would be)."""
-    chained = bulk.chained_values
+    chained = timeline.chained_values
 
     def chained_or_fail(**kwargs: Any) -> Any:
         if kwargs["summary"] == "BOOM":
