@@ -1,10 +1,11 @@
 """One batch of checked tracker rows against the database, in set-based statements.
 
-``plan_batch`` looks up, in two queries for the whole batch, the parcels its rows name (by
-tenant, carrier and tracking number: the parcel's own unique key) and which of them already
-have an incident; it decides each row: create, already imported, or an error. ``write_batch``
-then inserts the new parcels, incidents and timeline entries, each table in one multi-row
-statement, and reserves the incidents' numbers in one step. The caller owns the transaction.
+``plan_batch`` looks up, in one query for the whole batch (two on SQLite), the parcels its rows
+name (by tenant, carrier and tracking number: the parcel's own unique key) and which of them
+already have an incident; it decides each row: create, already imported, or an error.
+``write_batch`` then inserts the new parcels, incidents and timeline entries, each table in
+multi-row statements, and reserves the incidents' numbers in one step. The caller owns the
+transaction.
 
 What an imported incident looks like: its columns as the sheet gave them; its timeline is the
 sheet's Internal Action Log (our export's lines keep their time, actor and kind; any other line
@@ -23,7 +24,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, text
 from sqlmodel import Session, SQLModel, col, select
 
 from app.incidents import service as incidents
@@ -60,18 +61,43 @@ def _parcel_key(row: TrackerRow) -> ParcelKey:
     return (row.carrier, row.parcel.tracking_number)
 
 
-def plan_batch(session: Session, *, tenant_id: uuid.UUID, rows: Sequence[TrackerRow]) -> Plan:
-    """Decide every row of the batch with two queries; reads only."""
-    plan = Plan()
-    if not rows:
-        return plan
-    found: dict[ParcelKey, tuple[uuid.UUID, str]] = {
+# PostgreSQL: the batch's keys as a table joined on the parcels' unique key. Plain IN lists
+# (``tracking_number = ANY(...)``) were compared row by row against every parcel of the
+# tenant whenever the planner's statistics predated the import (a new install's first big
+# import): 500 comparisons per parcel per batch, a re-run of 50,000 rows took 94 s.
+_EXISTING_PG = text(
+    """
+    SELECT p.id, p.carrier, p.tracking_number, p.order_id,
+           EXISTS (SELECT 1 FROM incidents i WHERE i.parcel_id = p.id) AS has_incident
+    FROM unnest(CAST(:carriers AS varchar[]), CAST(:numbers AS varchar[])) AS k(carrier, number)
+    JOIN parcels p
+      ON p.tenant_id = :tenant_id AND p.carrier = k.carrier AND p.tracking_number = k.number
+    """
+)
+
+
+def _existing(
+    session: Session, tenant_id: uuid.UUID, rows: Sequence[TrackerRow]
+) -> dict[ParcelKey, tuple[uuid.UUID, str, bool]]:
+    """The batch's parcels that exist: (id, order id, has an incident) by parcel key."""
+    keys = sorted({_parcel_key(r) for r in rows})
+    if session.get_bind().dialect.name == "postgresql":
+        result = session.execute(
+            _EXISTING_PG,
+            {
+                "tenant_id": tenant_id,
+                "carriers": [carrier for carrier, _ in keys],
+                "numbers": [number for _, number in keys],
+            },
+        )
+        return {(c, n): (i, o, bool(has)) for i, c, n, o, has in result}
+    found = {
         (carrier, number): (parcel_id, order_id)
         for parcel_id, carrier, number, order_id in session.exec(
             select(Parcel.id, Parcel.carrier, Parcel.tracking_number, Parcel.order_id).where(
                 Parcel.tenant_id == tenant_id,
-                col(Parcel.carrier).in_({r.carrier for r in rows}),
-                col(Parcel.tracking_number).in_({r.parcel.tracking_number for r in rows}),
+                col(Parcel.carrier).in_({carrier for carrier, _ in keys}),
+                col(Parcel.tracking_number).in_({number for _, number in keys}),
             )
         )
     }
@@ -82,14 +108,23 @@ def plan_batch(session: Session, *, tenant_id: uuid.UUID, rows: Sequence[Tracker
             .distinct()
         )
     )
-    owners = {key: order_id for key, (_, order_id) in found.items()}
+    return {key: (i, order, i in with_incident) for key, (i, order) in found.items()}
+
+
+def plan_batch(session: Session, *, tenant_id: uuid.UUID, rows: Sequence[TrackerRow]) -> Plan:
+    """Decide every row of the batch with one or two queries; reads only."""
+    plan = Plan()
+    if not rows:
+        return plan
+    found = _existing(session, tenant_id, rows)
+    owners = {key: order_id for key, (_, order_id, _) in found.items()}
     for row in rows:
         key = _parcel_key(row)
         owner = owners.setdefault(key, row.parcel.order_id)  # a new parcel: this row's order
         if owner != row.parcel.order_id:
             reason = f"tracking number {row.parcel.tracking_number} belongs to order {owner}"
             plan.errors.append(RowError(row.row, ORDER_ID, reason))
-        elif key in found and found[key][0] in with_incident:
+        elif key in found and found[key][2]:
             plan.already_imported.append(row)
         else:
             plan.create.append((row, found[key][0] if key in found else None))
