@@ -27,6 +27,7 @@ BENCHMARKS: dict[str, str] = {
     "detect": "bench.detect",
     "webhooks": "bench.webhooks",
     "export": "bench.export",
+    "import": "bench.imports",
     "contract": "bench.contract",
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"

@@ -240,6 +240,31 @@ class Settings(BaseSettings):
         "names no date_order: dmy (day first, as most of the world writes it), mdy (the US) or "
         "iso (YYYY-MM-DD only). ISO dates and times, and XLSX date cells, are always read.",
     )
+    import_max_rows: int = Field(
+        50_000,
+        ge=1,
+        description="Most data rows one tracker import takes; counted before any row is read, "
+        "a larger file is refused (413) whole: split it.",
+    )
+    import_batch_rows: int = Field(
+        500,
+        ge=1,
+        le=5_000,
+        description="Rows a real tracker import writes per transaction: each batch commits on "
+        "its own, so a failed batch costs only its rows and the database is never held long.",
+    )
+    import_max_unpacked_bytes: int = Field(
+        50 * 1024 * 1024,
+        ge=1,
+        description="Largest total an XLSX import may unpack to (its ZIP directory is read "
+        "before parsing): a zip bomb is refused (413) before it is opened.",
+    )
+    import_max_shared_strings_bytes: int = Field(
+        20 * 1024 * 1024,
+        ge=1,
+        description="Largest shared-strings table (xl/sharedStrings.xml, unpacked) an XLSX "
+        "import may hold; the workbook parser keeps it all in memory.",
+    )
     customer_update_business_days: int = Field(
         2, ge=1, description="'I will update you by <date>' in messages: this many business days."
     )

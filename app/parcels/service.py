@@ -95,8 +95,31 @@ def register_parcel(
     )
     if existing is not None:
         raise ParcelAlreadyRegistered(existing)
+    parcel = Parcel(**parcel_values(tenant_id=tenant_id, data=data, carrier=carrier, now=now))
+    try:
+        with session.begin_nested():
+            session.add(parcel)
+            session.flush()
+    except IntegrityError:
+        winner = find_parcel(
+            session, tenant_id=tenant_id, carrier=carrier, tracking_number=data.tracking_number
+        )
+        if winner is None:
+            raise
+        raise ParcelAlreadyRegistered(winner) from None
+    stuck_checks.schedule(session, parcel=parcel, now=now)
+    session.flush()
+    return parcel
+
+
+def parcel_values(
+    *, tenant_id: uuid.UUID, data: ParcelCreate, carrier: str, now: datetime
+) -> dict[str, Any]:
+    """The columns of the parcel ``data`` describes: ``register_parcel`` builds one parcel from
+    them, the tracker import inserts a batch of them in one statement."""
+    _check_other(data, carrier)
     customer = data.customer
-    parcel = Parcel(
+    return dict(
         tenant_id=tenant_id,
         carrier=carrier,
         tracking_number=data.tracking_number,
@@ -118,20 +141,6 @@ def register_parcel(
         created_at=now,
         updated_at=now,
     )
-    try:
-        with session.begin_nested():
-            session.add(parcel)
-            session.flush()
-    except IntegrityError:
-        winner = find_parcel(
-            session, tenant_id=tenant_id, carrier=carrier, tracking_number=data.tracking_number
-        )
-        if winner is None:
-            raise
-        raise ParcelAlreadyRegistered(winner) from None
-    stuck_checks.schedule(session, parcel=parcel, now=now)
-    session.flush()
-    return parcel
 
 
 def find_or_register_parcel(

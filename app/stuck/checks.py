@@ -111,14 +111,19 @@ def schedule(
     if rules is None:
         rules = rules_for(session, parcel.tenant_id)
     verdict = judge(facts_of(parcel), now=now, rules=rules)
-    if verdict.stuck:
-        parcel.stuck_check_at = now  # the next tick opens (or updates) its incident
-    elif ScanStatus(parcel.status) in NEVER_STUCK or not is_armed(parcel):
-        parcel.stuck_check_at = None  # a new scan schedules it again
-    else:
-        parcel.stuck_check_at = next_check(verdict)
+    parcel.stuck_check_at = check_at(parcel, verdict, now=now)
     session.add(parcel)
     return verdict
+
+
+def check_at(parcel: Checkable, verdict: Verdict, *, now: datetime) -> datetime | None:
+    """When detection must look at ``parcel`` again, given its verdict now. Pure: a caller
+    writing many parcels in one statement (the tracker import) stores it itself."""
+    if verdict.stuck:
+        return now  # the next tick opens (or updates) its incident
+    if ScanStatus(parcel.status) in NEVER_STUCK or not is_armed(parcel):
+        return None  # a new scan schedules it again
+    return next_check(verdict)
 
 
 def recheck_tenant(session: Session, *, tenant_id: uuid.UUID, now: datetime) -> int:

@@ -4,6 +4,10 @@ Times: a CSV time needs an offset (``2026-03-12T09:30:00+00:00`` or ``Z``), a da
 means 00:00 UTC; XLSX cells cannot hold an offset, so their times are read as UTC (which is
 how the export writes them).
 
+Every date and time must fall in the years 1970-2100 in UTC (``in_range``), the range the API
+itself accepts; anything else, a time whose offset pushes it out of range included, is an error
+naming the column.
+
 Dates: ISO ``2026-04-03`` and year-first ``2026/04/03`` always; ``03/04/2026`` (or with ``.``
 or ``-``) in the import's date order, ``dmy`` (3 April) or ``mdy`` (4 March); the ``iso`` order
 refuses it. A date impossible in that order (``13/13/2026``) is an error naming the column;
@@ -23,7 +27,7 @@ from adapters import registry
 from app.core.settings import DateOrder
 from app.tracker_sheet import columns as sheet
 from app.tracker_sheet.columns import undo_defuse
-from app.tracker_sheet.reader import RowError
+from app.tracker_sheet.errors import RowError
 
 _EMAIL = re.compile(r"[^\s;,<>()]+@[^\s;,<>()]+\.[^\s;,<>()]+")
 _TICKET_WORD = re.compile(r"^(?:ticket|ticket ref|ref)\s*[:#]?\s*", re.I)
@@ -34,6 +38,22 @@ ORDER_WORDS: dict[DateOrder, str] = {
     "dmy": "day/month/year",
     "mdy": "month/day/year",
 }
+
+
+FIRST_YEAR, LAST_YEAR = 1970, 2100
+"""The years a time may have, in UTC: the API's own range (its datetime type), so an imported
+row holds nothing the API would refuse, and no offset can push a time past what Python holds."""
+OUT_OF_RANGE = f"is outside the years {FIRST_YEAR}-{LAST_YEAR} (in UTC) that a time may have"
+
+
+def in_range(moment: datetime) -> datetime | None:
+    """``moment`` (aware) in UTC, or None when it falls outside ``FIRST_YEAR``-``LAST_YEAR``,
+    including when converting it to UTC overflows (``9999-12-31T23:59:59-14:00``)."""
+    try:
+        utc = moment.astimezone(UTC)
+    except OverflowError:
+        return None
+    return utc if FIRST_YEAR <= utc.year <= LAST_YEAR else None
 
 
 class Cells:
@@ -77,11 +97,21 @@ class Cells:
         return code
 
     def when(self, column: str) -> datetime | None:
+        """An aware UTC time within the years the service accepts (``in_range``), or None."""
         value = self.cells.get(column)
         if value is None or (isinstance(value, str) and not value.strip()):
             return None
+        moment = self._moment(column, value)
+        if moment is None:
+            return None
+        utc = in_range(moment)
+        if utc is None:
+            self.fail(column, f"{str(value).strip()[:60]!r} {OUT_OF_RANGE}")
+        return utc
+
+    def _moment(self, column: str, value: object) -> datetime | None:
         if isinstance(value, datetime):  # an XLSX cell: UTC, as the export writes it
-            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value
         if isinstance(value, date):
             return datetime.combine(value, time(), tzinfo=UTC)
         text = str(value).strip()
@@ -98,7 +128,7 @@ class Cells:
         if parsed.tzinfo is None:
             self.fail(column, f"{text!r} has no offset; write it as {text}+00:00 (or Z for UTC)")
             return None
-        return parsed.astimezone(UTC)
+        return parsed
 
     def _iso_date(self, column: str, text: str) -> str | None:
         """The text with a slashed or dotted date written as ISO; None (and an error) when the

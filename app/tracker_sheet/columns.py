@@ -125,7 +125,7 @@ def last_update_text(parcel: Parcel) -> str:
 def log_line(entry: TimelineEntry) -> str:
     """One dated line of the internal action log: "2026-03-12 09:30 UTC | anna | note | ..."."""
     summary = _SPACES.sub(" ", entry.summary).strip()
-    when = entry.occurred_at.astimezone(UTC).strftime(LOG_TIME_FORMAT)
+    when = utc_time(entry.occurred_at).strftime(LOG_TIME_FORMAT)
     return f"{when} | {_SPACES.sub(' ', entry.actor).strip()} | {entry.kind} | {summary}"
 
 
@@ -154,10 +154,19 @@ def sheet_carrier(parcel: Parcel) -> str:
     return f"Other: {name}" if parcel.carrier == carriers.OTHER else name
 
 
+def _tracking_url(parcel: Parcel) -> str:
+    """The carrier's page, or none for a carrier code no longer known: an old row must never
+    break the export of the others."""
+    try:
+        return tracking_url_of(parcel)
+    except (KeyError, ValueError, LookupError):
+        return ""
+
+
 def sheet_row(
     incident: Incident, parcel: Parcel, entries: Sequence[TimelineEntry], *, now: datetime
 ) -> SheetRow:
-    url = tracking_url_of(parcel)
+    url = _tracking_url(parcel)
     overdue = is_overdue(incident, now)
     values: tuple[CellValue, ...] = (
         parcel.order_id,
@@ -208,8 +217,23 @@ def sheet_row(
 
 
 def _money(amount: Decimal | None, currency: str | None) -> Decimal | None:
-    """An amount with its currency's minor units (59.90 EUR, 5990 JPY), as the API writes it."""
-    return money_amount(amount, currency) if amount is not None and currency else amount
+    """An amount with its currency's minor units (59.90 EUR, 5990 JPY), as the API writes it;
+    as stored when the currency is one we cannot place."""
+    if amount is None or not currency:
+        return amount
+    try:
+        return money_amount(amount, currency)
+    except (ArithmeticError, ValueError, LookupError):
+        return amount
+
+
+def utc_time(value: datetime) -> datetime:
+    """``value`` in UTC; as it is when the conversion cannot be made (a naive or extreme
+    value): a cell shows what is stored rather than break the export."""
+    try:
+        return value.astimezone(UTC) if value.tzinfo is not None else value
+    except OverflowError:
+        return value
 
 
 def csv_cell(value: CellValue) -> str:
@@ -217,7 +241,7 @@ def csv_cell(value: CellValue) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(microsecond=0).isoformat()
+        return utc_time(value).replace(microsecond=0).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):

@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import tempfile
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
@@ -28,18 +29,26 @@ from sqlmodel import col, select
 
 from app.db.engine import Database
 from app.incidents import queries as incident_queries
-from app.incidents.models import TimelineEntry
+from app.incidents.models import Incident, TimelineEntry
+from app.incidents.views import format_number
+from app.parcels.models import Parcel
 from app.tracker_sheet.columns import (
     COLUMNS,
     NEXT_STEP_DEADLINE,
+    ORDER_ID,
     TRACKING_NUMBER,
     CellValue,
     SheetRow,
     csv_cell,
     sheet_row,
+    utc_time,
 )
 
+log = logging.getLogger(__name__)
 PAGE_SIZE = 500
+EXCEL_MAX_TEXT = 32_767
+EXCEL_FIRST_YEAR = 1900
+_CUT = " [cut: longer than Excel holds; the CSV export has it whole]"
 CHUNK_BYTES = 64 * 1024
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
@@ -78,12 +87,33 @@ def sheet_pages(
                 )
             ):
                 entries.setdefault(entry.incident_id, []).append(entry)
-            page = [sheet_row(i, p, entries.get(i.id, []), now=now) for i, p in rows]
+            page = [_row_or_stub(i, p, entries.get(i.id, []), now=now) for i, p in rows]
         yield page
         if len(rows) < page_size:
             return
         last = rows[-1][0]
         after = (last.opened_at, last.id)
+
+
+def _row_or_stub(
+    incident: Incident, parcel: Parcel, entries: list[TimelineEntry], *, now: datetime
+) -> SheetRow:
+    """The incident's row; if a stored value cannot be written, a row that still names the
+    incident (logged), so one odd row never cuts the stream the client is already reading."""
+    try:
+        return sheet_row(incident, parcel, entries, now=now)
+    except Exception:  # the stream has started: an exception here would truncate the file
+        log.exception("tracker export: incident %s written as a stub row", incident.id)
+    values: list[CellValue] = [None] * len(COLUMNS)
+    for name, value in (
+        (ORDER_ID, parcel.order_id),
+        (TRACKING_NUMBER, parcel.tracking_number),
+        ("Incident Number", format_number(incident.number)),
+        ("Incident ID", str(incident.id)),
+        ("Description", "This row could not be exported whole; open the incident in the API."),
+    ):
+        values[COLUMNS.index(name)] = value
+    return SheetRow(values=tuple(values), tracking_url="", overdue=False)
 
 
 def csv_chunks(pages: Iterator[list[SheetRow]]) -> Iterator[bytes]:
@@ -99,18 +129,33 @@ def csv_chunks(pages: Iterator[list[SheetRow]]) -> Iterator[bytes]:
         yield buffer.getvalue().encode()
 
 
+def _excel_text(text: str) -> str:
+    """What an XLSX cell can hold: no control characters (the file would not open; openpyxl
+    refuses them) and at most Excel's 32,767 characters."""
+    text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", text)
+    if len(text) > EXCEL_MAX_TEXT:
+        return text[: EXCEL_MAX_TEXT - len(_CUT)] + _CUT
+    return text
+
+
 def _excel_value(value: CellValue) -> CellValue:
-    """Excel has no time zones: times go in as naive UTC (the About sheet says so)."""
+    """Excel has no time zones: times go in as naive UTC (the About sheet says so); a time
+    outside Excel's calendar (before 1900) goes in as its ISO 8601 text."""
     if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+        moment = utc_time(value).replace(tzinfo=None, microsecond=0)
+        return moment if moment.year >= EXCEL_FIRST_YEAR else csv_cell(value)
     if isinstance(value, bool):
         return "Yes" if value else "No"
+    if isinstance(value, date) and value.year < EXCEL_FIRST_YEAR:
+        return value.isoformat()
+    if isinstance(value, str):
+        return _excel_text(value)
     return value
 
 
 def _as_text(sheet: WriteOnlyWorksheet, text: str) -> Cell:
     """openpyxl stores "=..." as a formula; customer text must never run in the seller's Excel."""
-    cell = WriteOnlyCell(sheet, value=text)
+    cell = WriteOnlyCell(sheet, value=_excel_text(text))
     cell.data_type = "s"
     return cell
 
@@ -120,8 +165,9 @@ def _xlsx_row(sheet: WriteOnlyWorksheet, row: SheetRow) -> list[object]:
         _as_text(sheet, v) if isinstance(v, str) and v.startswith("=") else _excel_value(v)
         for v in row.values
     ]
-    link = WriteOnlyCell(sheet, value=str(row.values[_TRACKING_AT]))
-    link.hyperlink = row.tracking_url
+    link = WriteOnlyCell(sheet, value=_excel_text(str(row.values[_TRACKING_AT])))
+    if row.tracking_url:
+        link.hyperlink = row.tracking_url
     link.font = LINK_FONT
     cells[_TRACKING_AT] = link
     amount = row.values[_AMOUNT_AT]

@@ -5,8 +5,9 @@ content, not their name) into a header and an iterator of rows; ``parse_row`` (i
 ``tracker_rows``) checks one row and names every problem by row number and column.
 
 A file that cannot be a tracker at all (empty, binary, not UTF-8, an unreadable workbook, a
-missing Order ID or Tracking Number column) is refused whole with ``FileRejected``; anything
-wrong inside a row only costs that row.
+missing Order ID or Tracking Number column) is refused whole with ``FileRejected``, and a
+file over a cap (rows; an XLSX's unpacked size, see ``workbook_guard``) with ``FileTooLarge``,
+both before any row is read; anything wrong inside a row only costs that row.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from typing import Literal
 from openpyxl import load_workbook
 
 from app.tracker_sheet.columns import COLUMNS, ORDER_ID, TRACKING_NUMBER
+from app.tracker_sheet.errors import FileRejected, ImportLimits, RowError
+from app.tracker_sheet.workbook_guard import check_directory, check_rows, count_rows
 
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
-MAX_IMPORT_ROWS = 50_000
-MAX_XLSX_UNPACKED_BYTES = 200 * 1024 * 1024  # a zip bomb stops here, before openpyxl opens it
 REQUIRED_COLUMNS = (ORDER_ID, TRACKING_NUMBER)
 _ZIP_MAGIC = b"PK\x03\x04"
 _OTHER_FORMATS = {
@@ -37,23 +38,6 @@ _OTHER_FORMATS = {
 _HEADER_SPACES = re.compile(r"\s+")
 _HEADER_NOTE = re.compile(r"\s*\(.*\)\s*$")  # "Customer Contact (email, ticket)"
 _BY_NAME = {name.lower(): name for name in COLUMNS}
-
-
-@dataclass(frozen=True, slots=True)
-class RowError:
-    """One problem: the spreadsheet row (the header is row 1), the column, why."""
-
-    row: int | None
-    column: str | None
-    reason: str
-
-
-class FileRejected(Exception):
-    """The file as a whole cannot be imported; nothing was."""
-
-    def __init__(self, errors: list[RowError]) -> None:
-        super().__init__("; ".join(e.reason for e in errors))
-        self.errors = errors
 
 
 @dataclass
@@ -108,21 +92,38 @@ def _non_empty(rows: Iterator[tuple[int, list[object]]]) -> Iterator[tuple[int, 
             yield number, values
 
 
-def read_table(content: bytes) -> Table:
-    """Recognise the file by its bytes and read its header row."""
+def read_table(content: bytes, limits: ImportLimits | None = None) -> Table:
+    """Recognise the file by its bytes and read its header row; the caps (``limits``: rows,
+    and for XLSX its unpacked sizes) are checked here, before any row is read."""
+    limits = limits or ImportLimits()
     if not content.strip():
         raise _reject("the file is empty")
     if content.startswith(_ZIP_MAGIC):
-        return _read_xlsx(content)
+        return _read_xlsx(content, limits)
     for magic, what in _OTHER_FORMATS.items():
         if content.startswith(magic):
             raise _reject(f"this is {what}, not a CSV or XLSX tracker")
     if b"\x00" in content[:4096]:
         raise _reject("this is a binary file, not a CSV or XLSX tracker")
-    return _read_csv(content)
+    return _read_csv(content, limits)
 
 
-def _read_csv(content: bytes) -> Table:
+def _count_csv_rows(text: str, delimiter: str) -> int:
+    """The data rows that hold anything, counted in one streaming pass (nothing kept); a
+    malformed file is refused here, before any row is imported."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows = 0
+    try:
+        next(reader, None)  # the header
+        for values in reader:
+            if any(v.strip() for v in values):
+                rows += 1
+    except csv.Error as exc:
+        raise _reject(f"the CSV is malformed: {exc}", row=reader.line_num) from None
+    return rows
+
+
+def _read_csv(content: bytes, limits: ImportLimits) -> Table:
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -131,6 +132,7 @@ def _read_csv(content: bytes) -> Table:
         ) from None
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
+    check_rows(_count_csv_rows(text, delimiter), limits)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header: list[object] = list(next(reader))
@@ -148,14 +150,13 @@ def _read_csv(content: bytes) -> Table:
     return Table("csv", columns, _non_empty(rows()), ignored)
 
 
-def _read_xlsx(content: bytes) -> Table:
+def _read_xlsx(content: bytes, limits: ImportLimits) -> Table:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            unpacked = sum(info.file_size for info in archive.infolist())
+            check_directory(archive, limits)
+            rows_by_sheet = count_rows(archive)
     except zipfile.BadZipFile:
         raise _reject("the file looks like a zip but is damaged; export the XLSX again") from None
-    if unpacked > MAX_XLSX_UNPACKED_BYTES:
-        raise _reject("the workbook unpacks to more than 200 MB; split it")
     try:
         workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for files that are not workbooks
@@ -166,13 +167,24 @@ def _read_xlsx(content: bytes) -> Table:
     if first is None:
         workbook.close()
         raise _reject("the workbook's first sheet is empty")
-    columns, ignored = _columns(list(first[1]))
+    # openpyxl keeps the sheet's part name private; any sheet's count is the fallback bound
+    path = str(getattr(sheet, "_worksheet_path", "")).lstrip("/")
+    rows = rows_by_sheet.get(path, max(rows_by_sheet.values(), default=0))
+    try:
+        check_rows(rows - 1, limits)
+        columns, ignored = _columns(list(first[1]))
+    except FileRejected:
+        workbook.close()
+        raise
 
-    def rows() -> Iterator[tuple[int, list[object]]]:
+    def rows_of() -> Iterator[tuple[int, list[object]]]:
+        number = 1
         try:
             for number, values in numbered:
                 yield number, list(values)
+        except (zipfile.BadZipFile, ValueError, KeyError, TypeError) as exc:
+            raise _reject(f"the workbook is damaged ({type(exc).__name__})", row=number) from None
         finally:
             workbook.close()
 
-    return Table("xlsx", columns, _non_empty(rows()), ignored)
+    return Table("xlsx", columns, _non_empty(rows_of()), ignored)

@@ -5,6 +5,7 @@ Included before the incidents router, so ``/v1/incidents/export`` is never read 
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import datetime
 from typing import Annotated, Literal
@@ -18,12 +19,14 @@ from starlette.datastructures import UploadFile
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SettingsDep
 from app.core.errors import AppError, ValidationFailed
 from app.core.schemas import UtcDatetime
-from app.core.settings import DateOrder
+from app.core.settings import DateOrder, Settings
 from app.db.engine import Database
 from app.incidents.schemas import IncidentListQuery, IncidentSource
 from app.tracker_sheet import exporter as tracker_export
-from app.tracker_sheet.importer import ImportReport, import_table
-from app.tracker_sheet.reader import MAX_IMPORT_BYTES, FileRejected, read_table
+from app.tracker_sheet.errors import FileRejected, FileTooLarge, ImportLimits
+from app.tracker_sheet.importer import import_table
+from app.tracker_sheet.reader import MAX_IMPORT_BYTES, read_table
+from app.tracker_sheet.report import MAX_LISTED_ERRORS, ImportReport
 
 router = APIRouter(prefix="/v1/incidents", tags=["tracker spreadsheet"])
 
@@ -38,13 +41,6 @@ class ImportErrorRead(BaseModel):
     reason: str
 
 
-class ImportRowRead(BaseModel):
-    row: int
-    outcome: Literal["valid", "imported", "exists", "invalid"]
-    incident_id: uuid.UUID | None
-    number: str | None
-
-
 class ImportReportRead(BaseModel):
     dry_run: bool
     file_type: str
@@ -52,14 +48,21 @@ class ImportReportRead(BaseModel):
         description="How dates such as 03/04/2026 were read: dmy (3 April), mdy (4 March) or "
         "iso (refused); ISO dates and XLSX date cells need no order."
     )
-    rows: int
-    valid: int
-    imported: int
-    exists: int
-    invalid: int
+    rows: int = Field(description="Data rows read (empty rows are skipped).")
+    valid: int = Field(description="Dry run: rows that would be imported.")
+    imported: int = Field(description="Rows imported by this run (0 in a dry run).")
+    already_imported: int = Field(
+        description="Rows whose order and tracking number already have an incident here: "
+        "left alone, so the same file can be imported again."
+    )
+    failed: int = Field(description="Rows not imported; each has at least one error.")
+    batches: int = Field(description="Batches of valid rows (each committed on its own).")
+    failed_batches: int = Field(description="Batches that could not be saved (rolled back).")
     ignored_columns: list[str]
-    errors: list[ImportErrorRead]
-    results: list[ImportRowRead]
+    errors: list[ImportErrorRead] = Field(
+        description=f"Row errors in row order, at most {MAX_LISTED_ERRORS:,}."
+    )
+    errors_not_listed: int = Field(description="Row errors past the listed ones.")
 
 
 @router.get(
@@ -67,7 +70,7 @@ class ImportReportRead(BaseModel):
     response_class=StreamingResponse,
     responses={200: {"content": {"text/csv": {}, tracker_export.XLSX_MEDIA_TYPE: {}}}},
 )
-def export_incidents(
+async def export_incidents(
     request: Request,
     principal: ReadDep,
     now: NowDep,
@@ -87,6 +90,10 @@ def export_incidents(
     )
     db: Database = request.app.state.db
     pages = tracker_export.sheet_pages(db, tenant_id=principal.tenant_id, filters=filters, now=now)
+    # the first page is read before the answer starts: a query that fails (a filter the
+    # database cannot take) is an error answer, not a file cut off after its header
+    first = await anyio.to_thread.run_sync(lambda: next(pages, None))
+    pages = itertools.chain([first] if first is not None else [], pages)
     if format == "xlsx":
         body = tracker_export.xlsx_chunks(pages, exported_at=now)
         media_type = tracker_export.XLSX_MEDIA_TYPE
@@ -121,20 +128,25 @@ async def _upload(request: Request) -> bytes:
 
 def _run_import(
     db: Database, content: bytes, *, tenant_id: uuid.UUID, actor: str, dry_run: bool,
-    now: datetime, next_step_hours: int, date_order: DateOrder,
+    now: datetime, settings: Settings, date_order: DateOrder,
 ) -> ImportReport:  # fmt: skip
-    """The import's own unit of work (the request holds none): a dry run is always rolled back."""
-    with db.session() if dry_run else db.unit_of_work() as session:
-        return import_table(
-            session,
-            tenant_id=tenant_id,
-            table=read_table(content),
-            dry_run=dry_run,
-            actor=actor,
-            now=now,
-            default_next_step_hours=next_step_hours,
-            date_order=date_order,
-        )
+    """The file read (its caps checked before any row), then imported batch by batch."""
+    limits = ImportLimits(
+        max_rows=settings.import_max_rows,
+        max_unpacked_bytes=settings.import_max_unpacked_bytes,
+        max_shared_strings_bytes=settings.import_max_shared_strings_bytes,
+    )
+    return import_table(
+        db,
+        tenant_id=tenant_id,
+        table=read_table(content, limits),
+        dry_run=dry_run,
+        actor=actor,
+        now=now,
+        default_next_step_hours=settings.default_next_step_hours,
+        date_order=date_order,
+        batch_rows=settings.import_batch_rows,
+    )
 
 
 @router.post("/import", response_model=ImportReportRead)
@@ -154,7 +166,8 @@ async def import_incidents(
 ) -> ImportReportRead:
     """Import a tracker sheet (CSV or XLSX with the export's headers): a dry run by default,
     reporting each row's problems by row number and column; ``dry_run=false`` imports the
-    valid rows, each whole or not at all, skipping (order id, tracking number) already here."""
+    valid rows in batches that each commit, skipping (order id, tracking number) already
+    here, so a file can be imported again after a failed batch."""
     content = await _upload(request)
     order = date_order or settings.import_date_order
     try:
@@ -166,10 +179,18 @@ async def import_incidents(
                 actor=principal.key_name,
                 dry_run=dry_run,
                 now=now,
-                next_step_hours=settings.default_next_step_hours,
+                settings=settings,
                 date_order=order,
             )
         )
+    except FileTooLarge as too_large:
+        reason = too_large.errors[0].reason
+        raise ContentTooLarge(
+            reason,
+            setting=too_large.setting,
+            limit=too_large.limit,
+            errors=[{"field": "file", "message": reason}],
+        ) from None
     except FileRejected as rejected:
         raise ValidationFailed(
             "file",
@@ -183,17 +204,16 @@ async def import_incidents(
         dry_run=report.dry_run,
         file_type=report.file_type,
         date_order=report.date_order,
-        rows=len(report.outcomes),
-        valid=report.count("valid"),
-        imported=report.count("imported"),
-        exists=report.count("exists"),
-        invalid=report.count("invalid"),
+        rows=report.rows,
+        valid=report.valid,
+        imported=report.imported,
+        already_imported=report.already_imported,
+        failed=report.failed,
+        batches=report.batches,
+        failed_batches=report.failed_batches,
         ignored_columns=report.ignored_columns,
         errors=[
             ImportErrorRead(row=e.row, column=e.column, reason=e.reason) for e in report.errors
         ],
-        results=[
-            ImportRowRead(row=o.row, outcome=o.outcome, incident_id=o.incident_id, number=o.number)
-            for o in report.outcomes
-        ],
+        errors_not_listed=report.errors_not_listed,
     )

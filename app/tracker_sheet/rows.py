@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import typing
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from adapters import registry
@@ -21,8 +21,16 @@ from app.core.settings import DateOrder
 from app.incidents.schemas import Compensation, IncidentType, RootCause
 from app.parcels.schemas import ParcelCreate
 from app.tracker_sheet import columns as sheet
-from app.tracker_sheet.cells import Cells, carrier_code, split_contact, split_location, validated
-from app.tracker_sheet.reader import RowError
+from app.tracker_sheet.cells import (
+    OUT_OF_RANGE,
+    Cells,
+    carrier_code,
+    in_range,
+    split_contact,
+    split_location,
+    validated,
+)
+from app.tracker_sheet.errors import RowError
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 SOURCES = ("customer", "agent", "auto")
@@ -119,7 +127,15 @@ def _log(cells: Cells, now: datetime) -> tuple[tuple[LogLine, ...], tuple[str, .
             continue
         zone = match["zone"] or "UTC"
         offset = "+00:00" if zone in ("UTC", "Z") else zone
-        at = datetime.fromisoformat(match["when"].replace(" ", "T") + offset).astimezone(UTC)
+        try:
+            written = datetime.fromisoformat(match["when"].replace(" ", "T") + offset)
+        except ValueError:
+            cells.fail(sheet.ACTION_LOG, f"the line {line[:60]!r} has an impossible time")
+            continue
+        at = in_range(written)
+        if at is None:
+            cells.fail(sheet.ACTION_LOG, f"the line {line[:60]!r}'s time {OUT_OF_RANGE}")
+            continue
         if at > now + MAX_CLOCK_SKEW:
             cells.fail(sheet.ACTION_LOG, f"the line {line[:60]!r} is dated in the future")
             continue

@@ -6,6 +6,7 @@ import io
 import math
 import uuid
 from datetime import datetime
+from decimal import Decimal
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +18,8 @@ from sqlmodel import select
 from app.core.models import Tenant
 from app.db.engine import Database
 from app.incidents import queries as incident_queries
+from app.incidents.models import Incident
+from app.parcels.models import Parcel
 from app.tracker_sheet.columns import COLUMNS
 from app.tracker_sheet.exporter import sheet_pages
 from tests.factories import START, UPS_NUMBERS, ApiClient, FakeClock, open_incident, register_parcel
@@ -194,3 +197,42 @@ def test_export_needs_an_api_key_and_is_not_read_as_an_incident_id(client: TestC
 
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_stored_values_a_spreadsheet_cannot_hold_never_cut_the_export(
+    api: ApiClient, db: Database
+) -> None:
+    """Control characters (openpyxl refuses them), text past Excel's 32,767 characters, a
+    carrier code no longer known and a currency nobody knows: every row is still written."""
+    parcel = register_parcel(api)
+    incident = open_incident(api, parcel["id"]).json()
+    odd = register_parcel(api, order_id="SO-ODD", tracking_number=UPS_NUMBERS[1])
+    open_incident(api, odd["id"])
+    with db.session() as session:
+        stored = session.get(Incident, uuid.UUID(incident["id"]))
+        assert stored is not None
+        stored.description = "bell\x07 escape\x1b " + "x" * 40_000
+        stored.compensation_amount = Decimal("5.5")
+        stored.compensation_currency = "ZZZ"
+        session.add(stored)
+        gone = session.get(Parcel, uuid.UUID(odd["id"]))
+        assert gone is not None
+        gone.carrier = "gone_carrier"  # an adapter removed since
+        session.add(gone)
+        session.commit()
+
+    csv_export = api.get("/v1/incidents/export")
+    xlsx_export = api.get("/v1/incidents/export", params={"format": "xlsx"})
+
+    assert csv_export.status_code == 200
+    rows = {r["Order ID"]: r for r in read_csv(csv_export.content)}
+    assert set(rows) == {"SO-10023", "SO-ODD"}
+    assert rows["SO-10023"]["Description"].startswith("bell\x07 escape\x1b xxx")
+    assert rows["SO-ODD"]["Carrier"] == "gone_carrier"
+    assert xlsx_export.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx_export.content), read_only=True)["Tracker"]
+    cells = {r[0]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    description = str(cells["SO-10023"][COLUMNS.index("Description")])
+    assert description.startswith("bell\ufffd escape\ufffd xxx")
+    assert len(description) == 32_767
+    assert cells["SO-ODD"][COLUMNS.index("Tracking Number")] == UPS_NUMBERS[1]

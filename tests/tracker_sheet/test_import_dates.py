@@ -87,7 +87,7 @@ def test_the_request_chooses_month_first(api: ApiClient) -> None:
 def test_an_impossible_date_is_a_row_error_naming_its_column(api: ApiClient) -> None:
     report = run_import(api, csv_sheet(("13/13/2026", "01/03/2026"), ("03/04/2026", "04/25/2026")))
 
-    assert (report["valid"], report["invalid"]) == (0, 2)
+    assert (report["valid"], report["failed"]) == (0, 2)
     assert report["errors"] == [
         {
             "row": 2,
@@ -110,7 +110,7 @@ def test_the_iso_order_refuses_slashed_dates_but_reads_iso_and_year_first(
         api, csv_sheet(("2026/03/01", "2026-03-07T10:00:00Z"), ("03/04/2026", "")), date_order="iso"
     )
 
-    assert (report["date_order"], report["valid"], report["invalid"]) == ("iso", 1, 1)
+    assert (report["date_order"], report["valid"], report["failed"]) == ("iso", 1, 1)
     [error] = report["errors"]
     assert (error["row"], error["column"]) == (3, "Order Date")
     assert "date_order=dmy or date_order=mdy" in error["reason"]
@@ -160,3 +160,71 @@ def test_the_default_order_is_a_setting(
 
         assert report["date_order"] == order
         assert imported(api)["SO-1"][0] == read_as
+
+
+def test_a_time_whose_utc_overflows_is_a_row_error_not_a_server_error(api: ApiClient) -> None:
+    """Seen: ``9999-12-31T23:59:59-14:00`` is past the last moment Python holds once in UTC."""
+    sheet = csv_sheet(
+        ("2026-03-01", "9999-12-31T23:59:59-14:00"),
+        ("0001-01-01T00:00:00+14:00", "2026-03-10T10:00:00Z"),
+    )
+
+    report = run_import(api, sheet, dry_run=False)
+
+    assert (report["imported"], report["failed"]) == (0, 2)
+    assert [(e["row"], e["column"], e["reason"]) for e in report["errors"]] == [
+        (
+            2,
+            "Customer Reported Date",
+            "'9999-12-31T23:59:59-14:00' is outside the years 1970-2100 (in UTC) that a time "
+            "may have",
+        ),
+        (
+            3,
+            "Order Date",
+            "'0001-01-01T00:00:00+14:00' is outside the years 1970-2100 (in UTC) that a time "
+            "may have",
+        ),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("ordered", "reported", "column"),
+    [
+        ("1969-12-31", "", "Order Date"),
+        ("2026-03-01", "2101-01-01T00:00:00Z", "Customer Reported Date"),
+        (datetime(1950, 6, 1), "", "Order Date"),  # an XLSX date cell
+    ],
+)
+def test_dates_outside_1970_to_2100_are_refused_naming_the_range(
+    api: ApiClient, ordered: object, reported: str, column: str
+) -> None:
+    is_cell = isinstance(ordered, datetime)
+    content = xlsx_sheet((ordered, reported)) if is_cell else csv_sheet((str(ordered), reported))
+
+    report = run_import(api, content)
+
+    [error] = report["errors"]
+    assert (error["row"], error["column"]) == (2, column)
+    assert "outside the years 1970-2100" in error["reason"]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("9999-12-31 23:59 -14:00 | anna | note | x", "outside the years 1970-2100"),
+        ("2026-13-45 10:00 UTC | anna | note | x", "has an impossible time"),
+    ],
+)
+def test_an_action_log_line_with_an_impossible_time_is_a_row_error(
+    api: ApiClient, line: str, reason: str
+) -> None:
+    content = (
+        f"Order ID,Tracking Number,Carrier,Internal Action Log\nSO-1,{UPS_NUMBERS[0]},UPS,{line}\n"
+    ).encode()
+
+    report = run_import(api, content, dry_run=False)
+
+    [error] = report["errors"]
+    assert (error["row"], error["column"]) == (2, "Internal Action Log")
+    assert reason in error["reason"]

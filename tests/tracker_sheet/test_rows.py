@@ -8,7 +8,7 @@ import pytest
 
 from app.tracker_sheet import columns as sheet
 from app.tracker_sheet.cells import Cells, carrier_code, split_contact, split_location
-from app.tracker_sheet.reader import RowError
+from app.tracker_sheet.errors import RowError
 from app.tracker_sheet.rows import parse_row
 
 NOW = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
