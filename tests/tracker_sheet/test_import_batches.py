@@ -57,13 +57,13 @@ def run(api: ApiClient, content: bytes, *, dry_run: bool = False) -> dict[str, A
 
 def orders(api: ApiClient) -> list[str]:
     found: list[str] = []
-    page = api.get("/v1/incidents", params={"limit": 100}).json()
+    page = api.get("/v1/incidents", params={"page_size": 100}).json()
     while True:
         found += [item["order_id"] for item in page["items"]]
         if not page.get("next_page_token"):
             return sorted(found, key=lambda o: int(o.removeprefix("SO-")))
         page = api.get(
-            "/v1/incidents", params={"limit": 100, "page_token": page["next_page_token"]}
+            "/v1/incidents", params={"page_size": 100, "page_token": page["next_page_token"]}
         ).json()
 
 
