@@ -131,9 +131,8 @@ def _check(
 
 
 def _count(report: ImportReport, plan: Plan, *, created: int, dry_run: bool) -> None:
-    if dry_run:
-        report.valid += created
-    else:
+    report.valid += created
+    if not dry_run:
         report.imported += created
     report.already_imported += len(plan.already_imported)
     report.failed += len(plan.errors)

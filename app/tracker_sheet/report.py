@@ -17,7 +17,8 @@ MAX_LISTED_ERRORS = 1_000
 
 @dataclass
 class ImportReport:
-    """``valid``: rows a dry run would import; ``imported``: rows a real run did;
+    """``valid``: new rows that passed every check (what a dry run would import; a real run
+    says the same, so both answers compare); ``imported``: rows a real run saved;
     ``already_imported``: rows whose order and tracking number already have an incident here;
     ``failed``: rows not imported, each with at least one error."""
 
