@@ -23,7 +23,10 @@ from app.api.deps import refuse_nul
 from app.api.unknown_params import refuse_unknown_query_params
 from app.core.settings import Settings
 from app.db.engine import Database
-from app.desk import login
+from app.desk import login, search, stuck
+from app.desk.incident import forms as incident_forms
+from app.desk.incident import process as incident_process
+from app.desk.incident import router as incident
 from app.desk.queue import router as queue
 from app.desk.web.errors import install_error_pages
 from app.desk.web.headers import DeskHeaders
@@ -63,4 +66,8 @@ def build_desk(settings: Settings, *, database: Database, clock: Callable[[], da
     desk.mount("/static", StaticFiles(directory=STATIC), name="static")
     desk.include_router(login.router)
     desk.include_router(queue.router)
+    desk.include_router(search.router)
+    desk.include_router(stuck.router)
+    for incident_router in (incident, incident_forms, incident_process):
+        desk.include_router(incident_router.router)
     return desk
