@@ -11,12 +11,12 @@ from pathlib import Path
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
+from sqlmodel import Session
 from starlette.background import BackgroundTask
 
 from app.api.deps import SessionDep
-from app.db.engine import Database
 from app.desk.incident.page import IMAGE_TYPES, incident_context
-from app.desk.web.auth import DeskDep
+from app.desk.web.auth import Desk, DeskDep
 from app.desk.web.render import page
 from app.dispute_pack import pack as evidence_pack
 from app.dispute_pack import pdf as evidence_pdf
@@ -60,20 +60,20 @@ def evidence_file(
     )
 
 
-def _pack(request: Request, desk: DeskDep, incident_id: uuid.UUID) -> evidence_pack.EvidencePack:
-    db: Database = request.app.state.db
-    with db.session() as session:  # read, then render with no transaction held
-        incident, parcel = get_incident_with_parcel(
-            session, tenant_id=desk.user.tenant_id, incident_id=incident_id
-        )
-        return evidence_pack.collect(
-            session, incident=incident, parcel=parcel, settings=desk.settings, now=desk.now
-        )
+def _pack(session: Session, desk: Desk, incident_id: uuid.UUID) -> evidence_pack.EvidencePack:
+    """Read in the request's unit of work (the person was read there: on SQLite a second
+    transaction would wait for it)."""
+    incident, parcel = get_incident_with_parcel(
+        session, tenant_id=desk.user.tenant_id, incident_id=incident_id
+    )
+    return evidence_pack.collect(
+        session, incident=incident, parcel=parcel, settings=desk.settings, now=desk.now
+    )
 
 
 @router.get("/evidence-pack.pdf")
-def pack_pdf(incident_id: uuid.UUID, request: Request, desk: DeskDep) -> Response:
-    pack = _pack(request, desk, incident_id)
+def pack_pdf(incident_id: uuid.UUID, desk: DeskDep, session: SessionDep) -> Response:
+    pack = _pack(session, desk, incident_id)
     stem = evidence_pack.file_stem(pack)
     return Response(
         evidence_pdf.render_pdf(pack),
@@ -83,8 +83,8 @@ def pack_pdf(incident_id: uuid.UUID, request: Request, desk: DeskDep) -> Respons
 
 
 @router.get("/evidence-pack.zip")
-def pack_zip(incident_id: uuid.UUID, request: Request, desk: DeskDep) -> FileResponse:
-    pack = _pack(request, desk, incident_id)
+def pack_zip(incident_id: uuid.UUID, desk: DeskDep, session: SessionDep) -> FileResponse:
+    pack = _pack(session, desk, incident_id)
     path: Path = evidence_pack.write_zip(pack, evidence_pdf.render_pdf(pack), desk.settings)
     return FileResponse(
         path,
