@@ -24,6 +24,7 @@ from app.api.unknown_params import refuse_unknown_query_params
 from app.core.settings import Settings
 from app.db.engine import Database
 from app.desk import login, search, stuck
+from app.desk.dashboard import router as dashboard
 from app.desk.incident import forms as incident_forms
 from app.desk.incident import process as incident_process
 from app.desk.incident import router as incident
@@ -68,6 +69,7 @@ def build_desk(settings: Settings, *, database: Database, clock: Callable[[], da
     desk.include_router(queue.router)
     desk.include_router(search.router)
     desk.include_router(stuck.router)
+    desk.include_router(dashboard.router)
     for incident_router in (incident, incident_forms, incident_process):
         desk.include_router(incident_router.router)
     return desk
