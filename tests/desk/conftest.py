@@ -6,8 +6,12 @@ dozens of times, and the real cost is tested in tests/people/test_passwords.py.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -112,3 +116,43 @@ def supervisor_desk(app: Any, client: TestClient, supervisor: User) -> DeskClien
     signed = DeskClient(app)
     assert signed.sign_in(supervisor.email).status_code == 303
     return signed
+
+
+# --- the browser: Debian's Chromium driven by Playwright (no browser download, ever) ---------
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "desk"
+
+
+def chromium_path() -> str | None:
+    return shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """Headless Chromium; skipped (in one line) where it is not installed, failed in CI."""
+    path = chromium_path()
+    if path is None:
+        message = "Chromium not found: apt-get install -y chromium to run the browser tests"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, headless=True)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def screenshots(request: pytest.FixtureRequest) -> Path:
+    """test-output/desk/<test>/ (gitignored): each step of a browser test leaves a picture."""
+    folder = OUTPUT / re.sub(r"[^\w.-]+", "_", request.node.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.png"):
+        old.unlink()
+    return folder

@@ -44,9 +44,14 @@ def test_views_and_filters_narrow_the_list(desk: DeskClient, api: ApiClient):
     assert desk.get("/desk/?view=open&type=nonsense").status_code == 422
 
 
-def test_the_list_pages_with_a_token_bound_to_its_filters(desk: DeskClient, api: ApiClient):
+def test_the_list_pages_with_a_token_bound_to_its_filters(
+    desk: DeskClient, api: ApiClient, clock: FakeClock
+):
     parcel = register_parcel(api)
-    numbers = [open_incident(api, parcel["id"]).json()["number"] for _ in range(55)]
+    numbers = []
+    for _ in range(55):  # newest first: each opened a second after the one before
+        clock.advance(seconds=1)
+        numbers.append(open_incident(api, parcel["id"]).json()["number"])
     first = desk.get("/desk/").text
     assert numbers[-1] in first
     assert numbers[0] not in first

@@ -158,7 +158,7 @@ def preview_message(
     desk: PostDep,
     session: SessionDep,
     form: FormDep,
-    template_key: Annotated[str, Form(max_length=64)],
+    template_key: Annotated[str | None, Form(max_length=64)] = None,
     language: Annotated[str | None, Form(max_length=8)] = None,
 ) -> HTMLResponse:
     """The htmx fragment of the composer: the message as the customer would read it; like
@@ -166,6 +166,8 @@ def preview_message(
     incident, parcel = incidents.get_incident_with_parcel(
         session, tenant_id=desk.user.tenant_id, incident_id=incident_id
     )
+    if not template_key:  # the person writes their own text: nothing to render
+        return page(request, "_preview.html", desk, error=None, preview=None)
     try:
         composed = messages.compose(
             session,
