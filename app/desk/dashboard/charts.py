@@ -9,7 +9,7 @@ from app.reporting.schemas import DurationStats
 
 BAR_WIDTH = 320  # px of the longest bar
 ROW_HEIGHT = 24
-LABEL_WIDTH = 150
+LABEL_WIDTH = 180
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +31,10 @@ class BarChart:
     @property
     def height(self) -> int:
         return max(1, len(self.bars)) * ROW_HEIGHT + 8
+
+    @property
+    def label_width(self) -> int:
+        return LABEL_WIDTH
 
     @property
     def width(self) -> int:

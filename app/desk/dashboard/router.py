@@ -92,10 +92,10 @@ def dashboard(
         tuple((label, str(n)) for (label, _), n in zip(AGE_BUCKETS, ages, strict=True)),
     )
     detection = report.detection
-    lead = duration_chart("Detection lead time", {"before the customer": detection.lead_time})
+    lead = duration_chart("Detection lead time", {"lead": detection.lead_time})
     responses = duration_chart(
         "Time to first response and to resolution",
-        {"first response": report.first_response, "resolution": report.resolution_time},
+        {"response": report.first_response, "resolution": report.resolution_time},
     )
     return page(
         request,
