@@ -28,6 +28,8 @@ from app.core.tenancy import ensure_bootstrap_key
 from app.db.engine import Database
 from app.db.migrate import head_revision, upgrade_to_head
 from app.db.types import utcnow
+from app.desk.app import MOUNT as DESK_MOUNT
+from app.desk.app import build_desk
 from app.dispute_pack import router as dispute_pack
 from app.evidence import router as evidence
 from app.incidents import router as incidents
@@ -165,4 +167,6 @@ def create_app(
     app.include_router(webhooks.router)
     for workflow_router in (workflow, messages, templates, evidence, dispute_pack, claims):
         app.include_router(workflow_router.router)
+    # the desk's pages: its own small app, sharing the database, settings and clock
+    app.mount(DESK_MOUNT, build_desk(settings, database=db, clock=clock))
     return app

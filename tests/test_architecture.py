@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "app.startup",
         "app.metadata",
     ),
+    ("app.desk",),  # the web pages people work in: every feature's services, never the API
     ("app.scheduler",),  # the one explicit JOBS list, the runner, the standalone process
     ("app.reporting",),  # reads every feature's tables for the summary and /metrics
     ("app.webhooks",),  # subscribes to the outbox; examples render incidents

@@ -11,8 +11,9 @@ from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_URL = "sqlite:///./data/resolution-tracker.db"
@@ -296,6 +297,11 @@ class Settings(BaseSettings):
     session_max_hours: int = Field(
         168, ge=1, description="A desk session ends this long after sign-in, however active."
     )
+    desk_timezone: str = Field(
+        "UTC",
+        description="The time zone the desk shows times in (an IANA name such as "
+        "Europe/Madrid); 'due today' on the queue ends at midnight there.",
+    )
     bootstrap_supervisor_email: str | None = Field(
         None,
         description="With RT_BOOTSTRAP_SUPERVISOR_PASSWORD: ensure this supervisor of tenant "
@@ -312,6 +318,15 @@ class Settings(BaseSettings):
                 "set RT_BOOTSTRAP_SUPERVISOR_EMAIL and RT_BOOTSTRAP_SUPERVISOR_PASSWORD together"
             )
         return self
+
+    @field_validator("desk_timezone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"{value!r} is not an IANA time zone (e.g. Europe/Madrid)") from exc
+        return value
 
     @property
     def max_tracking_age(self) -> timedelta:

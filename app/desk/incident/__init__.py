@@ -1,0 +1,1 @@
+"""One incident on the desk: its tracker row, merged timeline, forms, evidence and process."""

@@ -1,0 +1,236 @@
+"""The complaint process on the incident page: one form per step, each calling the workflow
+service its ``POST /v1/incidents/{id}/process/<step>`` twin calls.
+
+Approve and Reject are shown to supervisors only, and refused (403) to anyone whose role does
+not allow approving compensation (``app.people.roles.can``), whatever the form says.
+"""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+from fastapi import APIRouter, Form
+from fastapi.responses import Response
+
+from app.api.deps import SessionDep
+from app.core.errors import Forbidden, ValidationFailed
+from app.desk.actor import desk_actor, desk_principal
+from app.desk.incident.forms import back, checked
+from app.desk.web.auth import PostDep
+from app.incidents.models import Incident
+from app.incidents.schemas import Compensation, CompensationKind, Resolution, RootCause
+from app.parcels.models import Parcel
+from app.workflow import service as workflow
+from app.workflow.schemas import (
+    AssessmentCreate,
+    DecisionCreate,
+    DepartmentCreate,
+    ExecutionCreate,
+    LessonsCreate,
+    ProposalCreate,
+    RejectionCreate,
+    RootCauseCreate,
+)
+
+router = APIRouter(prefix="/incidents/{incident_id}/process")
+ANCHOR = "#process"
+
+
+@router.post("/assessment")
+def assess(
+    incident_id: uuid.UUID,
+    desk: PostDep,
+    session: SessionDep,
+    substantiated: Annotated[bool, Form()],
+    reason: Annotated[str, Form(max_length=2000)],
+) -> Response:
+    body = checked(AssessmentCreate, substantiated=substantiated, reason=reason)
+    workflow.take_step(
+        session,
+        tenant_id=desk.user.tenant_id,
+        incident_id=incident_id,
+        now=desk.now,
+        act=lambda incident, parcel: workflow.assess(
+            session, incident=incident, body=body, actor=desk_actor(desk.user), now=desk.now
+        ),
+    )
+    return back(incident_id, ANCHOR)
+
+
+@router.post("/department")
+def department(
+    incident_id: uuid.UUID,
+    desk: PostDep,
+    session: SessionDep,
+    department: Annotated[str, Form(max_length=100)],
+) -> Response:
+    body = checked(DepartmentCreate, department=department)
+    workflow.take_step(
+        session,
+        tenant_id=desk.user.tenant_id,
+        incident_id=incident_id,
+        now=desk.now,
+        act=lambda incident, parcel: workflow.assign_department(
+            session, incident=incident, body=body, actor=desk_actor(desk.user), now=desk.now
+        ),
+    )
+    return back(incident_id, ANCHOR)
+
+
+@router.post("/root-cause")
+def root_cause(
+    incident_id: uuid.UUID,
+    desk: PostDep,
+    session: SessionDep,
+    root_cause: Annotated[RootCause, Form()],
+    detail: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    body = checked(RootCauseCreate, root_cause=root_cause, detail=detail or None)
+    workflow.take_step(
+        session,
+        tenant_id=desk.user.tenant_id,
+        incident_id=incident_id,
+        now=desk.now,
+        act=lambda incident, parcel: workflow.set_root_cause(
+            session, incident=incident, body=body, actor=desk_actor(desk.user), now=desk.now
+        ),
+    )
+    return back(incident_id, ANCHOR)
+
+
+def _money(raw: str | None, field: str) -> Decimal | None:
+    if not raw or not raw.strip():
+        return None
+    try:
+        return Decimal(raw.strip().replace(",", "."))
+    except InvalidOperation:
+        raise ValidationFailed(field, "a number, such as 15.00") from None
+
+
+@router.post("/proposal")
+def propose(
+    incident_id: uuid.UUID,
+    desk: PostDep,
+    session: SessionDep,
+    solution: Annotated[str, Form(max_length=10_000)],
+    kind: Annotated[CompensationKind | None, Form()] = None,
+    amount: Annotated[str | None, Form(max_length=20)] = None,
+    currency: Annotated[str | None, Form(max_length=3)] = None,
+    percent: Annotated[str | None, Form(max_length=10)] = None,
+) -> Response:
+    compensation = (
+        checked(
+            Compensation,
+            kind=kind,
+            amount=_money(amount, "amount"),
+            currency=(currency or "").upper() or None,
+            percent=_money(percent, "percent"),
+        )
+        if kind
+        else None
+    )
+    body = checked(ProposalCreate, solution=solution, compensation=compensation)
+    principal = desk_principal(session, desk.user, now=desk.now)
+
+    def act(incident: Incident, parcel: Parcel) -> object:
+        return workflow.propose(
+            session,
+            incident=incident,
+            parcel=parcel,
+            body=body,
+            principal=principal,
+            settings=desk.settings,
+            now=desk.now,
+        )
+
+    workflow.take_step(
+        session, tenant_id=desk.user.tenant_id, incident_id=incident_id, now=desk.now, act=act
+    )
+    return back(incident_id, ANCHOR)
+
+
+@router.post("/decision")
+def decide(
+    incident_id: uuid.UUID,
+    desk: PostDep,
+    session: SessionDep,
+    decision: Annotated[str, Form(pattern="^(approve|reject)$")],
+    note: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    """Approve or reject the pending compensation: supervisors (and admins) only."""
+    if not desk.may_approve:
+        raise Forbidden("only a supervisor may approve or reject a compensation")
+    approve = decision == "approve"
+    body = (
+        checked(DecisionCreate, note=note or None)
+        if approve
+        else checked(RejectionCreate, reason=note or "")
+    )
+    principal = desk_principal(session, desk.user, now=desk.now)
+
+    def act(incident: Incident, parcel: Parcel) -> object:
+        return workflow.decide(
+            session,
+            incident=incident,
+            parcel=parcel,
+            approve=approve,
+            body=body,
+            principal=principal,
+            now=desk.now,
+        )
+
+    workflow.take_step(
+        session, tenant_id=desk.user.tenant_id, incident_id=incident_id, now=desk.now, act=act
+    )
+    return back(incident_id, ANCHOR)
+
+
+@router.post("/execution")
+def execute(
+    incident_id: uuid.UUID,
+    desk: PostDep,
+    session: SessionDep,
+    resolution: Annotated[Resolution, Form()],
+    summary: Annotated[str, Form(max_length=2000)],
+    message_id: Annotated[uuid.UUID, Form()],
+    reason: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    body = checked(
+        ExecutionCreate,
+        resolution=resolution,
+        summary=summary,
+        message_id=message_id,
+        reason=reason or None,
+    )
+    workflow.take_step(
+        session,
+        tenant_id=desk.user.tenant_id,
+        incident_id=incident_id,
+        now=desk.now,
+        act=lambda incident, parcel: workflow.execute(
+            session, incident=incident, body=body, actor=desk_actor(desk.user), now=desk.now
+        ),
+    )
+    return back(incident_id, ANCHOR)
+
+
+@router.post("/lessons")
+def lessons(
+    incident_id: uuid.UUID,
+    desk: PostDep,
+    session: SessionDep,
+    lessons_learned: Annotated[str, Form(max_length=10_000)],
+) -> Response:
+    body = checked(LessonsCreate, lessons_learned=lessons_learned)
+    workflow.take_step(
+        session,
+        tenant_id=desk.user.tenant_id,
+        incident_id=incident_id,
+        now=desk.now,
+        act=lambda incident, parcel: workflow.record_lessons(
+            session, incident=incident, body=body, actor=desk_actor(desk.user), now=desk.now
+        ),
+    )
+    return back(incident_id, ANCHOR)

@@ -1,0 +1,1 @@
+"""The queue: what needs someone now, then the saved views and filters of the tracker."""

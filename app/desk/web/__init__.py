@@ -1,0 +1,1 @@
+"""What every desk page shares: the signed-in person, CSRF, security headers, rendering."""
