@@ -173,6 +173,7 @@ def test_an_agent_sees_no_approve_button_and_cannot_approve(desk: DeskClient, ap
     _work_to_approval(desk, incident["id"])
     page = desk.get(f"/desk/incidents/{incident['id']}").text
     assert "Waiting for a supervisor" in page
+    assert "refund 59.90 EUR" in page  # in the currency's minor units, as the API writes it
     assert ">Approve<" not in page
     refused = desk.post(
         f"/desk/incidents/{incident['id']}/process/decision", {"decision": "approve"}

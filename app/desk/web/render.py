@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,6 +12,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from app.core.schemas import money_text
 from app.desk.web.auth import Desk
 from app.incidents.views import format_number
 
@@ -48,7 +50,14 @@ def labelled(value: str | None) -> str:
     return (value or "").replace("_", " ")
 
 
+def money(amount: Decimal | None, currency: str | None) -> str:
+    """``59.90 EUR``, in the currency's minor units as the API writes it (stored: 59.900)."""
+    text = money_text(amount, currency)
+    return "" if text is None else f"{text} {currency or ''}".strip()
+
+
 TEMPLATES.env.filters["labelled"] = labelled
+TEMPLATES.env.globals["money"] = money
 TEMPLATES.env.globals["incident_number"] = format_number
 
 
