@@ -3,6 +3,17 @@
 ``hash = sha256(canonical JSON of the entry's fields + prev_hash)``. Editing, deleting or
 reordering any stored entry breaks the chain at that point, and ``verify`` says where. The
 first entry's ``prev_hash`` is ``GENESIS`` so that an entry cannot be moved to another incident.
+
+What "the entry's fields" are depends on the entry's ``hash_version``:
+
+- 1, entries written before migration 0010: the actor was a name, and only the name is
+  hashed (``"actor": "agent-anna"``). Their ``actor_type`` and ``actor_id`` were filled in
+  afterwards by the migration, from the name; the hash does not cover them.
+- 2, every entry since: the whole actor is hashed (``"actor": {"type", "id", "name"}``), so
+  changing who did it breaks the chain like changing what was done.
+
+A version-1 hash can never match a version-2 entry (the actor is a string in one, an object in
+the other), so changing ``hash_version`` is caught too.
 """
 
 from __future__ import annotations
@@ -17,11 +28,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.core.actors import Actor
 from app.core.schemas import json_default
 from app.incidents.models import TimelineEntry
 
-SYSTEM = "system"
+SYSTEM = Actor.system()
 """The actor of entries the service writes by itself (scheduler jobs, automatic incidents)."""
+HASH_VERSION = 2
+HASH_VERSIONS = frozenset({1, HASH_VERSION})
 
 GENESIS = "0" * 64
 
@@ -41,13 +55,23 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _hashed_actor(entry: TimelineEntry) -> str | dict[str, str | None]:
+    if entry.hash_version == 1:
+        return entry.actor_name
+    return {
+        "type": entry.actor_type,
+        "id": str(entry.actor_id) if entry.actor_id else None,
+        "name": entry.actor_name,
+    }
+
+
 def entry_hash(entry: TimelineEntry) -> str:
     material = canonical_json(
         {
             "incident_id": str(entry.incident_id),
             "seq": entry.seq,
             "kind": entry.kind,
-            "actor": entry.actor,
+            "actor": _hashed_actor(entry),
             "summary": entry.summary,
             "data": entry.data,
             "occurred_at": _iso(entry.occurred_at),
@@ -64,7 +88,7 @@ def append_entry(
     tenant_id: uuid.UUID,
     incident_id: uuid.UUID,
     kind: str,
-    actor: str,
+    actor: Actor,
     summary: str,
     now: datetime,
     data: dict[str, Any] | None = None,
@@ -99,7 +123,7 @@ def chained_entry(
     incident_id: uuid.UUID,
     after: tuple[int, str] | None,
     kind: str,
-    actor: str,
+    actor: Actor,
     summary: str,
     now: datetime,
     data: dict[str, Any] | None = None,
@@ -115,13 +139,16 @@ def chained_entry(
         incident_id=incident_id,
         seq=seq,
         kind=kind,
-        actor=actor,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_name=actor.name[:200],
         summary=summary[:1000],
         data=canonical_json(data or {}),
         occurred_at=(occurred_at or now).astimezone(UTC),
         recorded_at=now.astimezone(UTC),
         prev_hash=prev_hash,
         hash="",
+        hash_version=HASH_VERSION,
     )
     entry.hash = entry_hash(entry)
     return entry
@@ -154,7 +181,7 @@ def verify_chain(entries: Sequence[TimelineEntry]) -> ChainVerdict:
             return ChainVerdict(False, len(entries), None, expected_seq, "entry missing")
         if entry.prev_hash != prev:
             return ChainVerdict(False, len(entries), None, entry.seq, "link to previous broken")
-        if entry_hash(entry) != entry.hash:
+        if entry.hash_version not in HASH_VERSIONS or entry_hash(entry) != entry.hash:
             return ChainVerdict(False, len(entries), None, entry.seq, "entry content altered")
         prev = entry.hash
     return ChainVerdict(True, len(entries), prev if entries else None)
