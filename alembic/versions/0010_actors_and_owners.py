@@ -43,15 +43,15 @@ ACTORS = (
 
 def _backfill_by_name(table: str, name: str, type_: str, id_: str) -> None:
     """The rules of the module docstring, in SQL both PostgreSQL and SQLite run."""
-    same_name = (
-        f"FROM api_keys k WHERE k.tenant_id = {table}.tenant_id AND k.name = {table}.{name}"
-    )
+    same_name = f"FROM api_keys k WHERE k.tenant_id = {table}.tenant_id AND k.name = {table}.{name}"
     op.execute(f"UPDATE {table} SET {type_} = 'system' WHERE {name} = 'system'")
     op.execute(
         f"UPDATE {table} SET {type_} = 'api_key', {id_} = (SELECT k.id {same_name}) "
         f"WHERE {type_} IS NULL AND (SELECT count(*) {same_name}) = 1"
     )
-    op.execute(f"UPDATE {table} SET {type_} = 'api_key' WHERE {type_} IS NULL AND {name} IS NOT NULL")
+    op.execute(
+        f"UPDATE {table} SET {type_} = 'api_key' WHERE {type_} IS NULL AND {name} IS NOT NULL"
+    )
 
 
 def upgrade() -> None:
@@ -72,9 +72,7 @@ def upgrade() -> None:
     for table, _name, type_, _id, nullable in ACTORS:
         if not nullable:
             with op.batch_alter_table(table) as batch:
-                batch.alter_column(
-                    type_, existing_type=sa.String(length=16), nullable=False
-                )
+                batch.alter_column(type_, existing_type=sa.String(length=16), nullable=False)
 
     with op.batch_alter_table("timeline_entries") as batch:
         batch.add_column(

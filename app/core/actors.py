@@ -57,7 +57,7 @@ class Actor:
         """An actor read back from its columns."""
         if type not in ACTOR_TYPES:
             raise ValueError(f"unknown actor type {type!r}")
-        return cls(type, id, name)  # type: ignore[arg-type]
+        return cls(type, id, name)
 
     def same_as(self, other: Actor) -> bool:
         """The same key or person (by id); actors without an id are never the same as another."""

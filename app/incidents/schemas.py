@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.actors import ActorRead
 from app.core.schemas import (
     CountryCode,
     CurrencyCode,
@@ -299,7 +300,7 @@ class TimelineEntryRead(BaseModel):
     at: datetime
     seq: int
     kind: str
-    actor: str
+    actor: ActorRead
     summary: str
     data: dict[str, Any]
     recorded_at: datetime

@@ -23,9 +23,11 @@ from typing import Literal
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from app.core.actors import Actor
 from app.core.errors import AppError
 from app.core.settings import DateOrder
 from app.incidents import service as incidents
+from app.incidents.actors import actor_named
 from app.incidents.models import Incident
 from app.incidents.timeline import append_entry
 from app.incidents.views import format_number
@@ -65,7 +67,7 @@ def import_table(
     tenant_id: uuid.UUID,
     table: Table,
     dry_run: bool,
-    actor: str,
+    actor: Actor,
     now: datetime,
     default_next_step_hours: int,
     date_order: DateOrder = "iso",
@@ -143,7 +145,7 @@ def _import_row(
     tenant_id: uuid.UUID,
     row: TrackerRow,
     dry_run: bool,
-    actor: str,
+    actor: Actor,
     now: datetime,
     next_step_hours: int,
     errors: list[RowError],
@@ -192,7 +194,7 @@ def _create(
     tenant_id: uuid.UUID,
     row: TrackerRow,
     parcel: Parcel | None,
-    actor: str,
+    actor: Actor,
     now: datetime,
     next_step_hours: int,
 ) -> Incident:
@@ -223,7 +225,7 @@ def _create(
             tenant_id=tenant_id,
             incident_id=incident.id,
             kind=line.kind,
-            actor=line.actor,
+            actor=actor_named(session, tenant_id=tenant_id, name=line.actor),
             summary=line.text,
             now=now,
             occurred_at=line.at,
