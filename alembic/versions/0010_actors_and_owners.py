@@ -42,16 +42,18 @@ ACTORS = (
 
 
 def _backfill_by_name(table: str, name: str, type_: str, id_: str) -> None:
-    """The rules of the module docstring, in SQL both PostgreSQL and SQLite run."""
-    same_name = f"FROM api_keys k WHERE k.tenant_id = {table}.tenant_id AND k.name = {table}.{name}"
-    op.execute(f"UPDATE {table} SET {type_} = 'system' WHERE {name} = 'system'")
-    op.execute(
-        f"UPDATE {table} SET {type_} = 'api_key', {id_} = (SELECT k.id {same_name}) "
-        f"WHERE {type_} IS NULL AND (SELECT count(*) {same_name}) = 1"
+    """The rules of the module docstring, as statements both PostgreSQL and SQLite run."""
+    rows = sa.table(
+        table, sa.column("tenant_id"), sa.column(name), sa.column(type_), sa.column(id_)
     )
-    op.execute(
-        f"UPDATE {table} SET {type_} = 'api_key' WHERE {type_} IS NULL AND {name} IS NOT NULL"
-    )
+    keys = sa.table("api_keys", sa.column("id"), sa.column("tenant_id"), sa.column("name"))
+    same_name = (keys.c.tenant_id == rows.c.tenant_id) & (keys.c.name == rows.c[name])
+    only_key = sa.select(keys.c.id).where(same_name).scalar_subquery()
+    count = sa.select(sa.func.count()).select_from(keys).where(same_name).scalar_subquery()
+    untyped = rows.c[type_].is_(None)
+    op.execute(rows.update().where(rows.c[name] == "system").values({type_: "system"}))
+    op.execute(rows.update().where(untyped, count == 1).values({type_: "api_key", id_: only_key}))
+    op.execute(rows.update().where(untyped, rows.c[name].is_not(None)).values({type_: "api_key"}))
 
 
 def upgrade() -> None:
@@ -105,19 +107,31 @@ def upgrade() -> None:
         batch.drop_column("proposed_by_key_id")
         batch.drop_column("decided_by_key_id")
 
-    with op.batch_alter_table("incidents") as batch:
-        batch.add_column(sa.Column("assignee_id", sa.Uuid(), nullable=True))
-        batch.create_foreign_key(
-            batch.f("fk_incidents_assignee_id_users"), "users", ["assignee_id"], ["id"]
+    # a plain ADD COLUMN, not a batch: SQLite would rebuild the table, and dropping the old
+    # one fails while timeline entries, messages and events point at it
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(
+            "ALTER TABLE incidents ADD COLUMN assignee_id CHAR(32) "
+            "CONSTRAINT fk_incidents_assignee_id_users REFERENCES users (id)"
         )
-        batch.create_index(
-            "ix_incidents_tenant_id_assignee_id", ["tenant_id", "assignee_id"], unique=False
+    else:
+        op.add_column(
+            "incidents",
+            sa.Column(
+                "assignee_id",
+                sa.Uuid(),
+                sa.ForeignKey("users.id", name=op.f("fk_incidents_assignee_id_users")),
+                nullable=True,
+            ),
         )
+    op.create_index("ix_incidents_tenant_id_assignee_id", "incidents", ["tenant_id", "assignee_id"])
 
 
 def downgrade() -> None:
     """Back to names only. Fails (NOT NULL) if a person proposed a compensation: 0009 cannot
-    say so."""
+    say so. On SQLite with incidents in it, dropping ``assignee_id`` rebuilds ``incidents``,
+    which its foreign keys refuse: restore a backup instead. Entries written since 0010
+    (hash version 2) do not verify under 0009's code."""
     with op.batch_alter_table("incidents") as batch:
         batch.drop_index("ix_incidents_tenant_id_assignee_id")
         batch.drop_constraint("fk_incidents_assignee_id_users", type_="foreignkey")
