@@ -179,7 +179,7 @@ def test_old_entries_get_actors_from_their_names_and_still_verify(upgraded: Data
         ]
         assert {entry.hash_version for entry in entries} == {1}
         verdict = timeline.verify_chain(entries)
-        assert verdict.valid and verdict.entries == 5
+        assert (verdict.valid, verdict.entries) == (True, 5)
 
 
 def test_new_entries_chain_onto_old_ones_and_cover_the_whole_actor(upgraded: Database) -> None:
@@ -191,7 +191,7 @@ def test_new_entries_chain_onto_old_ones_and_cover_the_whole_actor(upgraded: Dat
         )  # fmt: skip
     with upgraded.session() as session:
         entries = timeline.entries_for(session, INCIDENT)
-        assert entries[-1].hash_version == 2 and entries[-1].actor == person
+        assert (entries[-1].hash_version, entries[-1].actor) == (2, person)
         assert timeline.verify_chain(entries).valid
 
         # who did it is part of the record now: another person breaks the chain there
