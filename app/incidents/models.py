@@ -9,10 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Index, Numeric, Text, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import relationship
+from sqlmodel import Field, Relationship, SQLModel
 
 from app.core.actors import Actor
 from app.db.tables import postgresql_only, timestamp_field
+from app.people.models import User
 
 
 class Incident(SQLModel, table=True):
@@ -82,6 +84,10 @@ class Incident(SQLModel, table=True):
     version: int = Field(default=1, description="Optimistic lock; the ETag is built from it.")
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
+
+    # loaded when read, never joined: the incident is often locked (FOR UPDATE), its owner not;
+    # a page of incidents loads its owners in one query (selectinload in queries.py)
+    assignee: User | None = Relationship(sa_relationship=relationship(User, lazy="select"))
 
 
 class TimelineEntry(SQLModel, table=True):

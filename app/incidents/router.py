@@ -19,9 +19,9 @@ from app.carriers import service as carriers
 from app.core.actors import Actor
 from app.core.errors import PreconditionFailed, PreconditionRequired, ValidationFailed
 from app.core.schemas import Page, UtcDatetime
+from app.incidents import assignment, timeline
 from app.incidents import queries as incident_queries
 from app.incidents import service as incidents
-from app.incidents import timeline
 from app.incidents.models import Incident, TimelineEntry
 from app.incidents.schemas import (
     ActionCreate,
@@ -189,9 +189,12 @@ def update_incident(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> IncidentRead:
-    """Edit fields under optimistic locking: stale If-Match -> 412, none -> 428."""
+    """Edit fields under optimistic locking: stale If-Match -> 412, none -> 428.
+
+    ``assignee`` (a user id or e-mail of your tenant; null unassigns) sets the owner: each
+    change is a timeline entry and an ``incident.assigned`` event."""
     incident, parcel = _load(session, principal.tenant_id, incident_id)
-    incidents.update_incident(
+    assignment.update_incident(
         session,
         incident=incident,
         expected_version=_expected_version(if_match, incident),

@@ -175,10 +175,12 @@ def update_incident(
     actor: Actor,
     now: datetime,
 ) -> Incident:
-    """Apply a PATCH if nobody changed the incident since ``expected_version`` (else 412)."""
+    """Apply a PATCH if nobody changed the incident since ``expected_version`` (else 412).
+
+    The owner (``assignee``) is not a column edit: ``app.incidents.assignment`` sets it."""
     if incident.version != expected_version:
         raise _stale(incident)
-    fields = patch.model_dump(exclude_unset=True)
+    fields = patch.model_dump(exclude_unset=True, exclude={"assignee"})
     values = _column_values(incident, fields)
     changes = {
         name: {"from": getattr(incident, name), "to": value}

@@ -30,6 +30,7 @@ from app.workflow.messages.service import message_view
 AT = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
 BASE_URL = "https://tracker.example.com"
 EXAMPLE_ACTOR = Actor("user", uuid.UUID(int=8), "Anna Berg")
+OWNER_EMAIL = "anna@shop.example"
 _PARCEL_WITH_INCIDENT = frozenset({"parcel.stuck", "parcel.movement_resumed"})
 
 
@@ -83,10 +84,19 @@ def _data(event_type: str) -> dict[str, Any]:
     parcel = _parcel()
     incident = _incident(parcel)
     if event_type.startswith("incident."):
-        return {
+        data = {
             "incident": incident_view(incident, parcel, now=AT).model_dump(mode="json"),
             "parcel": parcel_payload(parcel),
         }
+        if event_type == "incident.assigned":
+            owner = {"id": str(EXAMPLE_ACTOR.id), "name": EXAMPLE_ACTOR.name, "email": OWNER_EMAIL}
+            data["incident"]["assignee"] = owner
+            data["assignment"] = {
+                "from": None,
+                "to": owner,
+                "by": {"type": "user", "id": str(uuid.UUID(int=12)), "name": "Sam Ortiz"},
+            }
+        return data
     detection = {
         "rule": "default: in_transit, express",
         "kind": "stuck",
