@@ -29,7 +29,9 @@ from tests.jobs import events
 @pytest.fixture(autouse=True)
 def quick_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2id at its smallest cost: these tests create people, they do not sign them in."""
-    monkeypatch.setattr(passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+    monkeypatch.setattr(
+        passwords, "HASHER", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    )
 
 
 def new_user(db: Database, *, tenant: str, email: str, name: str, disabled: bool = False) -> str:
