@@ -53,7 +53,8 @@ def desk(api: ApiClient, db: Database, clock: FakeClock) -> dict[str, str]:
     new_user(db, tenant="acme", email="sam@shop.example", name="Sam Ortiz")
     made = {}
     for key in ("anna_1", "anna_2", "sam", "nobody"):
-        parcel = register_parcel(api, order_id=f"SO-{key}", tracking_number=f"SANDBOX-{key.replace('_', '-')}",
+        number = f"SANDBOX-{key.replace('_', '-')}"
+        parcel = register_parcel(api, order_id=f"SO-{key}", tracking_number=number,
                                  carrier="sandbox")  # fmt: skip
         made[key] = open_incident(api, parcel["id"]).json()["id"]
         clock.advance(minutes=10)
