@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import make_url
+from sqlmodel import select
 
 from app.core.actors import Actor
 from app.db.engine import Database
@@ -215,8 +216,8 @@ def test_version_one_hashes_cannot_be_claimed_by_new_entries(upgraded: Database)
 
 def test_messages_and_proposals_keep_their_names_and_gain_ids(upgraded: Database) -> None:
     with upgraded.session() as session:
-        message = session.exec(sa.select(IncidentMessage)).scalars().one()
-        proposal = session.exec(sa.select(CompensationProposal)).scalars().one()
+        message = session.exec(select(IncidentMessage)).one()
+        proposal = session.exec(select(CompensationProposal)).one()
 
         assert message.actor == Actor("api_key", ANNA_KEY, "agent-anna")
         # proposals knew their keys by id: the name "shared" is no longer ambiguous there
