@@ -112,7 +112,7 @@ def _entry_json(entry: Any) -> dict[str, Any]:
         "occurred_at": entry.occurred_at.isoformat(),
         "recorded_at": entry.recorded_at.isoformat(),
         "kind": entry.kind,
-        "actor": entry.actor,
+        "actor": entry.actor.as_json(),
         "summary": entry.summary,
         "data": timeline.decode_data(entry),
         "prev_hash": entry.prev_hash,

@@ -19,6 +19,7 @@ from fpdf import FPDF
 from fpdf.fonts import FontFace
 
 from app.carriers import service as carriers
+from app.core.actors import Actor
 from app.dispute_pack.pack import EvidencePack
 
 FONT = "DejaVu"
@@ -253,7 +254,7 @@ def _resolution(pdf: FPDF, pack: EvidencePack) -> None:
             ("Solution", incident["proposed_solution"]),
             ("Compensation", _compensation(comp)),
             *[
-                (f"Proposal {p['seq']}", f"{p['status']} by {p['decided_by']} "
+                (f"Proposal {p['seq']}", f"{p['status']} by {_who(p['decided_by'])} "
                  f"{_when(p['decided_at'])}" + (f": {p['decision_reason']}"
                                                  if p["decision_reason"] else ""))
                 for p in decided
@@ -261,6 +262,13 @@ def _resolution(pdf: FPDF, pack: EvidencePack) -> None:
             ("Lessons learned", incident["lessons_learned"]),
         ],
     )  # fmt: skip
+
+
+def _who(actor: dict[str, Any] | None) -> str:
+    """A person by name; a key or the service marked as such, so a reviewer tells them apart."""
+    if not actor:
+        return ""
+    return Actor(actor["type"], None, str(actor["name"])).described()
 
 
 def _compensation(comp: dict[str, Any] | None) -> str | None:
@@ -285,7 +293,7 @@ def _messages(pdf: FPDF, pack: EvidencePack) -> None:
             0,
             4.6,
             f"{_when(message['occurred_at'])} · {message['channel']} · {arrow} · "
-            f"recorded by {message['actor']}",
+            f"recorded by {_who(message['actor'])}",
             new_x="LMARGIN",
             new_y="NEXT",
         )
@@ -309,7 +317,7 @@ def _evidence(pdf: FPDF, pack: EvidencePack) -> None:
             item["kind"],
             f"{item['content_type']}, {item['size_bytes']:,} bytes",
             item["sha256"],
-            f"{_when(item['created_at'])}, {item['uploaded_by']}",
+            f"{_when(item['created_at'])}, {_who(item['uploaded_by'])}",
         ]
         for item in pack.evidence
     ]
@@ -347,7 +355,7 @@ def _timeline(pdf: FPDF, pack: EvidencePack) -> None:
             str(entry["seq"]),
             _when(entry["occurred_at"], zone=False),
             entry["kind"].replace("_", " "),
-            entry["actor"],
+            _who(entry["actor"]),
             entry["summary"],
             entry["hash"][:10],
         ]

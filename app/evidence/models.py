@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel
 
+from app.core.actors import Actor
 from app.db.tables import timestamp_field
 
 
@@ -29,7 +30,15 @@ class EvidenceFile(SQLModel, table=True):
     sha256: str = Field(max_length=64)
     storage_key: str = Field(max_length=200, description="Path under RT_STORAGE_DIR.")
     description: str | None = Field(default=None, max_length=1000)
-    uploaded_by: str = Field(max_length=200)
+    uploaded_by: str = Field(max_length=200, description="The uploader's name at the time.")
+    uploaded_by_type: str = Field(max_length=16, description="user, api_key or system.")
+    uploaded_by_id: uuid.UUID | None = None
     created_at: datetime = timestamp_field()
     deleted_at: datetime | None = timestamp_field(nullable=True)
     deleted_by: str | None = Field(default=None, max_length=200)
+    deleted_by_type: str | None = Field(default=None, max_length=16)
+    deleted_by_id: uuid.UUID | None = None
+
+    @property
+    def uploader(self) -> Actor:
+        return Actor.stored(self.uploaded_by_type, self.uploaded_by_id, self.uploaded_by)

@@ -24,6 +24,7 @@ from app.api.pages import (
     PageTokenQuery,
     keyset_page,
 )
+from app.core.actors import Actor
 from app.core.errors import ValidationFailed
 from app.core.schemas import Page
 from app.core.settings import Settings
@@ -162,7 +163,7 @@ def _store(
     *,
     tenant_id: uuid.UUID,
     incident_id: uuid.UUID,
-    actor: str,
+    actor: Actor,
     settings: Settings,
     now: datetime,
 ) -> EvidenceRead:
@@ -207,7 +208,7 @@ async def upload_evidence(
                 form,
                 tenant_id=principal.tenant_id,
                 incident_id=incident_id,
-                actor=principal.key_name,
+                actor=Actor.api_key(principal),
                 settings=settings,
                 now=now,
             )
@@ -293,6 +294,11 @@ def delete_evidence(
     )
     row = evidence.get_evidence(session, incident_id=incident.id, evidence_id=evidence_id)
     evidence.delete_evidence(
-        session, incident=incident, row=row, actor=principal.key_name, settings=settings, now=now
+        session,
+        incident=incident,
+        row=row,
+        actor=Actor.api_key(principal),
+        settings=settings,
+        now=now,
     )
     return Response(status_code=status.HTTP_204_NO_CONTENT)

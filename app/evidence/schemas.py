@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel
 
+from app.core.actors import ActorRead
+
 EvidenceKind = Literal["photo", "video", "receipt", "insurance", "packaging", "other"]
 
 
@@ -20,6 +22,6 @@ class EvidenceRead(BaseModel):
     size_bytes: int
     sha256: str
     description: str | None
-    uploaded_by: str
+    uploaded_by: ActorRead
     created_at: datetime
     download_url: str

@@ -25,6 +25,7 @@ from typing import BinaryIO
 import puremagic
 from sqlmodel import Session, col, select
 
+from app.core.actors import Actor
 from app.core.errors import AppError, Conflict, NotFound
 from app.core.settings import Settings
 from app.db.unit_of_work import on_commit, on_rollback
@@ -159,7 +160,7 @@ def store_evidence(
     kind: str,
     file_name: str | None,
     description: str | None,
-    actor: str,
+    actor: Actor,
     settings: Settings,
     now: datetime,
 ) -> EvidenceFile:
@@ -184,7 +185,7 @@ def _record_evidence(
     kind: str,
     file_name: str | None,
     description: str | None,
-    actor: str,
+    actor: Actor,
     now: datetime,
 ) -> EvidenceFile:
     row = EvidenceFile(
@@ -198,7 +199,9 @@ def _record_evidence(
         sha256=received.sha256,
         storage_key=key,
         description=description,
-        uploaded_by=actor,
+        uploaded_by=actor.name,
+        uploaded_by_type=actor.type,
+        uploaded_by_id=actor.id,
         created_at=now,
     )
     session.add(row)
@@ -261,7 +264,7 @@ def delete_evidence(
     *,
     incident: Incident,
     row: EvidenceFile,
-    actor: str,
+    actor: Actor,
     settings: Settings,
     now: datetime,
 ) -> None:
@@ -274,7 +277,8 @@ def delete_evidence(
             "the incident is resolved: its evidence is part of the record and cannot be deleted",
             errors=[{"field": "evidence_id", "message": "incident resolved"}],
         )
-    row.deleted_at, row.deleted_by = now, actor
+    row.deleted_at = now
+    row.deleted_by, row.deleted_by_type, row.deleted_by_id = actor.name, actor.type, actor.id
     session.add(row)
     append_entry(
         session,
@@ -299,7 +303,7 @@ def evidence_view(row: EvidenceFile) -> EvidenceRead:
         size_bytes=row.size_bytes,
         sha256=row.sha256,
         description=row.description,
-        uploaded_by=row.uploaded_by,
+        uploaded_by=row.uploader.view(),
         created_at=row.created_at,
         download_url=f"/v1/incidents/{row.incident_id}/evidence/{row.id}/content",
     )

@@ -4,11 +4,16 @@
 deadline it was raised for; a new deadline can be overdue again). An automatic incident that
 nobody has picked up (still ``open``) when its next step is overdue is escalated, so a team
 lead sees it; incidents people are working on are only flagged.
+
+The job assigns nobody. An escalated incident without an owner gets the next step "Assign an
+owner ..." and is what the supervisor's queue shows (no assignee, status escalated); one with
+an owner names them in the escalation, and the step stays theirs.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 
 import anyio
 from sqlmodel import col, or_, select, update
@@ -19,7 +24,9 @@ from app.incidents import service as incidents
 from app.incidents.models import Incident
 from app.incidents.schemas import NextStep, TransitionCreate
 from app.incidents.timeline import SYSTEM, append_entry
+from app.incidents.views import assignee_view
 from app.parcels.models import Parcel
+from app.people.models import User
 
 BATCH = 500
 JOB = "overdue"
@@ -57,6 +64,8 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
                 .values(overdue_notified_for=step_due)
                 .execution_options(synchronize_session=False)
             )
+            owner = incident.assignee
+            owner_view = assignee_view(owner)
             append_entry(
                 session,
                 tenant_id=incident.tenant_id,
@@ -64,9 +73,14 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
                 kind="next_step_overdue",
                 actor=SYSTEM,
                 summary=f"Next step overdue since {step_due:%Y-%m-%d %H:%M} UTC: "
-                f"{incident.next_step_action}",
+                f"{incident.next_step_action}"
+                + (f" (owner: {owner.display_name})" if owner else " (no owner)"),
                 now=now,
-                data={"action": incident.next_step_action, "due_at": step_due},
+                data={
+                    "action": incident.next_step_action,
+                    "due_at": step_due,
+                    "assignee": owner_view.model_dump(mode="json") if owner_view else None,
+                },
             )
             incidents.emit_incident_event(
                 session, "incident.next_step_overdue", incident, parcel, now
@@ -77,20 +91,31 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
                 incidents.transition_incident(
                     session,
                     incident=incident,
-                    body=TransitionCreate(
-                        to="escalated",
-                        reason="next step overdue and nobody has picked the incident up",
-                        next_step=NextStep(
-                            action=f"Team lead: assign an owner and do the overdue step: "
-                            f"{incident.next_step_action}"[:500],
-                            due_at=add_business_days(now, 1, country),
-                        ),
-                    ),
+                    body=escalation(incident.next_step_action or "", owner, now, country),
                     actor=SYSTEM,
                     now=now,
                 )
                 counts["escalated"] += 1
         return len(due) == BATCH
+
+
+def escalation(
+    overdue_step: str, owner: User | None, now: datetime, country: str | None
+) -> TransitionCreate:
+    """Escalate to the team lead: to give it an owner, or to chase the owner it has."""
+    if owner is None:
+        reason = "next step overdue and nobody has picked the incident up"
+        action = f"Assign an owner, who then does the overdue step: {overdue_step}"
+    else:
+        reason = (
+            f"next step overdue and its owner, {owner.display_name}, has not picked the incident up"
+        )
+        action = f"{owner.display_name}: do the overdue step: {overdue_step}"
+    return TransitionCreate(
+        to="escalated",
+        reason=reason,
+        next_step=NextStep(action=action[:500], due_at=add_business_days(now, 1, country)),
+    )
 
 
 def run_sync(ctx: JobContext) -> dict[str, int]:

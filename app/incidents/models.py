@@ -9,9 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Index, Numeric, Text, UniqueConstraint, text
-from sqlmodel import Field, SQLModel
+from sqlalchemy.orm import relationship
+from sqlmodel import Field, Relationship, SQLModel
 
+from app.core.actors import Actor
 from app.db.tables import postgresql_only, timestamp_field
+from app.people.models import User
 
 
 class Incident(SQLModel, table=True):
@@ -22,6 +25,7 @@ class Incident(SQLModel, table=True):
         UniqueConstraint("tenant_id", "number"),
         Index("ix_incidents_tenant_id_opened_at_id", "tenant_id", "opened_at", "id"),
         Index("ix_incidents_tenant_id_status", "tenant_id", "status"),
+        Index("ix_incidents_tenant_id_assignee_id", "tenant_id", "assignee_id"),
         # At most one open automatic incident per parcel, whatever the number of schedulers.
         Index(
             "uq_incidents_open_auto_parcel",
@@ -54,6 +58,9 @@ class Incident(SQLModel, table=True):
     type: str = Field(max_length=32)
     source: str = Field(max_length=16)
     status: str = Field(default="open", max_length=32)
+    assignee_id: uuid.UUID | None = Field(
+        default=None, foreign_key="users.id", description="The owner: a user of the tenant."
+    )
     resolution: str | None = Field(default=None, max_length=32)
     description: str | None = Field(default=None, sa_type=Text)
     customer_reported_at: datetime | None = timestamp_field(nullable=True)
@@ -78,6 +85,10 @@ class Incident(SQLModel, table=True):
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 
+    # loaded when read, never joined: the incident is often locked (FOR UPDATE), its owner not;
+    # a page of incidents loads its owners in one query (selectinload in queries.py)
+    assignee: User | None = Relationship(sa_relationship=relationship(User, lazy="select"))
+
 
 class TimelineEntry(SQLModel, table=True):
     """Append-only, hash-chained history of an incident: the seller's dispute evidence."""
@@ -90,13 +101,24 @@ class TimelineEntry(SQLModel, table=True):
     incident_id: uuid.UUID = Field(foreign_key="incidents.id")
     seq: int
     kind: str = Field(max_length=40)
-    actor: str = Field(max_length=200)
+    actor_type: str = Field(max_length=16, description="user, api_key or system.")
+    actor_id: uuid.UUID | None = Field(default=None, description="The user's or key's id.")
+    actor_name: str = Field(max_length=200)
     summary: str = Field(max_length=1000)
     data: str = Field(sa_type=Text, description="Canonical JSON, hashed exactly as stored.")
     occurred_at: datetime = timestamp_field()
     recorded_at: datetime = timestamp_field()
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+    hash_version: int = Field(
+        default=2,
+        description="What the hash covers: 1 the actor's name only (entries written before "
+        "migration 0010), 2 the whole actor (type, id, name). See app/incidents/timeline.py.",
+    )
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.stored(self.actor_type, self.actor_id, self.actor_name)
 
 
 class CompensationProposal(SQLModel, table=True):
@@ -125,10 +147,22 @@ class CompensationProposal(SQLModel, table=True):
     status: str = Field(
         max_length=16, description="pending, approved, rejected, not_required or superseded."
     )
-    proposed_by: str = Field(max_length=200)
-    proposed_by_key_id: uuid.UUID = Field(foreign_key="api_keys.id")
+    proposed_by: str = Field(max_length=200, description="The proposer's name at the time.")
+    proposed_by_type: str = Field(max_length=16, description="user, api_key or system.")
+    proposed_by_id: uuid.UUID | None = None
     decided_by: str | None = Field(default=None, max_length=200)
-    decided_by_key_id: uuid.UUID | None = Field(default=None, foreign_key="api_keys.id")
+    decided_by_type: str | None = Field(default=None, max_length=16)
+    decided_by_id: uuid.UUID | None = None
     decided_at: datetime | None = timestamp_field(nullable=True)
     decision_reason: str | None = Field(default=None, max_length=2000)
     created_at: datetime = timestamp_field()
+
+    @property
+    def proposer(self) -> Actor:
+        return Actor.stored(self.proposed_by_type, self.proposed_by_id, self.proposed_by)
+
+    @property
+    def decider(self) -> Actor | None:
+        if self.decided_by is None or self.decided_by_type is None:
+            return None
+        return Actor.stored(self.decided_by_type, self.decided_by_id, self.decided_by)

@@ -13,11 +13,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy.orm import selectinload
 from sqlmodel import Session, col, select
 
 from app.incidents.models import Incident
 from app.incidents.search import contains_text, equals_ignoring_case
 from app.parcels.models import Parcel
+from app.people.models import User
+
+UNASSIGNED = "none"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,7 @@ class IncidentFilters:
     customer_email: str | None = None
     parcel_id: uuid.UUID | None = None
     q: str | None = None
+    assignee: str | None = None  # "none" (nobody owns it) or the owner's lower-cased e-mail
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -64,6 +69,11 @@ def _conditions(
         yield col(Incident.parcel_id) == filters.parcel_id
     if filters.q:
         yield contains_text(filters.q, tenant_id=tenant_id)
+    if filters.assignee == UNASSIGNED:
+        yield col(Incident.assignee_id).is_(None)
+    elif filters.assignee:
+        owners = select(User.id).where(User.tenant_id == tenant_id, User.email == filters.assignee)
+        yield col(Incident.assignee_id).in_(owners)
     if filters.opened_after:
         yield col(Incident.opened_at) >= filters.opened_after
     if filters.opened_before:
@@ -98,4 +108,5 @@ def list_incidents(
             )
         )
     query = query.order_by(col(Incident.opened_at).desc(), col(Incident.id).desc()).limit(limit)
+    query = query.options(selectinload(Incident.assignee))  # type: ignore[arg-type]
     return [(incident, parcel) for incident, parcel in session.exec(query)]

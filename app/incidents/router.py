@@ -16,11 +16,12 @@ from app.api.pages import (
     keyset_page,
 )
 from app.carriers import service as carriers
+from app.core.actors import Actor
 from app.core.errors import PreconditionFailed, PreconditionRequired, ValidationFailed
 from app.core.schemas import Page, UtcDatetime
+from app.incidents import assignment, timeline
 from app.incidents import queries as incident_queries
 from app.incidents import service as incidents
-from app.incidents import timeline
 from app.incidents.models import Incident, TimelineEntry
 from app.incidents.schemas import (
     ActionCreate,
@@ -97,7 +98,7 @@ def open_incident(
         parcel=parcel,
         type=body.type,
         source=body.source,
-        actor=principal.key_name,
+        actor=Actor.api_key(principal),
         now=now,
         description=body.description,
         customer_reported_at=reported,
@@ -188,14 +189,17 @@ def update_incident(
     response: Response,
     if_match: Annotated[str | None, Header()] = None,
 ) -> IncidentRead:
-    """Edit fields under optimistic locking: stale If-Match -> 412, none -> 428."""
+    """Edit fields under optimistic locking: stale If-Match -> 412, none -> 428.
+
+    ``assignee`` (a user id or e-mail of your tenant; null unassigns) sets the owner: each
+    change is a timeline entry and an ``incident.assigned`` event."""
     incident, parcel = _load(session, principal.tenant_id, incident_id)
-    incidents.update_incident(
+    assignment.update_incident(
         session,
         incident=incident,
         expected_version=_expected_version(if_match, incident),
         patch=body,
-        actor=principal.key_name,
+        actor=Actor.api_key(principal),
         now=now,
     )
     return _answer(response, incident, parcel, now)
@@ -213,7 +217,7 @@ def transition_incident(
     """Move through open -> in_progress -> awaiting_* / escalated -> resolved (and reopen)."""
     incident, parcel = _load(session, principal.tenant_id, incident_id, lock=True)
     incidents.transition_incident(
-        session, incident=incident, body=body, actor=principal.key_name, now=now
+        session, incident=incident, body=body, actor=Actor.api_key(principal), now=now
     )
     return _answer(response, incident, parcel, now)
 
@@ -230,7 +234,9 @@ def log_action(
 ) -> TimelineEntryRead:
     """Log an internal action (carrier contacted, refund issued, ...) on the timeline."""
     incident, _ = _load(session, principal.tenant_id, incident_id, lock=True)
-    incidents.log_action(session, incident=incident, body=body, actor=principal.key_name, now=now)
+    incidents.log_action(
+        session, incident=incident, body=body, actor=Actor.api_key(principal), now=now
+    )
     entry = timeline.entries_for(session, incident.id)[-1]
     return _entry_view(entry)
 
@@ -240,7 +246,7 @@ def _entry_view(entry: TimelineEntry) -> TimelineEntryRead:
         at=entry.occurred_at,
         seq=entry.seq,
         kind=entry.kind,
-        actor=entry.actor,
+        actor=entry.actor.view(),
         summary=entry.summary,
         data=timeline.decode_data(entry),
         recorded_at=entry.recorded_at,

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.core.actors import ActorRead
 from app.core.schemas import (
     CountryCode,
     CurrencyCode,
@@ -28,7 +29,7 @@ from app.core.schemas import (
     UtcDatetime,
     money_text,
 )
-from app.incidents.queries import IncidentFilters
+from app.incidents.queries import UNASSIGNED, IncidentFilters
 from app.parcels.schemas import Customer, CustomerRead, LastScanRead, ScanRead, normalise_phone
 
 IncidentType = Literal[
@@ -146,6 +147,15 @@ class IncidentCreate(InputModel):
         return self
 
 
+def _owner(value: str | None) -> str | None:
+    """``none``, or an e-mail compared as stored (lower-cased)."""
+    if value is None or value.lower() == UNASSIGNED:
+        return UNASSIGNED if value is not None else None
+    if "@" not in value:
+        raise ValueError(f"an e-mail address, or {UNASSIGNED!r} for incidents nobody owns")
+    return value.lower()
+
+
 def _one_each(values: list[str]) -> list[str]:
     """Sorted and without repeats: the same choice in another order binds the same page token."""
     return sorted(set(values))
@@ -177,6 +187,11 @@ class IncidentListQuery(BaseModel):
         default=None, max_length=320, description="The customer's e-mail, whatever its case."
     )
     parcel_id: uuid.UUID | None = None
+    assignee: Annotated[str | None, AfterValidator(_owner)] = Field(
+        default=None,
+        max_length=320,
+        description="The owner's e-mail (any case), or 'none' for incidents nobody owns.",
+    )
     q: str | None = Field(
         default=None,
         max_length=200,
@@ -205,6 +220,7 @@ class IncidentListQuery(BaseModel):
             customer_email=self.customer_email or None,
             parcel_id=self.parcel_id,
             q=self.q or None,
+            assignee=self.assignee or None,
         )
 
 
@@ -221,6 +237,12 @@ class IncidentUpdate(InputModel):
     proposed_solution: str | None = Field(default=None, max_length=10_000)
     compensation: Compensation | None = None
     lessons_learned: str | None = Field(default=None, max_length=10_000)
+    assignee: str | None = Field(
+        default=None,
+        max_length=320,
+        description="The owner, by user id or e-mail (a user of your tenant); null unassigns.",
+        examples=["anna@shop.example"],
+    )
 
 
 class TransitionCreate(InputModel):
@@ -256,6 +278,14 @@ class CompensationRead(BaseModel):
         return money_text(value, self.currency)
 
 
+class AssigneeRead(BaseModel):
+    """The incident's owner: a user of the tenant."""
+
+    id: uuid.UUID
+    name: str = Field(examples=["Anna Berg"])
+    email: str = Field(examples=["anna@shop.example"])
+
+
 class IncidentRead(BaseModel):
     id: uuid.UUID
     number: str = Field(examples=["INC-000042"])
@@ -263,6 +293,9 @@ class IncidentRead(BaseModel):
     source: IncidentSource
     status: IncidentStatus
     resolution: Resolution | None
+    assignee: AssigneeRead | None = Field(
+        description="Who owns the incident; null: nobody yet (the supervisor's queue)."
+    )
     parcel_id: uuid.UUID
     order_id: str
     order_date: date | None
@@ -299,7 +332,7 @@ class TimelineEntryRead(BaseModel):
     at: datetime
     seq: int
     kind: str
-    actor: str
+    actor: ActorRead
     summary: str
     data: dict[str, Any]
     recorded_at: datetime

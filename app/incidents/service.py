@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import bindparam, update
 from sqlmodel import Session, col, select
 
+from app.core.actors import Actor
 from app.core.errors import Conflict, NotFound, PreconditionFailed, ValidationFailed
 from app.core.models import Tenant
 from app.core.schemas import iso_utc
@@ -84,7 +85,7 @@ def open_incident(
     parcel: Parcel,
     type: str,
     source: str,
-    actor: str,
+    actor: Actor,
     now: datetime,
     next_step: NextStep,
     description: str | None = None,
@@ -171,13 +172,15 @@ def update_incident(
     incident: Incident,
     expected_version: int,
     patch: IncidentUpdate,
-    actor: str,
+    actor: Actor,
     now: datetime,
 ) -> Incident:
-    """Apply a PATCH if nobody changed the incident since ``expected_version`` (else 412)."""
+    """Apply a PATCH if nobody changed the incident since ``expected_version`` (else 412).
+
+    The owner (``assignee``) is not a column edit: ``app.incidents.assignment`` sets it."""
     if incident.version != expected_version:
         raise _stale(incident)
-    fields = patch.model_dump(exclude_unset=True)
+    fields = patch.model_dump(exclude_unset=True, exclude={"assignee"})
     values = _column_values(incident, fields)
     changes = {
         name: {"from": getattr(incident, name), "to": value}
@@ -225,7 +228,7 @@ def _column_values(incident: Incident, fields: dict[str, Any]) -> dict[str, Any]
 
 
 def transition_incident(
-    session: Session, *, incident: Incident, body: TransitionCreate, actor: str, now: datetime
+    session: Session, *, incident: Incident, body: TransitionCreate, actor: Actor, now: datetime
 ) -> Incident:
     """Move the incident; ``incident`` must have been loaded with ``lock=True``."""
     allowed = TRANSITIONS[incident.status]
@@ -353,7 +356,7 @@ def note_first_response(session: Session, incident: Incident, at: datetime, now:
 
 
 def log_action(
-    session: Session, *, incident: Incident, body: ActionCreate, actor: str, now: datetime
+    session: Session, *, incident: Incident, body: ActionCreate, actor: Actor, now: datetime
 ) -> None:
     """Record what someone did; the first customer contact is the first response."""
     occurred_at = body.occurred_at or now
@@ -400,7 +403,7 @@ def _stale(incident: Incident) -> PreconditionFailed:
     )
 
 
-def _log_next_step(session: Session, incident: Incident, actor: str, now: datetime) -> None:
+def _log_next_step(session: Session, incident: Incident, actor: Actor, now: datetime) -> None:
     due = iso_utc(incident.next_step_due_at) if incident.next_step_due_at else None
     append_entry(
         session,

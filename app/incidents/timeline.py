@@ -3,6 +3,17 @@
 ``hash = sha256(canonical JSON of the entry's fields + prev_hash)``. Editing, deleting or
 reordering any stored entry breaks the chain at that point, and ``verify`` says where. The
 first entry's ``prev_hash`` is ``GENESIS`` so that an entry cannot be moved to another incident.
+
+What "the entry's fields" are depends on the entry's ``hash_version``:
+
+- 1, entries written before migration 0010: the actor was a name, and only the name is
+  hashed (``"actor": "agent-anna"``). Their ``actor_type`` and ``actor_id`` were filled in
+  afterwards by the migration, from the name; the hash does not cover them.
+- 2, every entry since: the whole actor is hashed (``"actor": {"type", "id", "name"}``), so
+  changing who did it breaks the chain like changing what was done.
+
+A version-1 hash can never match a version-2 entry (the actor is a string in one, an object in
+the other), so changing ``hash_version`` is caught too.
 """
 
 from __future__ import annotations
@@ -17,11 +28,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from app.core.actors import Actor
 from app.core.schemas import json_default
 from app.incidents.models import TimelineEntry
 
-SYSTEM = "system"
+SYSTEM = Actor.system()
 """The actor of entries the service writes by itself (scheduler jobs, automatic incidents)."""
+HASH_VERSION = 2
+HASH_VERSIONS = frozenset({1, HASH_VERSION})
 
 GENESIS = "0" * 64
 
@@ -42,9 +56,21 @@ def _iso(moment: datetime) -> str:
 
 
 _HASHED = (
-    "incident_id", "seq", "kind", "actor", "summary", "data", "occurred_at", "recorded_at",
-    "prev_hash",
+    "incident_id", "seq", "kind", "actor_type", "actor_id", "actor_name", "hash_version",
+    "summary", "data", "occurred_at", "recorded_at", "prev_hash",
 )  # fmt: skip
+
+
+def _hashed_actor(fields: Mapping[str, Any]) -> str | dict[str, str | None]:
+    """Version 1 hashed the actor's name alone; version 2 the whole actor."""
+    if fields["hash_version"] == 1:
+        return str(fields["actor_name"])
+    actor_id = fields["actor_id"]
+    return {
+        "type": fields["actor_type"],
+        "id": str(actor_id) if actor_id else None,
+        "name": fields["actor_name"],
+    }
 
 
 def entry_hash(entry: TimelineEntry) -> str:
@@ -58,7 +84,7 @@ def _hash_of(fields: Mapping[str, Any]) -> str:
             "incident_id": str(fields["incident_id"]),
             "seq": fields["seq"],
             "kind": fields["kind"],
-            "actor": fields["actor"],
+            "actor": _hashed_actor(fields),
             "summary": fields["summary"],
             "data": fields["data"],
             "occurred_at": _iso(fields["occurred_at"]),
@@ -75,7 +101,7 @@ def append_entry(
     tenant_id: uuid.UUID,
     incident_id: uuid.UUID,
     kind: str,
-    actor: str,
+    actor: Actor,
     summary: str,
     now: datetime,
     data: dict[str, Any] | None = None,
@@ -110,7 +136,7 @@ def chained_entry(
     incident_id: uuid.UUID,
     after: tuple[int, str] | None,
     kind: str,
-    actor: str,
+    actor: Actor,
     summary: str,
     now: datetime,
     data: dict[str, Any] | None = None,
@@ -141,7 +167,7 @@ def chained_values(
     incident_id: uuid.UUID,
     after: tuple[int, str] | None,
     kind: str,
-    actor: str,
+    actor: Actor,
     summary: str,
     now: datetime,
     data: dict[str, Any] | None = None,
@@ -156,7 +182,10 @@ def chained_values(
         "incident_id": incident_id,
         "seq": seq,
         "kind": kind,
-        "actor": actor,
+        "actor_type": actor.type,
+        "actor_id": actor.id,
+        "actor_name": actor.name[:200],
+        "hash_version": HASH_VERSION,
         "summary": summary[:1000],
         "data": canonical_json(data or {}),
         "occurred_at": (occurred_at or now).astimezone(UTC),
@@ -194,7 +223,7 @@ def verify_chain(entries: Sequence[TimelineEntry]) -> ChainVerdict:
             return ChainVerdict(False, len(entries), None, expected_seq, "entry missing")
         if entry.prev_hash != prev:
             return ChainVerdict(False, len(entries), None, entry.seq, "link to previous broken")
-        if entry_hash(entry) != entry.hash:
+        if entry.hash_version not in HASH_VERSIONS or entry_hash(entry) != entry.hash:
             return ChainVerdict(False, len(entries), None, entry.seq, "entry content altered")
         prev = entry.hash
     return ChainVerdict(True, len(entries), prev if entries else None)

@@ -6,9 +6,10 @@ from datetime import datetime
 
 from app.incidents.models import Incident
 from app.incidents.process import current_step
-from app.incidents.schemas import CompensationRead, IncidentRead, NextStepRead
+from app.incidents.schemas import AssigneeRead, CompensationRead, IncidentRead, NextStepRead
 from app.parcels.models import Parcel
 from app.parcels.service import customer_view, last_scan_view, tracking_url_of
+from app.people.models import User
 
 
 def format_number(number: int) -> str:
@@ -21,6 +22,10 @@ def is_overdue(incident: Incident, now: datetime) -> bool:
         and incident.next_step_due_at is not None
         and incident.next_step_due_at < now
     )
+
+
+def assignee_view(user: User | None) -> AssigneeRead | None:
+    return AssigneeRead(id=user.id, name=user.display_name, email=user.email) if user else None
 
 
 def incident_view(incident: Incident, parcel: Parcel, *, now: datetime) -> IncidentRead:
@@ -46,6 +51,7 @@ def incident_view(incident: Incident, parcel: Parcel, *, now: datetime) -> Incid
         source=incident.source,
         status=incident.status,
         resolution=incident.resolution,
+        assignee=assignee_view(incident.assignee),
         parcel_id=parcel.id,
         order_id=parcel.order_id,
         order_date=parcel.order_date,

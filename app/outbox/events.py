@@ -26,6 +26,7 @@ EVENT_TYPES: dict[str, str] = {
     "parcel.movement_resumed": "A parcel with an open automatic incident moved again.",
     "incident.opened": "An incident was opened (by a customer, an agent or automatically).",
     "incident.escalated": "An incident was escalated.",
+    "incident.assigned": "An incident got an owner, another owner, or none (unassigned).",
     "incident.next_step_overdue": "An incident's next step passed its deadline.",
     "incident.resolved": "An incident was resolved.",
     "incident.reopened": "A resolved incident was reopened.",

@@ -17,7 +17,7 @@ parcel registered for a resolved row is not polled (old journeys would only spen
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import SimpleNamespace
@@ -27,7 +27,9 @@ from pydantic_core import PydanticUndefined
 from sqlalchemy import Table, insert, text
 from sqlmodel import Session, SQLModel, col, select
 
+from app.core.actors import Actor
 from app.incidents import service as incidents
+from app.incidents.actors import actor_named
 from app.incidents.models import Incident, TimelineEntry
 from app.incidents.timeline import chained_values
 from app.parcels.models import Parcel
@@ -210,13 +212,20 @@ def _incident_row(
 
 
 def _timeline(
-    row: TrackerRow, incident_id: uuid.UUID, *, tenant_id: uuid.UUID, actor: str, now: datetime
+    row: TrackerRow,
+    incident_id: uuid.UUID,
+    *,
+    tenant_id: uuid.UUID,
+    actor: Actor,
+    named: Callable[[str], Actor],
+    now: datetime,
 ) -> list[dict[str, Any]]:
-    """The sheet's log as chained entries: read lines, then unread lines as notes, or one
-    ``imported`` entry when the row has no log."""
+    """The sheet's log as chained entries: read lines (their actor read from the name the
+    line gives), then unread lines as notes, or one ``imported`` entry when the row has no
+    log; those two are the importing key's."""
     origin: dict[str, object] = {"imported_from_row": row.row}
-    lines: list[tuple[str, str, str, datetime | None, dict[str, object]]] = [
-        (line.kind, line.actor, line.text, line.at, origin) for line in row.log
+    lines: list[tuple[str, Actor, str, datetime | None, dict[str, object]]] = [
+        (line.kind, named(line.actor), line.text, line.at, origin) for line in row.log
     ]
     lines += [
         ("note", actor, note, None, {**origin, "unparsed_log_line": True}) for note in row.notes
@@ -242,12 +251,25 @@ def _timeline(
     return entries
 
 
+def _names_read_once(session: Session, tenant_id: uuid.UUID) -> Callable[[str], Actor]:
+    """``actor_named`` with a memory: a sheet names the same few people on thousands of
+    lines, and each reading is two queries."""
+    known: dict[str, Actor] = {}
+
+    def named(name: str) -> Actor:
+        if name not in known:
+            known[name] = actor_named(session, tenant_id=tenant_id, name=name)
+        return known[name]
+
+    return named
+
+
 def write_batch(
     session: Session,
     *,
     tenant_id: uuid.UUID,
     plan: Plan,
-    actor: str,
+    actor: Actor,
     now: datetime,
     next_step_hours: int,
 ) -> int:
@@ -255,6 +277,7 @@ def write_batch(
     if not plan.create:
         return 0
     rules = rules_for(session, tenant_id)
+    named = _names_read_once(session, tenant_id)
     last_number = incidents.next_number(session, tenant_id, count=len(plan.create))
     parcels: list[dict[str, Any]] = []
     created: list[dict[str, Any]] = []
@@ -272,7 +295,9 @@ def write_batch(
             next_step_hours=next_step_hours,
         )
         created.append(incident)
-        entries += _timeline(row, incident["id"], tenant_id=tenant_id, actor=actor, now=now)
+        entries += _timeline(
+            row, incident["id"], tenant_id=tenant_id, actor=actor, named=named, now=now
+        )
     for model, rows in ((Parcel, parcels), (Incident, created), (TimelineEntry, entries)):
         if rows:  # in foreign-key order, a multi-row INSERT each: the table's, not the ORM's
             # bulk insert (it splits rows by which values are empty); RETURNING makes

@@ -126,7 +126,7 @@ def log_line(entry: TimelineEntry) -> str:
     """One dated line of the internal action log: "2026-03-12 09:30 UTC | anna | note | ..."."""
     summary = _SPACES.sub(" ", entry.summary).strip()
     when = utc_time(entry.occurred_at).strftime(LOG_TIME_FORMAT)
-    return f"{when} | {_SPACES.sub(' ', entry.actor).strip()} | {entry.kind} | {summary}"
+    return f"{when} | {_SPACES.sub(' ', entry.actor_name).strip()} | {entry.kind} | {summary}"
 
 
 def action_log(entries: Sequence[TimelineEntry]) -> str:

@@ -25,6 +25,7 @@ from itertools import islice
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from app.core.actors import Actor
 from app.core.errors import AppError
 from app.core.settings import DateOrder
 from app.db.engine import Database
@@ -50,7 +51,7 @@ def import_table(
     tenant_id: uuid.UUID,
     table: Table,
     dry_run: bool,
-    actor: str,
+    actor: Actor,
     now: datetime,
     default_next_step_hours: int,
     date_order: DateOrder = "iso",

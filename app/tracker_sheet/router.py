@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SettingsDep
+from app.core.actors import Actor
 from app.core.errors import AppError, ValidationFailed
 from app.core.schemas import UtcDatetime
 from app.core.settings import DateOrder, Settings
@@ -127,7 +128,7 @@ async def _upload(request: Request) -> bytes:
 
 
 def _run_import(
-    db: Database, content: bytes, *, tenant_id: uuid.UUID, actor: str, dry_run: bool,
+    db: Database, content: bytes, *, tenant_id: uuid.UUID, actor: Actor, dry_run: bool,
     now: datetime, settings: Settings, date_order: DateOrder,
 ) -> ImportReport:  # fmt: skip
     """The file read (its caps checked before any row), then imported batch by batch."""
@@ -176,7 +177,7 @@ async def import_incidents(
                 request.app.state.db,
                 content,
                 tenant_id=principal.tenant_id,
-                actor=principal.key_name,
+                actor=Actor.api_key(principal),
                 dry_run=dry_run,
                 now=now,
                 settings=settings,

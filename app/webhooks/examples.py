@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from app.core.actors import Actor
 from app.core.settings import Settings
 from app.incidents.models import CompensationProposal, Incident
 from app.incidents.views import incident_view
@@ -28,6 +29,8 @@ from app.workflow.messages.service import message_view
 
 AT = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
 BASE_URL = "https://tracker.example.com"
+EXAMPLE_ACTOR = Actor("user", uuid.UUID(int=8), "Anna Berg")
+OWNER_EMAIL = "anna@shop.example"
 _PARCEL_WITH_INCIDENT = frozenset({"parcel.stuck", "parcel.movement_resumed"})
 
 
@@ -81,10 +84,19 @@ def _data(event_type: str) -> dict[str, Any]:
     parcel = _parcel()
     incident = _incident(parcel)
     if event_type.startswith("incident."):
-        return {
+        data = {
             "incident": incident_view(incident, parcel, now=AT).model_dump(mode="json"),
             "parcel": parcel_payload(parcel),
         }
+        if event_type == "incident.assigned":
+            owner = {"id": str(EXAMPLE_ACTOR.id), "name": EXAMPLE_ACTOR.name, "email": OWNER_EMAIL}
+            data["incident"]["assignee"] = owner
+            data["assignment"] = {
+                "from": None,
+                "to": owner,
+                "by": {"type": "user", "id": str(uuid.UUID(int=12)), "name": "Sam Ortiz"},
+            }
+        return data
     detection = {
         "rule": "default: in_transit, express",
         "kind": "stuck",
@@ -146,7 +158,9 @@ def _workflow_data(type: str, incident: Incident, parcel: Parcel, now: datetime)
             body="Hallo Maria Schmidt,\n\nes tut uns leid: ...",
             body_html="<p>Hallo Maria Schmidt,</p>\n<p>es tut uns leid: ...</p>",
             summary=f"Ihre Bestellung {parcel.order_id} verspätet sich: der Grund",
-            actor="helpdesk",
+            actor_type=EXAMPLE_ACTOR.type,
+            actor_id=EXAMPLE_ACTOR.id,
+            actor_name=EXAMPLE_ACTOR.name,
             occurred_at=now,
             created_at=now,
         )
@@ -164,7 +178,9 @@ def _workflow_data(type: str, incident: Incident, parcel: Parcel, now: datetime)
             evidence_ids="[]",
             shipped_at=now - timedelta(days=10),
             filing_deadline=now + timedelta(days=50),
-            created_by="helpdesk",
+            created_by=EXAMPLE_ACTOR.name,
+            created_by_type=EXAMPLE_ACTOR.type,
+            created_by_id=EXAMPLE_ACTOR.id,
             created_at=now,
             updated_at=now,
         )
@@ -185,8 +201,9 @@ def _workflow_data(type: str, incident: Incident, parcel: Parcel, now: datetime)
         threshold=Decimal(50),
         needs_approval=True,
         status=status,
-        proposed_by="helpdesk",
-        proposed_by_key_id=uuid.UUID(int=8),
+        proposed_by=EXAMPLE_ACTOR.name,
+        proposed_by_type=EXAMPLE_ACTOR.type,
+        proposed_by_id=EXAMPLE_ACTOR.id,
         created_at=now,
     )
     return {"proposal": proposal_view(proposal).model_dump(mode="json"), "incident": view}

@@ -1,8 +1,9 @@
 """Compensation proposals and the four-eyes rule; where an incident is in the process.
 
 A proposal worth more than the tenant's threshold (``RT_APPROVAL_THRESHOLD``, per tenant
-``RT_APPROVAL_THRESHOLDS``; 0 = always) waits for a key with ``incidents:approve`` that is not
-the proposer's. What a compensation is worth: its amount; a percentage of the order's declared
+``RT_APPROVAL_THRESHOLDS``; 0 = always) waits for a decision by someone who may approve (a key
+with ``incidents:approve``, a supervisor at the desk) and is not the proposer: not the same key,
+not the same person. What a compensation is worth: its amount; a percentage of the order's declared
 value; a reshipment is worth the declared value. When we cannot tell (no declared value, or
 another currency than the threshold's: nothing is converted) it needs approval.
 
@@ -22,6 +23,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
+from app.core.actors import Actor
 from app.core.errors import Conflict, Forbidden
 from app.core.settings import Settings
 from app.incidents.models import CompensationProposal, Incident
@@ -39,7 +41,7 @@ from app.workflow.schemas import ProposalRead
 
 
 class SelfApproval(Forbidden):
-    """The proposer's own key may not approve or reject its proposal."""
+    """The proposer (the same key, the same person) may not approve or reject its proposal."""
 
     slug = "self-approval"
 
@@ -106,8 +108,7 @@ def add_proposal(
     solution: str,
     compensation: Compensation | None,
     valuation: Valuation | None,
-    proposer: str,
-    proposer_key_id: uuid.UUID,
+    proposer: Actor,
     now: datetime,
 ) -> CompensationProposal:
     """Store a proposal; one still pending is superseded (the latest proposal counts)."""
@@ -130,8 +131,9 @@ def add_proposal(
         threshold=valuation.threshold if valuation else None,
         needs_approval=needs,
         status=PENDING if needs else NOT_REQUIRED,
-        proposed_by=proposer,
-        proposed_by_key_id=proposer_key_id,
+        proposed_by=proposer.name,
+        proposed_by_type=proposer.type,
+        proposed_by_id=proposer.id,
         created_at=now,
     )
     session.add(proposal)
@@ -144,24 +146,23 @@ def decide(
     *,
     proposal: CompensationProposal | None,
     approve: bool,
-    decider: str,
-    decider_key_id: uuid.UUID,
+    decider: Actor,
     reason: str | None,
     now: datetime,
 ) -> CompensationProposal:
-    """Approve or reject the pending proposal; never by the key that proposed it."""
+    """Approve or reject the pending proposal; never by whoever proposed it."""
     if proposal is None or proposal.status != PENDING:
         state = proposal.status if proposal else "none"
         raise Conflict(f"no compensation is waiting for approval (latest: {state})", latest=state)
-    if proposal.proposed_by_key_id == decider_key_id:
+    if proposal.proposer.same_as(decider):
         raise SelfApproval(
-            "a compensation must be approved or rejected by another key than the one that "
-            "proposed it",
+            f"a compensation must be approved or rejected by someone else than the "
+            f"{decider.type.replace('_', ' ')} that proposed it",
             proposed_by=proposal.proposed_by,
         )
     proposal.status = APPROVED if approve else REJECTED
-    proposal.decided_by = decider
-    proposal.decided_by_key_id = decider_key_id
+    proposal.decided_by, proposal.decided_by_type = decider.name, decider.type
+    proposal.decided_by_id = decider.id
     proposal.decided_at = now
     proposal.decision_reason = reason
     session.add(proposal)
@@ -190,8 +191,8 @@ def proposal_view(proposal: CompensationProposal) -> ProposalRead:
         threshold=proposal.threshold,
         needs_approval=proposal.needs_approval,
         status=proposal.status,
-        proposed_by=proposal.proposed_by,
-        decided_by=proposal.decided_by,
+        proposed_by=proposal.proposer.view(),
+        decided_by=decider.view() if (decider := proposal.decider) else None,
         decided_at=proposal.decided_at,
         decision_reason=proposal.decision_reason,
         created_at=proposal.created_at,

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep, require
+from app.core.actors import Actor
 from app.core.tenancy import Principal
 from app.incidents.service import get_incident_with_parcel
 from app.workflow import service as workflow
@@ -58,7 +59,7 @@ def assess(
         incident_id=incident_id,
         now=now,
         act=lambda incident, parcel: workflow.assess(
-            session, incident=incident, body=body, actor=principal.key_name, now=now
+            session, incident=incident, body=body, actor=Actor.api_key(principal), now=now
         ),
     )
 
@@ -77,7 +78,7 @@ def assign_department(
         incident_id=incident_id,
         now=now,
         act=lambda incident, parcel: workflow.assign_department(
-            session, incident=incident, body=body, actor=principal.key_name, now=now
+            session, incident=incident, body=body, actor=Actor.api_key(principal), now=now
         ),
     )
 
@@ -96,7 +97,7 @@ def set_root_cause(
         incident_id=incident_id,
         now=now,
         act=lambda incident, parcel: workflow.set_root_cause(
-            session, incident=incident, body=body, actor=principal.key_name, now=now
+            session, incident=incident, body=body, actor=Actor.api_key(principal), now=now
         ),
     )
 
@@ -121,7 +122,8 @@ def propose(
             incident=incident,
             parcel=parcel,
             body=body,
-            principal=principal,
+            actor=Actor.api_key(principal),
+            tenant_slug=principal.tenant_slug,
             settings=settings,
             now=now,
         ),
@@ -148,7 +150,7 @@ def approve(
             parcel=parcel,
             approve=True,
             body=body,
-            principal=principal,
+            actor=Actor.api_key(principal),
             now=now,
         ),
     )
@@ -174,7 +176,7 @@ def reject(
             parcel=parcel,
             approve=False,
             body=body,
-            principal=principal,
+            actor=Actor.api_key(principal),
             now=now,
         ),
     )
@@ -195,7 +197,7 @@ def execute(
         incident_id=incident_id,
         now=now,
         act=lambda incident, parcel: workflow.execute(
-            session, incident=incident, body=body, actor=principal.key_name, now=now
+            session, incident=incident, body=body, actor=Actor.api_key(principal), now=now
         ),
     )
 
@@ -214,6 +216,6 @@ def record_lessons(
         incident_id=incident_id,
         now=now,
         act=lambda incident, parcel: workflow.record_lessons(
-            session, incident=incident, body=body, actor=principal.key_name, now=now
+            session, incident=incident, body=body, actor=Actor.api_key(principal), now=now
         ),
     )

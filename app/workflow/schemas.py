@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_serializer
 
+from app.core.actors import ActorRead
 from app.core.schemas import InputModel, Money, money_text
 from app.incidents.schemas import Compensation, CompensationRead, Resolution, RootCause
 
@@ -66,8 +67,8 @@ class ProposalRead(BaseModel):
     threshold: Money | None
     needs_approval: bool
     status: Literal["pending", "approved", "rejected", "not_required", "superseded"]
-    proposed_by: str
-    decided_by: str | None
+    proposed_by: ActorRead
+    decided_by: ActorRead | None
     decided_at: datetime | None
     decision_reason: str | None
     created_at: datetime

@@ -27,9 +27,9 @@ from typing import Any
 
 from sqlmodel import Session
 
+from app.core.actors import Actor
 from app.core.errors import Conflict, ValidationFailed
 from app.core.settings import Settings
-from app.core.tenancy import Principal
 from app.incidents import process
 from app.incidents import service as incidents
 from app.incidents.models import CompensationProposal, Incident
@@ -93,7 +93,7 @@ def _expect(incident: Incident, action: str, steps: frozenset[str]) -> None:
         )
 
 
-def _entry(incident: Incident, kind: str, actor: str, summary: str, now: datetime) -> Any:
+def _entry(incident: Incident, kind: str, actor: Actor, summary: str, now: datetime) -> Any:
     return dict(
         tenant_id=incident.tenant_id,
         incident_id=incident.id,
@@ -113,7 +113,7 @@ def _next_step(action: str, now: datetime, hours: int = DECISION_HOURS) -> dict[
 
 
 def assess(
-    session: Session, *, incident: Incident, body: AssessmentCreate, actor: str, now: datetime
+    session: Session, *, incident: Incident, body: AssessmentCreate, actor: Actor, now: datetime
 ) -> None:
     _expect(incident, "assess the complaint", _UNRESOLVED)
     _update(session, incident, {"substantiated": body.substantiated}, now)
@@ -126,7 +126,7 @@ def assess(
 
 
 def assign_department(
-    session: Session, *, incident: Incident, body: DepartmentCreate, actor: str, now: datetime
+    session: Session, *, incident: Incident, body: DepartmentCreate, actor: Actor, now: datetime
 ) -> None:
     _expect(incident, "name the department", _UNRESOLVED - {"assessment"})
     _update(session, incident, {"responsible_department": body.department}, now)
@@ -141,7 +141,7 @@ def assign_department(
 
 
 def set_root_cause(
-    session: Session, *, incident: Incident, body: RootCauseCreate, actor: str, now: datetime
+    session: Session, *, incident: Incident, body: RootCauseCreate, actor: Actor, now: datetime
 ) -> None:
     _expect(incident, "record the root cause", _UNRESOLVED - {"assessment"})
     _update(session, incident, {"root_cause": body.root_cause}, now)
@@ -159,11 +159,12 @@ def propose(
     incident: Incident,
     parcel: Parcel,
     body: ProposalCreate,
-    principal: Principal,
+    actor: Actor,
+    tenant_slug: str,
     settings: Settings,
     now: datetime,
 ) -> CompensationProposal:
-    """Propose the solution; above the threshold it waits for another key's approval."""
+    """Propose the solution; above the threshold it waits for someone else's approval."""
     if incident.substantiated is not True:
         raise Conflict(
             "only a substantiated complaint gets a solution; assess it first",
@@ -176,7 +177,7 @@ def propose(
         valuation = approvals.assess(
             comp,
             parcel,
-            threshold=approvals.threshold_for(settings, principal.tenant_slug),
+            threshold=approvals.threshold_for(settings, tenant_slug),
             currency=settings.approval_currency,
         )
     proposal = approvals.add_proposal(
@@ -185,8 +186,7 @@ def propose(
         solution=body.solution,
         compensation=comp,
         valuation=valuation,
-        proposer=principal.key_name,
-        proposer_key_id=principal.api_key_id,
+        proposer=actor,
         now=now,
     )
     values: dict[str, Any] = {
@@ -198,7 +198,7 @@ def propose(
     }
     waiting = proposal.status == process.PENDING
     values |= _next_step(
-        f"Approve or reject the compensation proposed by {principal.key_name}"
+        f"Approve or reject the compensation proposed by {actor.name}"
         if waiting
         else f"Carry out the solution and tell the customer: {body.solution}",
         now,
@@ -214,7 +214,7 @@ def propose(
     view = proposal_view(proposal).model_dump(mode="json")
     append_entry(
         session,
-        **_entry(incident, "solution_proposed", principal.key_name, summary, now),
+        **_entry(incident, "solution_proposed", actor, summary, now),
         data={"proposal": view},
     )
     if comp is not None:
@@ -229,7 +229,7 @@ def decide(
     parcel: Parcel,
     approve: bool,
     body: DecisionCreate | RejectionCreate,
-    principal: Principal,
+    actor: Actor,
     now: datetime,
 ) -> CompensationProposal:
     """A supervisor's decision; rejecting sends the proposal back to its proposer."""
@@ -239,32 +239,27 @@ def decide(
         session,
         proposal=process.latest_proposal(session, incident.id),
         approve=approve,
-        decider=principal.key_name,
-        decider_key_id=principal.api_key_id,
+        decider=actor,
         reason=reason,
         now=now,
     )
     if approve:
         step = f"Carry out the approved solution and tell the customer: {proposal.solution}"
-        summary = f"Compensation approved by {principal.key_name}" + (
-            f": {reason}" if reason else ""
-        )
+        summary = f"Compensation approved by {actor.name}" + (f": {reason}" if reason else "")
     else:
         step = f"{proposal.proposed_by}: revise the proposal ({reason})"
-        summary = f"Compensation rejected by {principal.key_name}: {reason}"
+        summary = f"Compensation rejected by {actor.name}: {reason}"
     _update(session, incident, _next_step(step, now), now)
     view = proposal_view(proposal).model_dump(mode="json")
     kind = "compensation_approved" if approve else "compensation_rejected"
-    append_entry(
-        session, **_entry(incident, kind, principal.key_name, summary, now), data={"proposal": view}
-    )
+    append_entry(session, **_entry(incident, kind, actor, summary, now), data={"proposal": view})
     event = "compensation.approved" if approve else "compensation.rejected"
     _emit(session, event, incident, parcel, view, now)
     return proposal
 
 
 def execute(
-    session: Session, *, incident: Incident, body: ExecutionCreate, actor: str, now: datetime
+    session: Session, *, incident: Incident, body: ExecutionCreate, actor: Actor, now: datetime
 ) -> None:
     """Record what was done and how the customer was told, then resolve (resolve rules apply)."""
     _expect(incident, "execute the solution", frozenset({"execution"}))
@@ -286,7 +281,7 @@ def execute(
 
 
 def record_lessons(
-    session: Session, *, incident: Incident, body: LessonsCreate, actor: str, now: datetime
+    session: Session, *, incident: Incident, body: LessonsCreate, actor: Actor, now: datetime
 ) -> None:
     _update(session, incident, {"lessons_learned": body.lessons_learned}, now)
     append_entry(

@@ -37,7 +37,8 @@ def test_a_photo_is_stored_under_our_name_with_its_hash(api: ApiClient, settings
     assert item["sha256"] == hashlib.sha256(photo).hexdigest()
     assert (item["content_type"], item["size_bytes"]) == ("image/jpeg", len(photo))
     assert item["file_name"] == "crushed box.jpg"  # for display; never a path
-    assert (item["kind"], item["uploaded_by"]) == ("packaging", "agent-anna")
+    assert (item["kind"], item["uploaded_by"]["name"]) == ("packaging", "agent-anna")
+    assert item["uploaded_by"]["type"] == "api_key"
     assert response.headers["location"] == url(incident, f"/evidence/{item['id']}")
     [path] = stored_files(settings)
     assert (

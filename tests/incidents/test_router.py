@@ -347,7 +347,7 @@ def test_customer_contact_action_sets_first_response(api: ApiClient, clock: Fake
 
     assert note.status_code == 201
     assert note.json()["kind"] == "note"
-    assert note.json()["actor"] == "agent-anna"
+    assert note.json()["actor"]["name"] == "agent-anna"
     assert contact.status_code == 201
     assert api.get(url).json()["first_response_at"] == "2026-03-12T10:00:00Z"
     assert future.status_code == 422

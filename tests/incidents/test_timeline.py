@@ -10,6 +10,7 @@ from app.incidents.timeline import GENESIS, canonical_json, entry_hash, verify_c
 
 INCIDENT = uuid.uuid4()
 AT = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
+ANNA = uuid.uuid4()
 
 
 def chain(*summaries: str) -> list[TimelineEntry]:
@@ -20,7 +21,9 @@ def chain(*summaries: str) -> list[TimelineEntry]:
             incident_id=INCIDENT,
             seq=seq,
             kind="note",
-            actor="anna",
+            actor_type="user",
+            actor_id=ANNA,
+            actor_name="Anna Berg",
             summary=summary,
             data=canonical_json({"n": seq}),
             occurred_at=AT,
@@ -69,7 +72,10 @@ def test_hash_ignores_nothing_that_is_shown() -> None:
     entry = chain("a")[0]
     for field, value in {
         "kind": "refund_issued",
-        "actor": "mallory",
+        "actor_name": "mallory",
+        "actor_type": "api_key",
+        "actor_id": uuid.uuid4(),
+        "hash_version": 1,
         "data": "{}",
         "recorded_at": AT.replace(minute=31),
         "seq": 2,

@@ -46,7 +46,9 @@ def test_timeline_records_every_change_with_its_actor(api: ApiClient, clock: Fak
         "updated",
         "status_changed",
     ]
-    assert {e["actor"] for e in entries} == {"agent-anna"}
+    assert {e["actor"]["name"] for e in entries} == {"agent-anna"}
+    assert {e["actor"]["type"] for e in entries} == {"api_key"}
+    assert len({e["actor"]["id"] for e in entries}) == 1
     assert [e["seq"] for e in entries] == [1, 2, 3, 4]
     assert entries[2]["data"]["changes"]["root_cause"] == {"from": None, "to": "carrier_delay"}
     assert entries[3]["summary"] == "Status open -> resolved (delivered)"

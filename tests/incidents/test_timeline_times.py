@@ -101,7 +101,10 @@ def test_an_entry_written_in_the_old_form_still_verifies(
             incident_id=first.incident_id,
             seq=2,
             kind="note",
-            actor="agent-anna",
+            actor_type="api_key",
+            actor_id=None,
+            actor_name="agent-anna",
+            hash_version=1,  # before migration 0010: the name alone was hashed
             summary="written by an older version",
             data=json.dumps(
                 {"due_at": datetime(2026, 12, 6, 2, 36, 32, tzinfo=UTC)},

@@ -29,6 +29,7 @@ import pytest
 from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, insert
 from sqlmodel import Session
 
+from app.core.actors import Actor
 from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
 from app.db.types import UTCDateTime
@@ -82,7 +83,7 @@ def _incident(
         parcel=parcel,
         type=kind,
         source=source,
-        actor="fixture",
+        actor=Actor.system(),
         now=opened,
         next_step=NextStep(action="Look into it", due_at=due or opened + timedelta(hours=24)),
         customer_reported_at=reported or (opened if source == "customer" else None),

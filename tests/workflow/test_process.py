@@ -71,7 +71,8 @@ def test_the_whole_process_step_by_step_with_a_supervisors_approval(
     assert proposal["needs_approval"] is True
     # the value in its currency's minor units; the threshold has no currency: as stored
     assert (proposal["value"], proposal["threshold"]) == ("59.90", "50.000")
-    assert approved["proposals"][0]["decided_by"] == "supervisor-sam"
+    assert approved["proposals"][0]["decided_by"]["name"] == "supervisor-sam"
+    assert approved["proposals"][0]["proposed_by"]["type"] == "api_key"
     row = api.get(url(incident)).json()
     assert row["process_step"] == "done"
     assert (row["status"], row["resolution"]) == ("resolved", "refunded")

@@ -41,7 +41,7 @@ class TimelineLine:
 def merged_timeline(session: Session, incident: Incident, parcel: Parcel) -> list[TimelineLine]:
     """Entries and scans by time, as ``GET /v1/incidents/{id}/timeline`` merges them."""
     lines = [
-        TimelineLine(e.occurred_at, e.kind, e.actor, e.summary, is_scan=False)
+        TimelineLine(e.occurred_at, e.kind, e.actor.described(), e.summary, is_scan=False)
         for e in timeline.entries_for(session, incident.id)
     ]
     for scan in parcels.scans_of(session, parcel.id):

@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from app.api.deps import SessionDep
 from app.core.errors import Forbidden, ValidationFailed
-from app.desk.actor import desk_actor, desk_principal
+from app.desk.actor import desk_actor, tenant_slug
 from app.desk.incident.forms import back, checked
 from app.desk.web.auth import PostDep
 from app.incidents.models import Incident
@@ -132,7 +132,7 @@ def propose(
         else None
     )
     body = checked(ProposalCreate, solution=solution, compensation=compensation)
-    principal = desk_principal(session, desk.user, now=desk.now)
+    slug = tenant_slug(session, desk.user)
 
     def act(incident: Incident, parcel: Parcel) -> object:
         return workflow.propose(
@@ -140,7 +140,8 @@ def propose(
             incident=incident,
             parcel=parcel,
             body=body,
-            principal=principal,
+            actor=desk_actor(desk.user),
+            tenant_slug=slug,
             settings=desk.settings,
             now=desk.now,
         )
@@ -168,7 +169,6 @@ def decide(
         if approve
         else checked(RejectionCreate, reason=note or "")
     )
-    principal = desk_principal(session, desk.user, now=desk.now)
 
     def act(incident: Incident, parcel: Parcel) -> object:
         return workflow.decide(
@@ -177,7 +177,7 @@ def decide(
             parcel=parcel,
             approve=approve,
             body=body,
-            principal=principal,
+            actor=desk_actor(desk.user),
             now=desk.now,
         )
 

@@ -115,7 +115,7 @@ def _touched_by_someone() -> ColumnElement[bool]:
     return exists().where(
         col(TimelineEntry.incident_id) == col(Incident.id),
         col(TimelineEntry.seq) > 1,
-        col(TimelineEntry.actor) != SYSTEM,
+        col(TimelineEntry.actor_type) != SYSTEM.type,
     )
 
 

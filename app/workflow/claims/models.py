@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import Index, Numeric, Text
 from sqlmodel import Field, SQLModel
 
+from app.core.actors import Actor
 from app.db.tables import timestamp_field
 
 
@@ -36,9 +37,15 @@ class CarrierClaim(SQLModel, table=True):
     decision_reason: str | None = Field(default=None, max_length=2000)
     shipped_at: datetime | None = timestamp_field(nullable=True)
     filing_deadline: datetime = timestamp_field()
-    created_by: str = Field(max_length=200)
+    created_by: str = Field(max_length=200, description="The creator's name at the time.")
+    created_by_type: str = Field(max_length=16, description="user, api_key or system.")
+    created_by_id: uuid.UUID | None = None
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
     filed_at: datetime | None = timestamp_field(nullable=True)
     decided_at: datetime | None = timestamp_field(nullable=True)
     paid_at: datetime | None = timestamp_field(nullable=True)
+
+    @property
+    def creator(self) -> Actor:
+        return Actor.stored(self.created_by_type, self.created_by_id, self.created_by)

@@ -12,6 +12,7 @@ from app.api.pages import (
     PageTokenQuery,
     keyset_page,
 )
+from app.core.actors import Actor
 from app.core.schemas import Page
 from app.incidents.service import get_incident_with_parcel
 from app.workflow.claims import service as claims
@@ -39,7 +40,7 @@ def create_claim(
         incident=incident,
         parcel=parcel,
         body=body,
-        actor=principal.key_name,
+        actor=Actor.api_key(principal),
         settings=settings,
         now=now,
     )
@@ -112,7 +113,7 @@ def transition_claim(
         parcel=parcel,
         claim=claim,
         body=body,
-        actor=principal.key_name,
+        actor=Actor.api_key(principal),
         settings=settings,
         now=now,
     )

@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, field_serializer
 
+from app.core.actors import ActorRead
 from app.core.schemas import CurrencyCode, InputModel, Money, UtcDatetime, money_text
 
 ClaimType = Literal["lost", "damaged", "delay"]
@@ -59,7 +60,7 @@ class ClaimRead(BaseModel):
     days_left: int = Field(description="Whole days until the filing deadline (negative: past).")
     deadline_near: bool = Field(description="Not filed yet and the deadline is close.")
     deadline_passed: bool
-    created_by: str
+    created_by: ActorRead
     created_at: datetime
     updated_at: datetime
     filed_at: datetime | None

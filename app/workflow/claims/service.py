@@ -18,6 +18,7 @@ from decimal import Decimal
 from sqlmodel import Session, col, select
 
 from adapters import registry
+from app.core.actors import Actor
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.core.schemas import EARLIEST_YEAR, LATEST_YEAR
 from app.core.settings import DEFAULT_CLAIM_WINDOWS, Settings
@@ -89,7 +90,7 @@ def create_claim(
     incident: Incident,
     parcel: Parcel,
     body: ClaimCreate,
-    actor: str,
+    actor: Actor,
     settings: Settings,
     now: datetime,
 ) -> CarrierClaim:
@@ -111,7 +112,9 @@ def create_claim(
         filing_deadline=_filing_deadline(
             shipped_at, window_days(settings, carrier, body.claim_type)
         ),
-        created_by=actor,
+        created_by=actor.name,
+        created_by_type=actor.type,
+        created_by_id=actor.id,
         created_at=now,
         updated_at=now,
     )
@@ -139,7 +142,7 @@ def transition_claim(
     parcel: Parcel,
     claim: CarrierClaim,
     body: ClaimTransitionCreate,
-    actor: str,
+    actor: Actor,
     settings: Settings,
     now: datetime,
 ) -> CarrierClaim:
@@ -195,7 +198,7 @@ def _record(
     parcel: Parcel,
     claim: CarrierClaim,
     change: str,
-    actor: str,
+    actor: Actor,
     settings: Settings,
     now: datetime,
     summary: str,
@@ -280,7 +283,7 @@ def claim_view(claim: CarrierClaim, settings: Settings, now: datetime) -> ClaimR
         and remaining >= timedelta(0)
         and remaining <= timedelta(days=settings.claim_deadline_warning_days),
         deadline_passed=unfiled and remaining < timedelta(0),
-        created_by=claim.created_by,
+        created_by=claim.creator.view(),
         created_at=claim.created_at,
         updated_at=claim.updated_at,
         filed_at=claim.filed_at,

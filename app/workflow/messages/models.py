@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Index, Text
 from sqlmodel import Field, SQLModel
 
+from app.core.actors import Actor
 from app.db.tables import timestamp_field
 
 
@@ -32,6 +33,12 @@ class IncidentMessage(SQLModel, table=True):
     body: str = Field(sa_type=Text)
     body_html: str | None = Field(default=None, sa_type=Text)
     summary: str = Field(max_length=300)
-    actor: str = Field(max_length=200)
+    actor_type: str = Field(max_length=16, description="user, api_key or system.")
+    actor_id: uuid.UUID | None = None
+    actor_name: str = Field(max_length=200)
     occurred_at: datetime = timestamp_field()
     created_at: datetime = timestamp_field()
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.stored(self.actor_type, self.actor_id, self.actor_name)

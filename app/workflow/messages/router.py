@@ -12,6 +12,7 @@ from app.api.pages import (
     PageTokenQuery,
     keyset_page,
 )
+from app.core.actors import Actor
 from app.core.schemas import Page
 from app.incidents.service import get_incident_with_parcel
 from app.workflow.messages import service as messages
@@ -70,7 +71,7 @@ def record_message(
         incident=incident,
         parcel=parcel,
         body=body,
-        actor=principal.key_name,
+        actor=Actor.api_key(principal),
         settings=settings,
         now=now,
     )

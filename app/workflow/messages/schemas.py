@@ -8,6 +8,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, Field, model_validator
 
+from app.core.actors import ActorRead
 from app.core.schemas import InputModel, UtcDatetime
 from app.workflow.templates.schemas import Language, TemplateKey
 
@@ -70,6 +71,6 @@ class MessageRead(BaseModel):
     body: str
     body_html: str | None
     summary: str
-    actor: str
+    actor: ActorRead
     occurred_at: datetime
     created_at: datetime

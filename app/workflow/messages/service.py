@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from app.core.actors import Actor
 from app.core.errors import NotFound, ValidationFailed
 from app.core.models import Tenant
 from app.core.settings import Settings
@@ -111,7 +112,7 @@ def record_message(
     incident: Incident,
     parcel: Parcel,
     body: MessageCreate,
-    actor: str,
+    actor: Actor,
     settings: Settings,
     now: datetime,
 ) -> IncidentMessage:
@@ -148,7 +149,9 @@ def record_message(
         body=text,
         body_html=html,
         summary=_one_line(body.summary or subject or text),
-        actor=actor,
+        actor_type=actor.type,
+        actor_id=actor.id,
+        actor_name=actor.name,
         occurred_at=occurred_at,
         created_at=now,
     )
@@ -220,4 +223,4 @@ def get_message(
 
 
 def message_view(message: IncidentMessage) -> MessageRead:
-    return MessageRead.model_validate(message, from_attributes=True)
+    return MessageRead.model_validate({**message.model_dump(), "actor": message.actor.view()})
