@@ -153,7 +153,8 @@ def test_an_agent_and_a_supervisor_work_a_damaged_parcel_in_the_browser(
 
     with httpx.Client(base_url=served, headers={"Authorization": f"Bearer {seeded['key']}"}) as api:
         items = api.get(f"/v1/incidents/{seeded['incident']['id']}/timeline").json()["items"]
-    actors = {(i["kind"], i["actor"]) for i in items if i["item"] == "entry"}
+    actors = {(i["kind"], i["actor"]["name"]) for i in items if i["item"] == "entry"}
+    assert {i["actor"]["type"] for i in items if i["item"] == "entry"} >= {"user"}
     assert ("carrier_contacted", "Anna Agent") in actors
     assert ("evidence_added", "Anna Agent") in actors or any(
         actor == "Anna Agent" and "evidence" in kind for kind, actor in actors

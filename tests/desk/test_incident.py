@@ -61,7 +61,7 @@ def test_a_logged_action_is_the_same_entry_the_api_writes_named_for_the_person(
     assert answer.status_code == 303
     last = _timeline(api, incident["id"])[-1]
     assert last["kind"] == "carrier_contacted"
-    assert last["actor"] == "Anna Agent"
+    assert (last["actor"]["type"], last["actor"]["name"]) == ("user", "Anna Agent")
     assert last["summary"] == "Asked UPS for a damage report"
 
 
@@ -117,7 +117,9 @@ def test_a_photo_upload_is_stored_checked_and_shown_as_a_thumbnail(
     )
     assert answer.status_code == 303, answer.text
     listed = api.get(f"/v1/incidents/{incident['id']}/evidence").json()["items"]
-    assert [(e["file_name"], e["uploaded_by"]) for e in listed] == [("corner.png", "Anna Agent")]
+    assert [(e["file_name"], e["uploaded_by"]["name"]) for e in listed] == [
+        ("corner.png", "Anna Agent")
+    ]
     page = desk.get(f"/desk/incidents/{incident['id']}").text
     thumb = f"/desk/incidents/{incident['id']}/evidence/{listed[0]['id']}/content"
     assert f'<img src="{thumb}"' in page
@@ -210,7 +212,7 @@ def test_a_supervisor_approves_and_the_agent_resolves(
     final = api.get(f"/v1/incidents/{incident['id']}").json()
     assert final["status"] == "resolved"
     assert final["resolution"] == "refunded"
-    actors = {(e["kind"], e["actor"]) for e in _timeline(api, incident["id"])}
+    actors = {(e["kind"], e["actor"]["name"]) for e in _timeline(api, incident["id"])}
     assert ("compensation_approved", "Sven Supervisor") in actors
     assert ("solution_proposed", "Anna Agent") in actors
     assert ("message_sent", "Anna Agent") in actors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from tests.desk.conftest import DeskClient
@@ -96,7 +97,35 @@ def test_a_stuck_parcel_is_listed_with_its_rule_and_opens_an_incident_in_one_cli
     assert incident["source"] == "agent"
     assert incident["type"] in ("lost", "delay")
     first = api.get(f"/v1/incidents/{incident_id}/timeline").json()["items"][0]
-    assert first["actor"] == "Anna Agent"
+    assert (first["actor"]["type"], first["actor"]["name"]) == ("user", "Anna Agent")
     again = desk.post(f"/desk/parcels/{parcel['id']}/incidents")  # a double click
     assert again.headers["location"] == f"/desk/incidents/{incident_id}"
     assert "/desk/incidents/" + incident_id in desk.get("/desk/parcels?stuck=true").text
+
+
+def test_an_incident_whose_parcel_has_a_scan_shows_it_with_its_age(
+    desk: DeskClient, api: ApiClient, clock: FakeClock
+):
+    """Benchmark finding: the queue and the incident page were a 500 as soon as a parcel had
+    a scan (the templates asked the last scan for a field it does not have)."""
+    incident = _open(api)
+    pushed = api.post(
+        f"/v1/parcels/{incident['parcel_id']}/scans",
+        json={
+            "scans": [
+                {
+                    "status": "in_transit",
+                    "occurred_at": (clock.now - timedelta(hours=5)).isoformat(),
+                    "description": "Departed facility",
+                }
+            ]
+        },
+    )
+    assert pushed.status_code in (200, 201), pushed.text
+
+    queue = desk.get("/desk/")
+    page = desk.get(f"/desk/incidents/{incident['id']}")
+
+    assert queue.status_code == page.status_code == 200
+    assert "in transit" in queue.text and "5 h ago" in queue.text
+    assert "(5 h ago)" in page.text

@@ -177,12 +177,11 @@ def test_an_imported_log_line_keeps_a_name_it_cannot_place(
         other = ensure_tenant(session, slug="acme-archive")
         session.commit()
         other_id = other.id
-    with db.unit_of_work() as session:
-        report = import_table(
-            session, tenant_id=other_id, table=read_table(exported), dry_run=False,
-            actor=Actor.system(), now=clock.now, default_next_step_hours=24,
-        )  # fmt: skip
-        assert report.count("imported") == 1
+    report = import_table(
+        db, tenant_id=other_id, table=read_table(exported), dry_run=False,
+        actor=Actor.system(), now=clock.now, default_next_step_hours=24,
+    )  # fmt: skip
+    assert report.imported == 1
     with db.session() as session:
         actors = {
             e.actor_name: e.actor

@@ -69,9 +69,7 @@ def _wanted_path(request: Request) -> str:
     return request.url.path + (f"?{query}" if query and request.method == "GET" else "")
 
 
-async def signed_in(
-    request: Request, session: SessionDep, settings: SettingsDep, now: NowDep
-) -> Desk:
+def signed_in(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> Desk:
     tokens = session_tokens(request, settings)
     found = resume(session, tokens, request.cookies.get(COOKIE_NAME), now=now)
     if found is None:
