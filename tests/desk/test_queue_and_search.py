@@ -127,5 +127,6 @@ def test_an_incident_whose_parcel_has_a_scan_shows_it_with_its_age(
     page = desk.get(f"/desk/incidents/{incident['id']}")
 
     assert queue.status_code == page.status_code == 200
-    assert "in transit" in queue.text and "5 h ago" in queue.text
+    assert "in transit" in queue.text
+    assert "5 h ago" in queue.text
     assert "(5 h ago)" in page.text
