@@ -35,8 +35,8 @@ class ServerTiming:
         async def timed(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 elapsed_ms = (time.perf_counter() - started) * 1000
-                headers = [*message.get("headers", []), (b"server-timing", b"app;dur=%.3f" % elapsed_ms)]
-                message = {**message, "headers": headers}
+                timing = (b"server-timing", b"app;dur=%.3f" % elapsed_ms)
+                message = {**message, "headers": [*message.get("headers", []), timing]}
             await send(message)
 
         await self.app(scope, receive, timed)
