@@ -97,7 +97,10 @@ def _second_page(client: httpx.Client) -> str:
 
 def _sections(client: httpx.Client) -> dict[str, int]:
     """The queue's section counts, to show the seed filled every section past one screen."""
-    counts = {name: int(n) for name, n in _SECTION.findall(client.get("/desk/").text)}
+    queue = client.get("/desk/")
+    if queue.status_code != 200:
+        raise RuntimeError(f"/desk/ answered {queue.status_code}: {queue.text[:300]}")
+    counts = {name: int(n) for name, n in _SECTION.findall(queue.text)}
     if len(counts) != 3 or min(counts.values()) <= 25:
         raise RuntimeError(f"the queue's sections are not all full: {counts}")
     return counts
