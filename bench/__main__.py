@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, str] = {
     "export": "bench.export",
     "import": "bench.imports",
     "contract": "bench.contract",
+    "desk": "bench.desk_queue",
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
