@@ -11,34 +11,17 @@ import httpx
 
 from app.db.engine import Database
 from tests.desk.conftest import add_person
-from tests.desk.test_browser import _sign_in
-from tests.factories import new_api_key, parcel_payload
-
-
-def _lost_parcel(served: str, db: Database) -> tuple[dict[str, Any], str]:
-    """What the storefront sent: a parcel the customer never received, reported lost."""
-    key = new_api_key(db, tenant="acme", name="storefront")
-    with httpx.Client(base_url=served, headers={"Authorization": f"Bearer {key}"}) as api:
-        parcel = api.post("/v1/parcels", json=parcel_payload())
-        assert parcel.status_code == 201, parcel.text
-        incident = api.post(
-            "/v1/incidents",
-            json={
-                "type": "lost",
-                "source": "customer",
-                "parcel_id": parcel.json()["id"],
-                "description": "No scan for three weeks; the customer never got it.",
-            },
-        )
-        assert incident.status_code == 201, incident.text
-        return incident.json(), key
+from tests.desk.test_browser import _seed, _sign_in
 
 
 def test_an_agent_claims_a_lost_parcel_from_the_carrier_until_it_is_paid(
     browser: Any, served: str, db: Database, screenshots: Path
 ):
     add_person(db, email="anna@acme.example", name="Anna Agent")
-    incident, key = _lost_parcel(served, db)
+    seeded = _seed(
+        served, db, type="lost", description="No scan for three weeks; the customer never got it."
+    )
+    incident, key = seeded["incident"], seeded["key"]
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     policy_errors: list[str] = []
