@@ -59,7 +59,7 @@ def claims_context(
         "claims": [
             ClaimOnPage(
                 view=claims.claim_view(row, desk.settings, desk.now),
-                moves=[m for m in MOVE_LABELS if m in claims.CLAIM_TRANSITIONS[row.status]],
+                moves=sorted(claims.CLAIM_TRANSITIONS[row.status], key=_move_order),
             )
             for row in rows
         ],
@@ -69,6 +69,12 @@ def claims_context(
         "claim_carriers": carrier_codes(),
         "move_labels": MOVE_LABELS,
     }
+
+
+def _move_order(move: str) -> tuple[int, str]:
+    """The order a claim meets its moves; one the labels do not know yet comes last."""
+    known = list(MOVE_LABELS)
+    return (known.index(move) if move in known else len(known), move)
 
 
 def _decimal_text(raw: str | None) -> str | None:
