@@ -25,9 +25,11 @@ from app.core.settings import Settings
 from app.db.engine import Database
 from app.desk import login, search, stuck
 from app.desk.dashboard import router as dashboard
+from app.desk.incident import claims as incident_claims
 from app.desk.incident import forms as incident_forms
 from app.desk.incident import process as incident_process
 from app.desk.incident import router as incident
+from app.desk.people import router as people
 from app.desk.queue import router as queue
 from app.desk.web.errors import install_error_pages
 from app.desk.web.headers import DeskHeaders
@@ -70,6 +72,7 @@ def build_desk(settings: Settings, *, database: Database, clock: Callable[[], da
     desk.include_router(search.router)
     desk.include_router(stuck.router)
     desk.include_router(dashboard.router)
-    for incident_router in (incident, incident_forms, incident_process):
+    desk.include_router(people.router)
+    for incident_router in (incident, incident_forms, incident_process, incident_claims):
         desk.include_router(incident_router.router)
     return desk

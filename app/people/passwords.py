@@ -57,6 +57,13 @@ def verify_against_nobody(password: str) -> None:
     verify_password(_dummy_hash(HASHER), password)
 
 
+def generate_password(min_length: int) -> str:
+    """A random password of at least ``min_length`` (and 20) URL-safe characters, for an admin
+    to hand over once: about 6 bits a character, so 20 carry some 120 bits."""
+    length = max(min_length, 20)
+    return secrets.token_urlsafe(length)[:length]
+
+
 def check_new_password(password: str, *, email: str, min_length: int) -> None:
     """Refuse (``ValidationFailed``) a password too short, too long, blank or the e-mail."""
     if len(password) < min_length:

@@ -1,4 +1,5 @@
-"""A tenant's people: create, list, find, disable, reset a password. Flushes, never commits.
+"""A tenant's people: create, list, find, change a role, disable, reset a password. Flushes,
+never commits.
 
 Errors: ``ValidationFailed`` (a bad e-mail, name, role or password), ``Conflict`` (the e-mail
 is taken in that tenant), ``NotFound`` (no such tenant or person) and ``AmbiguousUser`` (an
@@ -123,6 +124,16 @@ def disable_user(session: Session, user: User, *, now: datetime) -> User:
     if user.disabled_at is None:
         user.disabled_at = now
         user.session_epoch += 1
+        session.add(user)
+        session.flush()
+    return user
+
+
+def change_role(session: Session, user: User, *, role: str) -> User:
+    """A new role, in force from the person's next request (each request reads the role)."""
+    _check_role(role)
+    if user.role != role:
+        user.role = role
         session.add(user)
         session.flush()
     return user

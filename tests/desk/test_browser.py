@@ -15,7 +15,13 @@ from tests.desk.images import small_png
 from tests.factories import new_api_key, parcel_payload
 
 
-def _seed(served: str, db: Database) -> dict[str, Any]:
+def _seed(
+    served: str,
+    db: Database,
+    *,
+    type: str = "damaged",
+    description: str = "The box arrived crushed and the lamp inside is broken.",
+) -> dict[str, Any]:
     """What the storefront sent through the API: a customer's report of a damaged parcel."""
     key = new_api_key(db, tenant="acme", name="storefront")
     with httpx.Client(base_url=served, headers={"Authorization": f"Bearer {key}"}) as api:
@@ -24,10 +30,10 @@ def _seed(served: str, db: Database) -> dict[str, Any]:
         incident = api.post(
             "/v1/incidents",
             json={
-                "type": "damaged",
+                "type": type,
                 "source": "customer",
                 "parcel_id": parcel.json()["id"],
-                "description": "The box arrived crushed and the lamp inside is broken.",
+                "description": description,
             },
         )
         assert incident.status_code == 201, incident.text

@@ -9,6 +9,7 @@ from app.core.errors import ValidationFailed
 from app.people import passwords
 from app.people.passwords import (
     check_new_password,
+    generate_password,
     hash_password,
     needs_rehash,
     verify_password,
@@ -74,3 +75,13 @@ def test_the_minimum_length_is_the_settings_not_a_constant() -> None:
     check_new_password("twelve chars", email="anna@acme.example", min_length=12)
     with pytest.raises(ValidationFailed, match="at least 16"):
         check_new_password("twelve chars", email="anna@acme.example", min_length=16)
+
+
+@pytest.mark.parametrize("min_length", [8, 12, 20, 64, 128])
+def test_a_generated_password_meets_the_rules_and_is_never_the_same(min_length: int) -> None:
+    made = {generate_password(min_length) for _ in range(20)}
+
+    assert len(made) == 20
+    assert {len(p) for p in made} == {max(min_length, 20)}
+    for password in made:
+        check_new_password(password, email="anna@acme.example", min_length=min_length)

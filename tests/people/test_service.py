@@ -10,6 +10,7 @@ from app.core.tenancy import ensure_tenant
 from app.people.passwords import verify_password
 from app.people.service import (
     AmbiguousUser,
+    change_role,
     create_user,
     disable_user,
     find_user,
@@ -185,3 +186,13 @@ def test_create_user_takes_the_roles_of_the_issue(session: Session) -> None:
         for role in ("agent", "supervisor", "admin")
     ]
     assert made == ["agent", "supervisor", "admin"]
+
+
+def test_a_role_change_keeps_the_session_and_refuses_unknown_roles(session: Session) -> None:
+    anna = add_person(session)
+
+    change_role(session, anna, role="supervisor")
+    with pytest.raises(ValidationFailed, match="'owner' is not a role"):
+        change_role(session, anna, role="owner")
+
+    assert (anna.role, anna.session_epoch) == ("supervisor", 0)  # the next request reads it

@@ -8,6 +8,7 @@ from typing import Any, get_args
 
 from sqlmodel import Session
 
+from app.desk.incident.claims import claims_context
 from app.desk.web.auth import Desk
 from app.evidence import service as evidence
 from app.evidence.schemas import EvidenceKind
@@ -79,4 +80,5 @@ def incident_context(
         "process": process,
         "pending": next((p for p in process.proposals if p.status == "pending"), None),
         "outbound": [m for m in conversation if m.direction == "out"],
+        **claims_context(session, desk, incident, parcel),
     }

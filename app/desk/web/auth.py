@@ -63,6 +63,10 @@ class Desk:
     def may_approve(self) -> bool:
         return self.can(Permission.APPROVE_COMPENSATION)
 
+    @property
+    def may_manage_people(self) -> bool:
+        return self.can(Permission.MANAGE_PEOPLE)
+
 
 def _wanted_path(request: Request) -> str:
     query = request.url.query
