@@ -20,6 +20,7 @@ from datetime import UTC, datetime, time, timedelta
 import httpx
 from sqlalchemy import text
 
+from app.core.actors import Actor
 from app.core.settings import Settings
 from app.db.engine import Database
 from app.tracker_sheet.errors import ImportLimits
@@ -120,7 +121,7 @@ def import_queue(db: Database, tenant_id: uuid.UUID, count: int, now: datetime) 
             tenant_id=tenant_id,
             table=read_table(tracker_csv(start, stop, now), ImportLimits()),
             dry_run=False,
-            actor="bench import",
+            actor=Actor.system(),
             now=now,
             default_next_step_hours=settings.default_next_step_hours,
             date_order="iso",

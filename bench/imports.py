@@ -15,6 +15,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+from app.core.actors import Actor
 from app.core.settings import Settings
 from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
@@ -68,7 +69,7 @@ def _run(db: Database, tenant_id: uuid.UUID, content: bytes, *, dry_run: bool) -
         tenant_id=tenant_id,
         table=read_table(content, ImportLimits()),
         dry_run=dry_run,
-        actor="bench",
+        actor=Actor.system(),
         now=NOW,
         default_next_step_hours=settings.default_next_step_hours,
         date_order="dmy",

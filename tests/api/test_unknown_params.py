@@ -80,8 +80,7 @@ def test_only_the_documentation_pages_stand_outside_the_rule(bare_client: TestCl
             # the desk's pages: an app of their own, applying the same rule as pages
             # (tests/desk/test_auth.py: test_unknown_query_parameters_are_a_400_page...)
             assert refuse_unknown_query_params in [
-                d.dependency
-                for d in route.app.router.dependencies  # type: ignore[attr-defined]
+                d.dependency for d in route.app.router.dependencies
             ]
         elif hasattr(route, "path") and not route.path.startswith("/static-offline-docs"):
             outside.add(route.path)

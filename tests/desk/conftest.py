@@ -78,7 +78,7 @@ class DeskClient:
 
     def sign_in(self, email: str, password: str = PASSWORD) -> httpx.Response:
         form = self.client.get("/desk/login")
-        response = self.client.post(
+        response: httpx.Response = self.client.post(
             "/desk/login",
             data={"email": email, "password": password, "csrf_token": csrf_of(form.text)},
         )
@@ -87,10 +87,13 @@ class DeskClient:
         return response
 
     def get(self, url: str, **kw: Any) -> httpx.Response:
-        return self.client.get(url, **kw)
+        response: httpx.Response = self.client.get(url, **kw)
+        return response
 
     def post(self, url: str, data: dict[str, Any] | None = None, **kw: Any) -> httpx.Response:
-        return self.client.post(url, data={"csrf_token": self.csrf, **(data or {})}, **kw)
+        form = {"csrf_token": self.csrf, **(data or {})}
+        response: httpx.Response = self.client.post(url, data=form, **kw)
+        return response
 
 
 @pytest.fixture

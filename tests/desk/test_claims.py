@@ -89,8 +89,12 @@ def test_a_claim_worked_on_the_desk_writes_what_the_api_writes(
         "claim_partially_approved",
         "claim_paid",
     ]
-    assert {e["actor"] for e in api_entries} == {"agent-anna"}
-    assert {e["actor"] for e in desk_entries} == {"Anna Agent"}
+    assert {(e["actor"]["type"], e["actor"]["name"]) for e in api_entries} == {
+        ("api_key", "agent-anna")
+    }
+    assert {(e["actor"]["type"], e["actor"]["name"]) for e in desk_entries} == {
+        ("user", "Anna Agent")
+    }
     claim_events = [t for t in event_types(db, on_desk["id"]) if t.startswith("claim.")]
     assert claim_events == [t for t in event_types(db, by_api["id"]) if t.startswith("claim.")]
 
@@ -101,7 +105,7 @@ def test_a_claim_worked_on_the_desk_writes_what_the_api_writes(
     }
     assert desk_claim["evidence_ids"] == [desk_photo]
     assert (desk_claim["status"], desk_claim["paid_amount"]) == ("paid", "40.00")
-    assert desk_claim["created_by"] == "Anna Agent"
+    assert desk_claim["created_by"]["name"] == "Anna Agent"
 
 
 def test_the_page_offers_only_the_moves_the_claim_may_make(desk: DeskClient, api: ApiClient):
@@ -239,4 +243,4 @@ def test_a_supervisor_works_claims_too(app: Any, client: Any, api: ApiClient, db
     assert sven.sign_in("sven@acme.example").status_code == 303
     incident = new_incident(api)
     assert sven.post(f"/desk/incidents/{incident['id']}/claims", CLAIM).status_code == 303
-    assert _claim_entries(api, incident)[0]["actor"] == "Sven Supervisor"
+    assert _claim_entries(api, incident)[0]["actor"]["name"] == "Sven Supervisor"

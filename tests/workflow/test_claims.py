@@ -112,6 +112,16 @@ def test_a_claim_moves_from_draft_to_paid_with_an_entry_and_event_each_time(
         "claim.partially_approved",
         "claim.paid",
     ]
+    summaries = [
+        e["summary"]
+        for e in api.get(f"/v1/incidents/{incident['id']}/timeline").json()["items"]
+        if e.get("kind", "").startswith("claim_")
+    ]
+    # amounts in the currency's minor units, as the API writes them (stored: 40.000)
+    assert summaries[2:] == [
+        "Carrier claim partially approved: 40.00 EUR",
+        "Carrier claim paid: 40.00 EUR",
+    ]
 
 
 def test_a_rejected_claim_needs_the_reason(api: ApiClient) -> None:

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from adapters import registry
 from app.core.actors import Actor
 from app.core.errors import Conflict, NotFound, ValidationFailed
-from app.core.schemas import EARLIEST_YEAR, LATEST_YEAR
+from app.core.schemas import EARLIEST_YEAR, LATEST_YEAR, money_text
 from app.core.settings import DEFAULT_CLAIM_WINDOWS, Settings
 from app.evidence.models import EvidenceFile
 from app.incidents.models import Incident
@@ -129,7 +129,8 @@ def create_claim(
         actor,
         settings,
         now,
-        f"Carrier claim drafted: {body.claim_type}, {body.amount} {body.currency} against "
+        f"Carrier claim drafted: {body.claim_type}, {money_text(body.amount, body.currency)} "
+        f"{body.currency} against "
         f"{carrier}; file by {claim.filing_deadline.date().isoformat()}",
     )
     return claim
@@ -162,7 +163,7 @@ def transition_claim(
     elif body.to in ("approved", "partially_approved"):
         claim.approved_amount = _approved_amount(claim, body)
         claim.decided_at = at
-        detail = f": {claim.approved_amount} {claim.currency}"
+        detail = f": {money_text(claim.approved_amount, claim.currency)} {claim.currency}"
     elif body.to == "rejected":
         if not body.reason:
             raise ValidationFailed("reason", "say why the carrier rejected the claim")
@@ -171,7 +172,7 @@ def transition_claim(
     else:  # paid
         claim.paid_amount = body.amount or claim.approved_amount
         claim.paid_at = at
-        detail = f": {claim.paid_amount} {claim.currency}"
+        detail = f": {money_text(claim.paid_amount, claim.currency)} {claim.currency}"
     if body.reason and body.to != "rejected":
         claim.decision_reason = body.reason
     claim.status, claim.updated_at = body.to, now
