@@ -60,7 +60,9 @@ def test_an_agent_claims_a_lost_parcel_from_the_carrier_until_it_is_paid(
     with httpx.Client(base_url=served, headers={"Authorization": f"Bearer {key}"}) as api:
         items = api.get(f"/v1/incidents/{incident['id']}/timeline").json()["items"]
     claim_entries = [
-        (i["kind"], i["actor"]) for i in items if i["item"] == "entry" and "claim" in i["kind"]
+        (i["kind"], i["actor"]["name"])
+        for i in items
+        if i["item"] == "entry" and "claim" in i["kind"]
     ]
     assert claim_entries == [
         ("claim_created", "Anna Agent"),
