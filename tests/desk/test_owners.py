@@ -78,7 +78,8 @@ def test_the_desk_writes_what_the_api_writes_and_the_api_finds_it(
     assert desk_entry["data"] == api_entry["data"]
     assert desk_entry["actor"] == {"type": "user", "id": str(agent.id), "name": "Anna Agent"}
     assert api_entry["actor"]["type"] == "api_key"
-    by = {e["incident_id"]: e["payload"]["assignment"]["by"] for e in events(db, "incident.assigned")}
+    assigned = events(db, "incident.assigned")
+    by = {e["incident_id"]: e["payload"]["assignment"]["by"] for e in assigned}
     assert by[on_desk["id"]] == desk_entry["actor"]
     assert by[by_api["id"]] == api_entry["actor"]
 

@@ -147,9 +147,7 @@ def untouched_automatic(
     return _section(session, query, count)
 
 
-def escalated_unowned(
-    session: Session, *, tenant_id: uuid.UUID, filters: QueueFilters
-) -> Section:
+def escalated_unowned(session: Session, *, tenant_id: uuid.UUID, filters: QueueFilters) -> Section:
     """Escalated incidents nobody owns, the longest untouched first."""
     conditions = [
         col(Incident.status) == "escalated",
