@@ -27,6 +27,7 @@ from app.desk import login, search, stuck
 from app.desk.dashboard import router as dashboard
 from app.desk.incident import claims as incident_claims
 from app.desk.incident import forms as incident_forms
+from app.desk.incident import owner as incident_owner
 from app.desk.incident import process as incident_process
 from app.desk.incident import router as incident
 from app.desk.people import router as people
@@ -73,6 +74,12 @@ def build_desk(settings: Settings, *, database: Database, clock: Callable[[], da
     desk.include_router(stuck.router)
     desk.include_router(dashboard.router)
     desk.include_router(people.router)
-    for incident_router in (incident, incident_forms, incident_process, incident_claims):
+    for incident_router in (
+        incident,
+        incident_forms,
+        incident_owner,
+        incident_process,
+        incident_claims,
+    ):
         desk.include_router(incident_router.router)
     return desk

@@ -92,6 +92,11 @@ def test_an_agent_and_a_supervisor_work_a_damaged_parcel_in_the_browser(
     assert page.locator("h1").inner_text().startswith(number)
     page.screenshot(path=screenshots / "02-incident.png", full_page=True)
 
+    page.click("button:text('Take it')")
+    page.wait_for_selector("#row-h ~ dl >> text=Anna Agent <anna@acme.example>")
+    assert page.locator("button:text('Take it')").count() == 0
+    page.screenshot(path=screenshots / "02b-taken.png", full_page=True)
+
     page.select_option("#a-kind", "carrier_contacted")
     page.fill("#a-text", "Asked UPS for the depot's damage report")
     page.click("button:text('Log action')")
@@ -161,6 +166,7 @@ def test_an_agent_and_a_supervisor_work_a_damaged_parcel_in_the_browser(
         items = api.get(f"/v1/incidents/{seeded['incident']['id']}/timeline").json()["items"]
     actors = {(i["kind"], i["actor"]["name"]) for i in items if i["item"] == "entry"}
     assert {i["actor"]["type"] for i in items if i["item"] == "entry"} >= {"user"}
+    assert ("assigned", "Anna Agent") in actors
     assert ("carrier_contacted", "Anna Agent") in actors
     assert ("evidence_added", "Anna Agent") in actors or any(
         actor == "Anna Agent" and "evidence" in kind for kind, actor in actors

@@ -9,6 +9,7 @@ from typing import Any, get_args
 from sqlmodel import Session
 
 from app.desk.incident.claims import claims_context
+from app.desk.incident.owner import owner_choices
 from app.desk.web.auth import Desk
 from app.evidence import service as evidence
 from app.evidence.schemas import EvidenceKind
@@ -80,5 +81,6 @@ def incident_context(
         "process": process,
         "pending": next((p for p in process.proposals if p.status == "pending"), None),
         "outbound": [m for m in conversation if m.direction == "out"],
+        "owners": owner_choices(session, desk),
         **claims_context(session, desk, incident, parcel),
     }

@@ -5,6 +5,10 @@ The list orders and pages as the API's incident list does (newest opened first, 
 list has no parameter for: destination country and "resolved since". The sections are small
 and bounded (``SECTION_LIMIT``), each answered from an index: the partial index on open
 incidents' deadlines, the status index, the proposals' incident index.
+
+The owner views (mine, unassigned) filter on ``assignee_id`` as the API's ``assignee=``
+parameter does; escalated incidents nobody owns are a section of their own, for supervisors:
+the overdue job escalates and asks for an owner but never picks one.
 """
 
 from __future__ import annotations
@@ -33,9 +37,18 @@ class QueueFilters:
     carrier: str | None = None
     type: str | None = None
     destination_country: str | None = None
+    assignee_id: uuid.UUID | None = None
+    unassigned: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def owner(self) -> Iterator[ColumnElement[bool]]:
+        """The owner a view asks for (mine, nobody's); the sections ignore it, as statuses."""
+        if self.assignee_id is not None:
+            yield col(Incident.assignee_id) == self.assignee_id
+        if self.unassigned:
+            yield col(Incident.assignee_id).is_(None)
 
     def narrowing(self) -> Iterator[ColumnElement[bool]]:
         """The filters a person chose (carrier, type, destination), for every section too."""
@@ -63,7 +76,7 @@ def queue_page(
     after: tuple[datetime, uuid.UUID] | None,
     limit: int,
 ) -> list[tuple[Incident, Parcel]]:
-    query = _rows(tenant_id).where(*filters.narrowing())
+    query = _rows(tenant_id).where(*filters.narrowing(), *filters.owner())
     if filters.statuses:
         query = query.where(col(Incident.status).in_(filters.statuses))
     if filters.resolved_since is not None:
@@ -130,6 +143,18 @@ def untouched_automatic(
         *filters.narrowing(),
     ]
     query = _rows(tenant_id).where(*conditions).order_by(col(Incident.opened_at))
+    count = _count(tenant_id).where(*conditions)
+    return _section(session, query, count)
+
+
+def escalated_unowned(session: Session, *, tenant_id: uuid.UUID, filters: QueueFilters) -> Section:
+    """Escalated incidents nobody owns, the longest untouched first."""
+    conditions = [
+        col(Incident.status) == "escalated",
+        col(Incident.assignee_id).is_(None),
+        *filters.narrowing(),
+    ]
+    query = _rows(tenant_id).where(*conditions).order_by(col(Incident.updated_at))
     count = _count(tenant_id).where(*conditions)
     return _section(session, query, count)
 

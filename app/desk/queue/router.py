@@ -19,7 +19,15 @@ from app.incidents.schemas import IncidentType
 from app.incidents.views import incident_view
 
 router = APIRouter()
-ViewKey = Literal["open", "awaiting_carrier", "awaiting_customer", "escalated", "resolved_week"]
+ViewKey = Literal[
+    "open",
+    "mine",
+    "unassigned",
+    "awaiting_carrier",
+    "awaiting_customer",
+    "escalated",
+    "resolved_week",
+]
 INCIDENT_TYPES: tuple[str, ...] = IncidentType.__args__  # type: ignore[attr-defined]
 PAGE_SIZE = 50
 
@@ -53,6 +61,8 @@ def queue_page(
         carrier=carrier or None,
         type=type or None,
         destination_country=_country(destination_country),
+        assignee_id=desk.user.id if chosen.owner == "me" else None,
+        unassigned=chosen.owner == "nobody",
     )
     tenant_id = desk.user.tenant_id
     listing = keyset_page(
@@ -70,6 +80,12 @@ def queue_page(
         session, tenant_id=tenant_id, filters=filters, until=end_of_day(desk.now, desk.zone)
     )
     untouched = queue.untouched_automatic(session, tenant_id=tenant_id, filters=filters)
+    # the supervisor's part (supervisors and admins): escalations without an owner, approvals
+    unowned = (
+        queue.escalated_unowned(session, tenant_id=tenant_id, filters=filters)
+        if desk.may_approve
+        else None
+    )
     approvals = (
         queue.approvals_waiting(session, tenant_id=tenant_id, filters=filters)
         if desk.may_approve
@@ -85,7 +101,7 @@ def queue_page(
         "queue.html",
         desk,
         active="queue",
-        views=[v for v in SAVED_VIEWS if not v.needs_owner],
+        views=SAVED_VIEWS,
         view=chosen,
         filters=filters,
         carriers=carrier_codes(),
@@ -95,6 +111,8 @@ def queue_page(
         due_more=due.more,
         untouched=[incident_view(i, p, now=desk.now) for i, p in untouched.rows],
         untouched_more=untouched.more,
+        unowned=[incident_view(i, p, now=desk.now) for i, p in unowned.rows] if unowned else [],
+        unowned_more=unowned.more if unowned is not None else 0,
         approvals=waiting,
         approvals_more=approvals.more if approvals is not None else 0,
     )

@@ -1,17 +1,17 @@
-"""The queue's saved views: each a fixed filter over statuses (and, for one, a time).
-
-``mine`` and ``unassigned`` read the incident's owner; they are listed here with
-``needs_owner`` and shown once incidents have one.
+"""The queue's saved views: each a fixed filter over statuses (and, for one, a time; for two,
+the owner: ``mine`` is the signed-in person's, ``unassigned`` nobody's).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from app.incidents.service import TRANSITIONS
 
+Owner = Literal["me", "nobody"]
 UNRESOLVED = tuple(sorted(status for status in TRANSITIONS if status != "resolved"))
 
 
@@ -21,19 +21,19 @@ class SavedView:
     label: str
     statuses: tuple[str, ...]
     resolved_this_week: bool = False
-    needs_owner: bool = False
+    owner: Owner | None = None
 
 
 SAVED_VIEWS: tuple[SavedView, ...] = (
     SavedView("open", "All open", UNRESOLVED),
-    SavedView("mine", "Mine", UNRESOLVED, needs_owner=True),
-    SavedView("unassigned", "Unassigned", UNRESOLVED, needs_owner=True),
+    SavedView("mine", "Mine", UNRESOLVED, owner="me"),
+    SavedView("unassigned", "Unassigned", UNRESOLVED, owner="nobody"),
     SavedView("awaiting_carrier", "Awaiting carrier", ("awaiting_carrier",)),
     SavedView("awaiting_customer", "Awaiting customer", ("awaiting_customer",)),
     SavedView("escalated", "Escalated", ("escalated",)),
     SavedView("resolved_week", "Resolved this week", ("resolved",), resolved_this_week=True),
 )
-VIEWS = {view.key: view for view in SAVED_VIEWS if not view.needs_owner}
+VIEWS = {view.key: view for view in SAVED_VIEWS}
 
 
 def start_of_day(now: datetime, zone: ZoneInfo) -> datetime:
