@@ -65,6 +65,19 @@ def _parcel_key(row: TrackerRow) -> ParcelKey:
 # (``tracking_number = ANY(...)``) were compared row by row against every parcel of the
 # tenant whenever the planner's statistics predated the import (a new install's first big
 # import): 500 comparisons per parcel per batch, a re-run of 50,000 rows took 94 s.
+#
+# Planned afresh each time (``_PLAN_EACH_TIME``, for this transaction): psycopg prepares a
+# statement run five times on a connection, and PostgreSQL's generic plan for it knows
+# neither the tenant nor how many keys the arrays hold (it guesses 10). That plan probed the
+# trigram index of ``tracking_number`` (migration 0007) once per key: every probe read the
+# posting lists of trigrams all tracking numbers share ("000"), 2.6 ms at 6,000 parcels and
+# growing, so each batch was slower than the one before (200 s of a 50,000-row import). The
+# trigram indexes serve the incident list's free-text search and only bitmap scans can read
+# them, so bitmap scans are off too: an equality on a unique key is one B-tree probe.
+_PLAN_EACH_TIME = text(
+    "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
+    " set_config('enable_bitmapscan', 'off', true)"
+)
 _EXISTING_PG = text(
     """
     SELECT p.id, p.carrier, p.tracking_number, p.order_id,
@@ -82,6 +95,7 @@ def _existing(
     """The batch's parcels that exist: (id, order id, has an incident) by parcel key."""
     keys = sorted({_parcel_key(r) for r in rows})
     if session.get_bind().dialect.name == "postgresql":
+        session.execute(_PLAN_EACH_TIME)
         result = session.execute(
             _EXISTING_PG,
             {
