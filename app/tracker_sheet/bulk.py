@@ -4,8 +4,8 @@
 name (by tenant, carrier and tracking number: the parcel's own unique key) and which of them
 already have an incident; it decides each row: create, already imported, or an error.
 ``write_batch`` then inserts the new parcels, incidents and timeline entries, each table in
-multi-row statements, and reserves the incidents' numbers in one step. The caller owns the
-transaction.
+one COPY on PostgreSQL (multi-row INSERTs on SQLite, see ``app.db.bulk_insert``), and
+reserves the incidents' numbers in one step. The caller owns the transaction.
 
 What an imported incident looks like: its columns as the sheet gave them; its timeline is the
 sheet's Internal Action Log (our export's lines keep their time, actor and kind; any other line
@@ -24,9 +24,10 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, text
 from sqlmodel import Session, SQLModel, col, select
 
+from app.db.bulk_insert import insert_rows
 from app.incidents import service as incidents
 from app.incidents.models import Incident, TimelineEntry
 from app.incidents.timeline import chained_values
@@ -288,9 +289,7 @@ def write_batch(
         created.append(incident)
         entries += _timeline(row, incident["id"], tenant_id=tenant_id, actor=actor, now=now)
     for model, rows in ((Parcel, parcels), (Incident, created), (TimelineEntry, entries)):
-        if rows:  # in foreign-key order, a multi-row INSERT each: the table's, not the ORM's
-            # bulk insert (it splits rows by which values are empty); RETURNING makes
-            # SQLAlchemy send up to 1,000 rows per statement instead of one row each
-            table = _table(model)
-            session.execute(insert(table).returning(table.c.id), rows).all()
+        # in foreign-key order, straight into the table (COPY on PostgreSQL): not the ORM's
+        # bulk insert, which splits rows by which values are empty
+        insert_rows(session, _table(model), rows)
     return len(created)
