@@ -8,7 +8,7 @@ count Monday to Friday.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import lru_cache
 from importlib import resources
 from zoneinfo import ZoneInfo
@@ -73,8 +73,13 @@ def _day_start(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
 
 
+@lru_cache(maxsize=8192)
 def business_days_between(start: datetime, end: datetime, country: str | None) -> float:
-    """Working-day time from ``start`` to ``end`` in ``country``, in days (fractional)."""
+    """Working-day time from ``start`` to ``end`` in ``country``, in days (fractional).
+
+    Cached: a detection tick or an import judges thousands of parcels against one ``now``,
+    most of them last scanned at a few shared moments (a carrier's depot scan for a whole
+    shipment); the answer depends on the instants alone."""
     if end <= start:
         return 0.0
     zone = country_zone(country)
@@ -93,7 +98,17 @@ def business_days_between(start: datetime, end: datetime, country: str | None) -
 
 
 def add_business_days(start: datetime, days: float, country: str | None) -> datetime:
-    """The instant when ``days`` of working-day time have passed since ``start``."""
+    """The instant when ``days`` of working-day time have passed since ``start``.
+
+    Cached like ``business_days_between``; the key holds ``start``'s zone (and fold) as well
+    as its instant, because the answer may be ``start`` itself, in ``start``'s own zone."""
+    return _add_business_days(start, start.tzinfo, start.fold, days, country)
+
+
+@lru_cache(maxsize=8192)
+def _add_business_days(
+    start: datetime, _zone: tzinfo | None, _fold: int, days: float, country: str | None
+) -> datetime:
     zone = country_zone(country)
     remaining = days
     day = start.astimezone(zone).date()

@@ -4,8 +4,8 @@
 name (by tenant, carrier and tracking number: the parcel's own unique key) and which of them
 already have an incident; it decides each row: create, already imported, or an error.
 ``write_batch`` then inserts the new parcels, incidents and timeline entries, each table in
-multi-row statements, and reserves the incidents' numbers in one step. The caller owns the
-transaction.
+one COPY on PostgreSQL (multi-row INSERTs on SQLite, see ``app.db.bulk_insert``), and
+reserves the incidents' numbers in one step. The caller owns the transaction.
 
 What an imported incident looks like: its columns as the sheet gave them; its timeline is the
 sheet's Internal Action Log (our export's lines keep their time, actor and kind; any other line
@@ -24,10 +24,11 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from pydantic_core import PydanticUndefined
-from sqlalchemy import Table, insert, text
+from sqlalchemy import Table, text
 from sqlmodel import Session, SQLModel, col, select
 
 from app.core.actors import Actor
+from app.db.bulk_insert import insert_rows
 from app.incidents import service as incidents
 from app.incidents.actors import actor_named
 from app.incidents.models import Incident, TimelineEntry
@@ -67,6 +68,19 @@ def _parcel_key(row: TrackerRow) -> ParcelKey:
 # (``tracking_number = ANY(...)``) were compared row by row against every parcel of the
 # tenant whenever the planner's statistics predated the import (a new install's first big
 # import): 500 comparisons per parcel per batch, a re-run of 50,000 rows took 94 s.
+#
+# Planned afresh each time (``_PLAN_EACH_TIME``, for this transaction): psycopg prepares a
+# statement run five times on a connection, and PostgreSQL's generic plan for it knows
+# neither the tenant nor how many keys the arrays hold (it guesses 10). That plan probed the
+# trigram index of ``tracking_number`` (migration 0007) once per key: every probe read the
+# posting lists of trigrams all tracking numbers share ("000"), 2.6 ms at 6,000 parcels and
+# growing, so each batch was slower than the one before (200 s of a 50,000-row import). The
+# trigram indexes serve the incident list's free-text search and only bitmap scans can read
+# them, so bitmap scans are off too: an equality on a unique key is one B-tree probe.
+_PLAN_EACH_TIME = text(
+    "SELECT set_config('plan_cache_mode', 'force_custom_plan', true),"
+    " set_config('enable_bitmapscan', 'off', true)"
+)
 _EXISTING_PG = text(
     """
     SELECT p.id, p.carrier, p.tracking_number, p.order_id,
@@ -84,6 +98,7 @@ def _existing(
     """The batch's parcels that exist: (id, order id, has an incident) by parcel key."""
     keys = sorted({_parcel_key(r) for r in rows})
     if session.get_bind().dialect.name == "postgresql":
+        session.execute(_PLAN_EACH_TIME)
         result = session.execute(
             _EXISTING_PG,
             {
@@ -299,9 +314,7 @@ def write_batch(
             row, incident["id"], tenant_id=tenant_id, actor=actor, named=named, now=now
         )
     for model, rows in ((Parcel, parcels), (Incident, created), (TimelineEntry, entries)):
-        if rows:  # in foreign-key order, a multi-row INSERT each: the table's, not the ORM's
-            # bulk insert (it splits rows by which values are empty); RETURNING makes
-            # SQLAlchemy send up to 1,000 rows per statement instead of one row each
-            table = _table(model)
-            session.execute(insert(table).returning(table.c.id), rows).all()
+        # in foreign-key order, straight into the table (COPY on PostgreSQL): not the ORM's
+        # bulk insert, which splits rows by which values are empty
+        insert_rows(session, _table(model), rows)
     return len(created)
