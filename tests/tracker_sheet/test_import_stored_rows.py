@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from app.core.actors import Actor
 from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
 from app.parcels.schemas import ParcelCreate
@@ -40,7 +41,7 @@ def _import(db: Database, tenant_id: Any, batch_rows: int) -> ImportReport:
         tenant_id=tenant_id,
         table=read_table(varied_sheet(200), ImportLimits()),
         dry_run=False,
-        actor="importer@example.com",
+        actor=Actor("api_key", None, "importer@example.com"),
         now=NOW,
         default_next_step_hours=48,
         batch_rows=batch_rows,
