@@ -47,10 +47,10 @@ def sign_out(page: Any) -> None:
     page.wait_for_url("**/desk/login")
 
 
-def actor_name(actor: str | dict[str, Any]) -> str:
-    """The person an entry names: a plain display name today, ``{"type": "user", "id",
-    "name"}`` once actors are structured (issue 18); both read the same here."""
-    return actor["name"] if isinstance(actor, dict) else actor
+def actor_name(actor: dict[str, Any]) -> str:
+    """The person an entry names (``{"type": "user", "id", "name"}``)."""
+    assert actor["type"] == "user", actor
+    return str(actor["name"])
 
 
 def timeline(served: str, key: str, incident_id: str) -> list[dict[str, Any]]:

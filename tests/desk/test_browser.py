@@ -10,43 +10,9 @@ from typing import Any
 import httpx
 
 from app.db.engine import Database
-from tests.desk.conftest import PASSWORD, add_person
+from tests.desk.browser_steps import report, sign_in, sign_out
+from tests.desk.conftest import add_person
 from tests.desk.images import small_png
-from tests.factories import new_api_key, parcel_payload
-
-
-def _seed(
-    served: str,
-    db: Database,
-    *,
-    type: str = "damaged",
-    description: str = "The box arrived crushed and the lamp inside is broken.",
-) -> dict[str, Any]:
-    """What the storefront sent through the API: a customer's report of a damaged parcel."""
-    key = new_api_key(db, tenant="acme", name="storefront")
-    with httpx.Client(base_url=served, headers={"Authorization": f"Bearer {key}"}) as api:
-        parcel = api.post("/v1/parcels", json=parcel_payload())
-        assert parcel.status_code == 201, parcel.text
-        incident = api.post(
-            "/v1/incidents",
-            json={
-                "type": type,
-                "source": "customer",
-                "parcel_id": parcel.json()["id"],
-                "description": description,
-            },
-        )
-        assert incident.status_code == 201, incident.text
-        return {"incident": incident.json(), "key": key}
-
-
-def _sign_in(page: Any, served: str, email: str) -> None:
-    page.goto(f"{served}/desk")
-    assert "/desk/login" in page.url
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("button:text('Sign in')")
-    page.wait_for_url(f"{served}/desk/**")
 
 
 def _image_width(page: Any, selector: str) -> int:
@@ -60,17 +26,17 @@ def _image_width(page: Any, selector: str) -> int:
     return 0
 
 
-def _sign_out(page: Any) -> None:
-    page.click("button:text('Sign out')")
-    page.wait_for_url("**/desk/login")
-
-
 def test_an_agent_and_a_supervisor_work_a_damaged_parcel_in_the_browser(
     browser: Any, served: str, db: Database, screenshots: Path, tmp_path: Path
 ):
     add_person(db, email="anna@acme.example", name="Anna Agent")
     add_person(db, email="sven@acme.example", name="Sven Supervisor", role="supervisor")
-    seeded = _seed(served, db)
+    seeded = report(
+        served,
+        db,
+        type="damaged",
+        description="The box arrived crushed and the lamp inside is broken.",
+    )
     number = seeded["incident"]["number"]
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
@@ -80,7 +46,7 @@ def test_an_agent_and_a_supervisor_work_a_damaged_parcel_in_the_browser(
         lambda m: policy_errors.append(m.text) if "Content Security Policy" in m.text else None,
     )
 
-    _sign_in(page, served, "anna@acme.example")
+    sign_in(page, served, "anna@acme.example")
     assert page.locator("h1").inner_text() == "Queue"
     page.keyboard.press("/")
     assert page.evaluate("document.activeElement.id") == "search"
@@ -137,18 +103,18 @@ def test_an_agent_and_a_supervisor_work_a_damaged_parcel_in_the_browser(
     assert page.locator("button:text('Approve')").count() == 0  # an agent has none
     page.screenshot(path=screenshots / "06-waiting-for-approval.png", full_page=True)
     incident_url = page.url.split("#")[0]
-    _sign_out(page)
+    sign_out(page)
 
-    _sign_in(page, served, "sven@acme.example")
+    sign_in(page, served, "sven@acme.example")
     assert page.locator("text=Approvals waiting (1)").count() == 1
     page.goto(incident_url)
     page.fill("#dc-note", "The photo is clear")
     page.click("button:text('Approve')")
     page.wait_for_selector("text=Compensation approved by Sven Supervisor")
     page.screenshot(path=screenshots / "07-approved.png", full_page=True)
-    _sign_out(page)
+    sign_out(page)
 
-    _sign_in(page, served, "anna@acme.example")
+    sign_in(page, served, "anna@acme.example")
     page.goto(incident_url)
     page.select_option("#ex-res", "refunded")
     page.fill("#ex-sum", "Refunded 59.90 EUR via PayPal")

@@ -10,15 +10,15 @@ from typing import Any
 import httpx
 
 from app.db.engine import Database
+from tests.desk.browser_steps import report, sign_in
 from tests.desk.conftest import add_person
-from tests.desk.test_browser import _seed, _sign_in
 
 
 def test_an_agent_claims_a_lost_parcel_from_the_carrier_until_it_is_paid(
     browser: Any, served: str, db: Database, screenshots: Path
 ):
     add_person(db, email="anna@acme.example", name="Anna Agent")
-    seeded = _seed(
+    seeded = report(
         served, db, type="lost", description="No scan for three weeks; the customer never got it."
     )
     incident, key = seeded["incident"], seeded["key"]
@@ -30,7 +30,7 @@ def test_an_agent_claims_a_lost_parcel_from_the_carrier_until_it_is_paid(
         lambda m: policy_errors.append(m.text) if "Content Security Policy" in m.text else None,
     )
 
-    _sign_in(page, served, "anna@acme.example")
+    sign_in(page, served, "anna@acme.example")
     page.goto(f"{served}/desk/incidents/{incident['id']}#claims")
     claims = page.locator("#claims")
     assert claims.locator("#cl-type").input_value() == "lost"  # from the incident's type

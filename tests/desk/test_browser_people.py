@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from app.db.engine import Database
+from tests.desk.browser_steps import sign_in
 from tests.desk.conftest import add_person
-from tests.desk.test_browser import _sign_in
 
 
 def test_an_admin_adds_a_person_and_hands_over_a_generated_password(
@@ -20,7 +20,7 @@ def test_an_admin_adds_a_person_and_hands_over_a_generated_password(
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
 
-    _sign_in(page, served, "ada@acme.example")
+    sign_in(page, served, "ada@acme.example")
     page.click("nav >> text=People")
     page.wait_for_url("**/desk/people")
     page.fill("#add-email", "bruno@acme.example")

@@ -8,17 +8,19 @@ not allow approving compensation (``app.people.roles.can``), whatever the form s
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form
 from fastapi.responses import Response
+from sqlmodel import Session
 
 from app.api.deps import SessionDep
 from app.core.errors import Forbidden, ValidationFailed
 from app.desk.actor import desk_actor, tenant_slug
 from app.desk.incident.forms import back, checked
-from app.desk.web.auth import PostDep
+from app.desk.web.auth import Desk, PostDep
 from app.incidents.models import Incident
 from app.incidents.schemas import Compensation, CompensationKind, Resolution, RootCause
 from app.parcels.models import Parcel
@@ -36,6 +38,25 @@ from app.workflow.schemas import (
 
 router = APIRouter(prefix="/incidents/{incident_id}/process")
 ANCHOR = "#process"
+Step = Callable[..., Any]  # workflow.assess, assign_department, ...: (session, *, incident,
+# body, actor, now)
+
+
+def _step(
+    desk: Desk, session: Session, incident_id: uuid.UUID, step: Step, body: object
+) -> Response:
+    """One process step the way its API twin takes it: under the incident's lock, as the
+    signed-in person; then back to the process on the page."""
+    workflow.take_step(
+        session,
+        tenant_id=desk.user.tenant_id,
+        incident_id=incident_id,
+        now=desk.now,
+        act=lambda incident, parcel: step(
+            session, incident=incident, body=body, actor=desk_actor(desk.user), now=desk.now
+        ),
+    )
+    return back(incident_id, ANCHOR)
 
 
 @router.post("/assessment")
@@ -47,16 +68,7 @@ def assess(
     reason: Annotated[str, Form(max_length=2000)],
 ) -> Response:
     body = checked(AssessmentCreate, substantiated=substantiated, reason=reason)
-    workflow.take_step(
-        session,
-        tenant_id=desk.user.tenant_id,
-        incident_id=incident_id,
-        now=desk.now,
-        act=lambda incident, parcel: workflow.assess(
-            session, incident=incident, body=body, actor=desk_actor(desk.user), now=desk.now
-        ),
-    )
-    return back(incident_id, ANCHOR)
+    return _step(desk, session, incident_id, workflow.assess, body)
 
 
 @router.post("/department")
@@ -67,16 +79,7 @@ def department(
     department: Annotated[str, Form(max_length=100)],
 ) -> Response:
     body = checked(DepartmentCreate, department=department)
-    workflow.take_step(
-        session,
-        tenant_id=desk.user.tenant_id,
-        incident_id=incident_id,
-        now=desk.now,
-        act=lambda incident, parcel: workflow.assign_department(
-            session, incident=incident, body=body, actor=desk_actor(desk.user), now=desk.now
-        ),
-    )
-    return back(incident_id, ANCHOR)
+    return _step(desk, session, incident_id, workflow.assign_department, body)
 
 
 @router.post("/root-cause")
@@ -88,16 +91,7 @@ def root_cause(
     detail: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     body = checked(RootCauseCreate, root_cause=root_cause, detail=detail or None)
-    workflow.take_step(
-        session,
-        tenant_id=desk.user.tenant_id,
-        incident_id=incident_id,
-        now=desk.now,
-        act=lambda incident, parcel: workflow.set_root_cause(
-            session, incident=incident, body=body, actor=desk_actor(desk.user), now=desk.now
-        ),
-    )
-    return back(incident_id, ANCHOR)
+    return _step(desk, session, incident_id, workflow.set_root_cause, body)
 
 
 def _money(raw: str | None, field: str) -> Decimal | None:
@@ -204,16 +198,7 @@ def execute(
         message_id=message_id,
         reason=reason or None,
     )
-    workflow.take_step(
-        session,
-        tenant_id=desk.user.tenant_id,
-        incident_id=incident_id,
-        now=desk.now,
-        act=lambda incident, parcel: workflow.execute(
-            session, incident=incident, body=body, actor=desk_actor(desk.user), now=desk.now
-        ),
-    )
-    return back(incident_id, ANCHOR)
+    return _step(desk, session, incident_id, workflow.execute, body)
 
 
 @router.post("/lessons")
@@ -224,13 +209,4 @@ def lessons(
     lessons_learned: Annotated[str, Form(max_length=10_000)],
 ) -> Response:
     body = checked(LessonsCreate, lessons_learned=lessons_learned)
-    workflow.take_step(
-        session,
-        tenant_id=desk.user.tenant_id,
-        incident_id=incident_id,
-        now=desk.now,
-        act=lambda incident, parcel: workflow.record_lessons(
-            session, incident=incident, body=body, actor=desk_actor(desk.user), now=desk.now
-        ),
-    )
-    return back(incident_id, ANCHOR)
+    return _step(desk, session, incident_id, workflow.record_lessons, body)
