@@ -38,8 +38,8 @@ from app.workflow.schemas import (
 
 router = APIRouter(prefix="/incidents/{incident_id}/process")
 ANCHOR = "#process"
-Step = Callable[..., Any]  # workflow.assess, assign_department, ...: (session, *, incident,
-# body, actor, now)
+# a workflow step such as workflow.assess: (session, *, incident, body, actor, now)
+Step = Callable[..., Any]
 
 
 def _step(
