@@ -12,6 +12,7 @@ from app.core import models as core
 from app.db.tables import metadata
 from app.evidence import models as evidence
 from app.incidents import models as incidents
+from app.notify import models as notify
 from app.outbox import models as outbox
 from app.parcels import models as parcels
 from app.people import models as people
@@ -26,6 +27,7 @@ FEATURE_MODELS = (
     core,
     evidence,
     incidents,
+    notify,
     outbox,
     parcels,
     people,

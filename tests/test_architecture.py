@@ -34,6 +34,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("app.webhooks",),  # subscribes to the outbox; examples render incidents
     ("app.tracker_sheet",),
     ("app.dispute_pack",),  # everything about an incident, for a dispute reviewer
+    ("app.notify",),  # e-mail to customers: the message outbox, bulk notices, notice rules
     ("app.workflow",),  # process steps, approvals, claims, messages, templates
     ("app.evidence",),
     ("app.tracking",),  # carrier answers applied to parcels; reacts through auto_incidents

@@ -62,6 +62,9 @@ class Parcel(SQLModel, table=True):
     customer_phone: str | None = Field(default=None, max_length=32)
     customer_locale: str | None = Field(default=None, max_length=35)
     customer_ticket_ref: str | None = Field(default=None, max_length=100)
+    customer_proactive_notices: bool = Field(
+        default=True, description="False: the customer asked for no notices we start ourselves."
+    )
     origin_country: str | None = Field(default=None, max_length=2)
     destination_country: str | None = Field(default=None, max_length=2)
     shipped_at: datetime | None = timestamp_field(nullable=True)
@@ -86,6 +89,12 @@ class Parcel(SQLModel, table=True):
     last_exception_reason: str | None = Field(default=None, max_length=500)
     detection_rearm_after: datetime | None = timestamp_field(nullable=True)
     detection_settled_at: datetime | None = timestamp_field(nullable=True)
+    # when the customer can expect it (app/parcels/eta.py): the carrier's, or the lane's history
+    eta_earliest: date | None = None
+    eta_latest: date | None = None
+    eta_basis: str | None = Field(
+        default=None, max_length=16, description="carrier, history or default."
+    )
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 

@@ -24,7 +24,7 @@ from app.webhooks.models import WebhookEndpoint
 from app.workflow.approvals import proposal_view
 from app.workflow.claims.models import CarrierClaim
 from app.workflow.claims.service import claim_view
-from app.workflow.messages.models import IncidentMessage
+from app.workflow.messages.models import CustomerMessage
 from app.workflow.messages.service import message_view
 
 AT = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
@@ -146,9 +146,10 @@ def _workflow_data(type: str, incident: Incident, parcel: Parcel, now: datetime)
     """A ``message.*``, ``claim.*`` or ``compensation.*`` payload, through the workflow's views."""
     view = incident_view(incident, parcel, now=now).model_dump(mode="json")
     if type == "message.created":
-        message = IncidentMessage(
+        message = CustomerMessage(
             id=uuid.UUID(int=9),
             tenant_id=incident.tenant_id,
+            parcel_id=parcel.id,
             incident_id=incident.id,
             direction="out",
             channel="email",

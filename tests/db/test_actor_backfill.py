@@ -26,7 +26,7 @@ from app.db.migrate import alembic_config, upgrade_to_head
 from app.db.types import UTCDateTime
 from app.incidents import timeline
 from app.incidents.models import CompensationProposal, TimelineEntry
-from app.workflow.messages.models import IncidentMessage
+from app.workflow.messages.models import CustomerMessage
 
 AT = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 TENANT, OTHER_TENANT = uuid.uuid4(), uuid.uuid4()
@@ -216,7 +216,7 @@ def test_version_one_hashes_cannot_be_claimed_by_new_entries(upgraded: Database)
 
 def test_messages_and_proposals_keep_their_names_and_gain_ids(upgraded: Database) -> None:
     with upgraded.session() as session:
-        message = session.exec(select(IncidentMessage)).one()
+        message = session.exec(select(CustomerMessage)).one()
         proposal = session.exec(select(CompensationProposal)).one()
 
         assert message.actor == Actor("api_key", ANNA_KEY, "agent-anna")

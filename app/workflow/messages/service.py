@@ -24,7 +24,7 @@ from app.incidents.timeline import append_entry
 from app.incidents.views import incident_view
 from app.outbox.events import emit
 from app.parcels.models import Parcel
-from app.workflow.messages.models import IncidentMessage
+from app.workflow.messages.models import CustomerMessage
 from app.workflow.messages.schemas import MessageCreate, MessagePreviewRead, MessageRead
 from app.workflow.templates import renderer
 from app.workflow.templates.catalogue import parse_params, spec_for
@@ -115,7 +115,7 @@ def record_message(
     actor: Actor,
     settings: Settings,
     now: datetime,
-) -> IncidentMessage:
+) -> CustomerMessage:
     """Store the message, its timeline entry and event; ``incident`` must be locked."""
     occurred_at = body.occurred_at or now
     if occurred_at > now + MAX_CLOCK_SKEW:
@@ -138,8 +138,9 @@ def record_message(
         assert body.text is not None
         subject, text, html = body.subject, body.text, renderer.escape_text(body.text)
         language = None
-    message = IncidentMessage(
+    message = CustomerMessage(
         tenant_id=incident.tenant_id,
+        parcel_id=parcel.id,
         incident_id=incident.id,
         direction=body.direction,
         channel=body.channel,
@@ -200,27 +201,27 @@ def list_messages(
     incident_id: uuid.UUID,
     after: tuple[datetime, uuid.UUID] | None = None,
     limit: int | None = None,
-) -> list[IncidentMessage]:
+) -> list[CustomerMessage]:
     """Oldest first (a conversation reads top to bottom); keyset pages on (occurred_at, id)."""
-    query = select(IncidentMessage).where(IncidentMessage.incident_id == incident_id)
+    query = select(CustomerMessage).where(CustomerMessage.incident_id == incident_id)
     if after is not None:
         at, last_id = after
         query = query.where(
-            (col(IncidentMessage.occurred_at) > at)
-            | ((col(IncidentMessage.occurred_at) == at) & (col(IncidentMessage.id) > last_id))
+            (col(CustomerMessage.occurred_at) > at)
+            | ((col(CustomerMessage.occurred_at) == at) & (col(CustomerMessage.id) > last_id))
         )
-    query = query.order_by(col(IncidentMessage.occurred_at), col(IncidentMessage.id))
+    query = query.order_by(col(CustomerMessage.occurred_at), col(CustomerMessage.id))
     return list(session.exec(query.limit(limit) if limit else query))
 
 
 def get_message(
     session: Session, *, incident_id: uuid.UUID, message_id: uuid.UUID
-) -> IncidentMessage:
-    message = session.get(IncidentMessage, message_id)
+) -> CustomerMessage:
+    message = session.get(CustomerMessage, message_id)
     if message is None or message.incident_id != incident_id:
         raise NotFound(f"message {message_id} not found")
     return message
 
 
-def message_view(message: IncidentMessage) -> MessageRead:
+def message_view(message: CustomerMessage) -> MessageRead:
     return MessageRead.model_validate({**message.model_dump(), "actor": message.actor.view()})
