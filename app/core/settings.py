@@ -149,6 +149,43 @@ class Settings(BaseSettings):
         description="Public base URL of this API, for the links in webhook payloads; unset: "
         "http://RT_HOST:RT_PORT.",
     )
+    smtp_host: str | None = Field(
+        None, description="SMTP server for e-mail to customers; unset: nothing is sent."
+    )
+    smtp_port: int = Field(587, ge=1, le=65535, description="The SMTP server's port.")
+    smtp_username: str | None = Field(None, description="SMTP login; unset: no AUTH.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(
+        True, description="Upgrade the connection with STARTTLS before sending (and logging in)."
+    )
+    smtp_from: str = Field(
+        "Customer Care <care@localhost>",
+        max_length=320,
+        description="From of customer e-mail (`Name <address>` or an address); a tenant can set "
+        "its own sender name, From and Reply-To (PUT /v1/settings/sender).",
+    )
+    smtp_timeout_seconds: float = Field(
+        30.0, gt=0, description="An SMTP conversation that takes longer has failed."
+    )
+    message_retry_schedule: list[float] = Field(
+        default=[60, 300, 1800, 7200, 21600],
+        min_length=1,
+        description="Seconds to wait before each retry of a message the SMTP server did not "
+        "take (JSON list); still failing after the last: failed.",
+    )
+    message_dispatch_interval_seconds: int = Field(
+        5, ge=1, description="How often the deliver-messages job ticks."
+    )
+    message_concurrency: int = Field(
+        4, ge=1, description="SMTP connections one scheduler process sends on at once."
+    )
+    message_claim_size: int = Field(200, ge=1, description="Messages one lease takes at most.")
+    message_lease_seconds: int = Field(
+        300,
+        ge=2,
+        description="A leased message is left alone by other senders this long; keep it well "
+        "above RT_SMTP_TIMEOUT_SECONDS.",
+    )
     max_body_bytes: int = Field(
         1024 * 1024,
         ge=1,

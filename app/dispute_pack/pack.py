@@ -30,6 +30,7 @@ from app.parcels.models import Parcel
 from app.workflow import approvals
 from app.workflow.claims import service as claims
 from app.workflow.messages import service as messages
+from app.workflow.messages.views import message_view
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +91,7 @@ def collect(
             "reason": verdict.reason,
         },
         messages=[
-            messages.message_view(m).model_dump(mode="json")
+            message_view(m).model_dump(mode="json")
             for m in messages.list_messages(session, incident_id=incident.id)
         ],
         evidence=[evidence.evidence_view(f).model_dump(mode="json") for f in files],

@@ -30,8 +30,10 @@ EVENT_TYPES: dict[str, str] = {
     "incident.next_step_overdue": "An incident's next step passed its deadline.",
     "incident.resolved": "An incident was resolved.",
     "incident.reopened": "A resolved incident was reopened.",
-    "message.created": "A message to or from the customer was recorded; an outbound one is "
-    "for the storefront's mailer or helpdesk to send (we send nothing ourselves).",
+    "message.created": "A message to or from the customer was recorded (sent by us when it "
+    "was asked to be, else by the storefront's mailer or helpdesk).",
+    "message.delivery_changed": "An e-mail we send to the customer was queued, sent (with the "
+    "SMTP server's queue id), failed (with the reason) or could not be sent at all.",
     "compensation.proposed": "A solution with compensation was proposed for an incident.",
     "compensation.approved": "A supervisor approved a proposed compensation.",
     "compensation.rejected": "A supervisor rejected a proposed compensation, with the reason.",

@@ -25,7 +25,7 @@ from app.workflow.approvals import proposal_view
 from app.workflow.claims.models import CarrierClaim
 from app.workflow.claims.service import claim_view
 from app.workflow.messages.models import CustomerMessage
-from app.workflow.messages.service import message_view
+from app.workflow.messages.views import message_view
 
 AT = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
 BASE_URL = "https://tracker.example.com"
@@ -145,7 +145,8 @@ def _data(event_type: str) -> dict[str, Any]:
 def _workflow_data(type: str, incident: Incident, parcel: Parcel, now: datetime) -> dict[str, Any]:
     """A ``message.*``, ``claim.*`` or ``compensation.*`` payload, through the workflow's views."""
     view = incident_view(incident, parcel, now=now).model_dump(mode="json")
-    if type == "message.created":
+    if type in ("message.created", "message.delivery_changed"):
+        sent = type == "message.delivery_changed"
         message = CustomerMessage(
             id=uuid.UUID(int=9),
             tenant_id=incident.tenant_id,
@@ -164,8 +165,17 @@ def _workflow_data(type: str, incident: Incident, parcel: Parcel, now: datetime)
             actor_name=EXAMPLE_ACTOR.name,
             occurred_at=now,
             created_at=now,
+            email_to=parcel.customer_email,
+            delivery="sent" if sent else "queued",
+            delivery_changed_at=now,
+            smtp_queue_id="250 2.0.0 Ok: queued as 4FJ2x1Qz" if sent else None,
+            delivery_attempts=1 if sent else 0,
+            email_message_id=f"<{uuid.UUID(int=9).hex}@shop.example>",
         )
-        return {"message": message_view(message).model_dump(mode="json"), "incident": view}
+        shown = message_view(message).model_dump(mode="json")
+        if sent:
+            return {"message": shown, "previous": "queued"}
+        return {"message": shown, "incident": view}
     if type.startswith("claim."):
         claim = CarrierClaim(
             id=uuid.UUID(int=10),

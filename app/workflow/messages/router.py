@@ -22,6 +22,7 @@ from app.workflow.messages.schemas import (
     MessagePreviewRead,
     MessageRead,
 )
+from app.workflow.messages.views import message_view
 
 router = APIRouter(prefix="/v1/incidents/{incident_id}/messages", tags=["messages"])
 
@@ -76,7 +77,7 @@ def record_message(
         now=now,
     )
     response.headers["Location"] = f"/v1/incidents/{incident_id}/messages/{message.id}"
-    return messages.message_view(message)
+    return message_view(message)
 
 
 @router.get("", response_model=Page[MessageRead])
@@ -102,7 +103,7 @@ def list_messages(
             session, incident_id=incident.id, after=after, limit=limit
         ),
         position=lambda m: (m.occurred_at, m.id),
-        view=messages.message_view,
+        view=message_view,
     )
 
 
@@ -113,6 +114,6 @@ def get_message(
     incident, _ = get_incident_with_parcel(
         session, tenant_id=principal.tenant_id, incident_id=incident_id
     )
-    return messages.message_view(
+    return message_view(
         messages.get_message(session, incident_id=incident.id, message_id=message_id)
     )

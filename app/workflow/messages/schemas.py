@@ -48,9 +48,16 @@ class MessageCreate(InputModel):
         default=None, max_length=300, description="One line; default: the subject or first line."
     )
     occurred_at: UtcDatetime | None = Field(default=None, description="Default: now.")
+    send: bool = Field(
+        default=False,
+        description="E-mail only: we send it to the customer's address (see `delivery`); "
+        "false: it records a message sent or received elsewhere.",
+    )
 
     @model_validator(mode="after")
     def _template_or_text(self) -> Self:
+        if self.send and (self.channel != "email" or self.direction != "out"):
+            raise ValueError("send: only an outbound message on channel email can be sent")
         if (self.template_key is None) == (self.text is None):
             raise ValueError("text: give either template_key or text")
         if self.template_key is not None and self.direction == "in":
@@ -60,9 +67,15 @@ class MessageCreate(InputModel):
         return self
 
 
+Delivery = Literal["queued", "sent", "failed", "not_sent"]
+
+
 class MessageRead(BaseModel):
     id: uuid.UUID
-    incident_id: uuid.UUID
+    parcel_id: uuid.UUID
+    incident_id: uuid.UUID | None = Field(description="Null for a notice outside any incident.")
+    notice_id: uuid.UUID | None = Field(description="The bulk notice it belongs to, if any.")
+    proactive: bool = Field(description="We told the customer first (a notice), not a reply.")
     direction: Direction
     channel: Channel
     template_key: str | None
@@ -74,3 +87,19 @@ class MessageRead(BaseModel):
     actor: ActorRead
     occurred_at: datetime
     created_at: datetime
+    delivery: Delivery | None = Field(
+        default=None,
+        description="E-mail we send: queued, then sent or failed; not_sent when it could not "
+        "go out at all. Null: a message recorded, not sent by us.",
+    )
+    delivery_changed_at: datetime | None = None
+    delivery_error: str | None = Field(default=None, description="Why it failed or was not sent.")
+    smtp_queue_id: str | None = Field(
+        default=None, description="The SMTP server's answer when it took it."
+    )
+    delivery_attempts: int
+    email_to: str | None = None
+    email_message_id: str | None = Field(default=None, description="Its Message-ID header.")
+    in_reply_to: str | None = Field(
+        default=None, description="The Message-ID it answers in its thread."
+    )

@@ -1,9 +1,10 @@
 """Customer messages: render a template with the incident's data, record what was exchanged.
 
-We never send anything ourselves. An outbound message is recorded with its rendered text, a
-timeline entry (the text is hashed into the chain, so it is evidence) and a
-``message.created`` event that the storefront's mailer or helpdesk acts on. The first
-outbound message is the incident's first response.
+An outbound message is recorded with its rendered text, a timeline entry (the text is hashed
+into the chain, so it is evidence) and a ``message.created`` event. With ``send`` (e-mail
+only) we send it ourselves: it is queued in the same transaction (``delivery``); without,
+it records what the agent sent from elsewhere. The first outbound message is the incident's
+first response.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from app.incidents.timeline import append_entry
 from app.incidents.views import incident_view
 from app.outbox.events import emit
 from app.parcels.models import Parcel
+from app.workflow.messages.delivery import queue_email
 from app.workflow.messages.models import CustomerMessage
-from app.workflow.messages.schemas import MessageCreate, MessagePreviewRead, MessageRead
+from app.workflow.messages.schemas import MessageCreate, MessagePreviewRead
+from app.workflow.messages.views import message_view
 from app.workflow.templates import renderer
 from app.workflow.templates.catalogue import parse_params, spec_for
 from app.workflow.templates.context import (
@@ -118,6 +121,8 @@ def record_message(
 ) -> CustomerMessage:
     """Store the message, its timeline entry and event; ``incident`` must be locked."""
     occurred_at = body.occurred_at or now
+    if body.send and body.occurred_at is not None:
+        raise ValidationFailed("occurred_at", "a message we send occurs when it is sent: omit it")
     if occurred_at > now + MAX_CLOCK_SKEW:
         raise ValidationFailed("occurred_at", "a message cannot have been exchanged in the future")
     if body.template_key is not None:
@@ -158,6 +163,8 @@ def record_message(
     )
     session.add(message)
     session.flush()
+    if body.send:
+        queue_email(session, message=message, parcel=parcel, settings=settings, now=now)
     if body.direction == "out":
         incidents.note_first_response(session, incident, occurred_at, now)
     arrow = "to" if body.direction == "out" else "from"
@@ -221,7 +228,3 @@ def get_message(
     if message is None or message.incident_id != incident_id:
         raise NotFound(f"message {message_id} not found")
     return message
-
-
-def message_view(message: CustomerMessage) -> MessageRead:
-    return MessageRead.model_validate({**message.model_dump(), "actor": message.actor.view()})
