@@ -46,6 +46,7 @@ from app.tracking import router as tracking_router
 from app.webhooks import router as webhooks
 from app.workflow import router as workflow
 from app.workflow.claims import router as claims
+from app.workflow.messages import parcel_router as parcel_messages
 from app.workflow.messages import router as messages
 from app.workflow.templates import router as templates
 
@@ -165,7 +166,15 @@ def create_app(
     app.include_router(stuck_rules.router)
     app.include_router(admin.router)
     app.include_router(webhooks.router)
-    for workflow_router in (workflow, messages, templates, evidence, dispute_pack, claims):
+    for workflow_router in (
+        workflow,
+        messages,
+        parcel_messages,
+        templates,
+        evidence,
+        dispute_pack,
+        claims,
+    ):
         app.include_router(workflow_router.router)
     # the desk's pages: its own small app, sharing the database, settings and clock
     app.mount(DESK_MOUNT, build_desk(settings, database=db, clock=clock))

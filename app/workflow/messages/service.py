@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -30,14 +31,14 @@ from app.workflow.messages.models import CustomerMessage
 from app.workflow.messages.schemas import MessageCreate, MessagePreviewRead
 from app.workflow.messages.views import message_view
 from app.workflow.templates import renderer
-from app.workflow.templates.catalogue import parse_params, spec_for
+from app.workflow.templates.catalogue import TemplateSpec, parse_params, spec_for
 from app.workflow.templates.context import (
     MessageFacts,
     babel_locale,
     build_context,
     customer_language,
 )
-from app.workflow.templates.library import check_language, resolve_text
+from app.workflow.templates.library import TemplateText, check_language, resolve_text
 
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 
@@ -55,7 +56,7 @@ class Composed:
 def compose(
     session: Session,
     *,
-    incident: Incident,
+    incident: Incident | None,
     parcel: Parcel,
     template_key: str,
     language: str | None,
@@ -63,12 +64,15 @@ def compose(
     settings: Settings,
     now: datetime,
 ) -> Composed:
-    """Render ``template_key`` for this incident in the customer's language (or ``language``)."""
+    """Render ``template_key`` for this parcel (and its incident, if the message has one) in
+    the customer's language (or ``language``)."""
     spec = spec_for(template_key)
+    if incident is None:
+        refuse_without_incident(spec)
     values = parse_params(spec, params)
     wanted = check_language(language) if language else customer_language(parcel.customer_locale)
-    text = resolve_text(session, tenant_id=incident.tenant_id, key=template_key, language=wanted)
-    tenant = session.get(Tenant, incident.tenant_id)
+    text = resolve_text(session, tenant_id=parcel.tenant_id, key=template_key, language=wanted)
+    tenant = session.get(Tenant, parcel.tenant_id)
     facts = MessageFacts(
         incident=incident,
         parcel=parcel,
@@ -76,20 +80,37 @@ def compose(
         now=now,
         update_business_days=settings.customer_update_business_days,
     )
-    locale = babel_locale(parcel.customer_locale, text.language)
+    return render_composed(text, spec, values, facts)
+
+
+def refuse_without_incident(spec: TemplateSpec) -> None:
+    if spec.needs_incident:
+        raise ValidationFailed(
+            "template_key",
+            f"{spec.key} speaks of an incident (its number or compensation): it can only be "
+            "sent in an incident's messages",
+        )
+
+
+def render_composed(
+    text: TemplateText, spec: TemplateSpec, values: dict[str, Any], facts: MessageFacts
+) -> Composed:
+    """Render a resolved text with typed ``values`` (a notice resolves each language once)."""
+    locale = babel_locale(facts.parcel.customer_locale, text.language)
     try:
         rendered = renderer.render(
             text.subject, text.body, build_context(facts, spec, values, locale)
         )
     except renderer.TemplateRefused as exc:  # an override that passed the sample but not this
+        about = "incident" if facts.incident is not None else "parcel"
         raise ValidationFailed(
             "template_key",
-            f"{template_key} ({text.source}, {text.language}) does not render for this "
-            f"incident: line {exc.line}: {exc.message}",
+            f"{spec.key} ({text.source}, {text.language}) does not render for this "
+            f"{about}: line {exc.line}: {exc.message}",
             line=exc.line,
         ) from None
     return Composed(
-        template_key, text.language, text.source, rendered.subject, rendered.text, rendered.html
+        spec.key, text.language, text.source, rendered.subject, rendered.text, rendered.html
     )
 
 
@@ -104,7 +125,7 @@ def preview_view(composed: Composed) -> MessagePreviewRead:
     )
 
 
-def _one_line(text: str, limit: int = 200) -> str:
+def one_line(text: str, limit: int = 200) -> str:
     line = " ".join(text.strip().split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
@@ -118,8 +139,14 @@ def record_message(
     actor: Actor,
     settings: Settings,
     now: datetime,
+    notice_rule: str | None = None,
+    send_after: datetime | None = None,
 ) -> CustomerMessage:
-    """Store the message, its timeline entry and event; ``incident`` must be locked."""
+    """Store the message, its timeline entry and event; ``incident`` must be locked.
+
+    ``notice_rule``: a notice the incident type's rule sends by itself (proactive, and not
+    anyone's first response); ``send_after`` holds the e-mail (quiet hours).
+    """
     occurred_at = body.occurred_at or now
     if body.send and body.occurred_at is not None:
         raise ValidationFailed("occurred_at", "a message we send occurs when it is sent: omit it")
@@ -147,6 +174,8 @@ def record_message(
         tenant_id=incident.tenant_id,
         parcel_id=parcel.id,
         incident_id=incident.id,
+        notice_rule=notice_rule,
+        proactive=notice_rule is not None,
         direction=body.direction,
         channel=body.channel,
         template_key=body.template_key,
@@ -154,7 +183,7 @@ def record_message(
         subject=subject,
         body=text,
         body_html=html,
-        summary=_one_line(body.summary or subject or text),
+        summary=one_line(body.summary or subject or text),
         actor_type=actor.type,
         actor_id=actor.id,
         actor_name=actor.name,
@@ -164,8 +193,15 @@ def record_message(
     session.add(message)
     session.flush()
     if body.send:
-        queue_email(session, message=message, parcel=parcel, settings=settings, now=now)
-    if body.direction == "out":
+        queue_email(
+            session,
+            message=message,
+            parcel=parcel,
+            settings=settings,
+            now=now,
+            send_after=send_after,
+        )
+    if body.direction == "out" and notice_rule is None:
         incidents.note_first_response(session, incident, occurred_at, now)
     arrow = "to" if body.direction == "out" else "from"
     append_entry(
@@ -205,12 +241,22 @@ def record_message(
 def list_messages(
     session: Session,
     *,
-    incident_id: uuid.UUID,
+    incident_id: uuid.UUID | None = None,
+    parcel_id: uuid.UUID | None = None,
     after: tuple[datetime, uuid.UUID] | None = None,
     limit: int | None = None,
 ) -> list[CustomerMessage]:
-    """Oldest first (a conversation reads top to bottom); keyset pages on (occurred_at, id)."""
-    query = select(CustomerMessage).where(CustomerMessage.incident_id == incident_id)
+    """An incident's messages, or everything about a parcel (in an incident or not).
+
+    Oldest first (a conversation reads top to bottom); keyset pages on (occurred_at, id).
+    """
+    if (incident_id is None) == (parcel_id is None):
+        raise ValueError("list the messages of an incident or of a parcel")
+    query = select(CustomerMessage).where(
+        CustomerMessage.incident_id == incident_id
+        if incident_id is not None
+        else CustomerMessage.parcel_id == parcel_id
+    )
     if after is not None:
         at, last_id = after
         query = query.where(

@@ -2,7 +2,9 @@
 
 The texts live in ``library/<language>/<key>.j2`` (first line: the subject; then a blank line;
 then the body). Every template also sees the incident's data (see ``context.py``); the
-parameters here are what only the agent knows (a reason, a date range, a discount).
+parameters here are what only the agent knows (a reason, a date range, a discount). A
+template that speaks of the incident itself (``needs_incident``) cannot be a notice sent
+outside one.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class TemplateSpec:
     key: str
     description: str
     params: tuple[Param, ...] = field(default_factory=tuple)
+    needs_incident: bool = False
+    """Speaks of the incident (its number, its compensation): never for a notice without one."""
 
 
 _DELAY_REASONS = ("customs_screening", "peak_season", "bad_weather", "carrier_backlog")
@@ -111,6 +115,7 @@ CATALOGUE: dict[str, TemplateSpec] = {
                 ),
                 Param("method", "text", "How it is paid back (e.g. PayPal).", "PayPal", False),
             ),
+            needs_incident=True,
         ),
         TemplateSpec(
             "parcel_lost",
@@ -140,7 +145,9 @@ CATALOGUE: dict[str, TemplateSpec] = {
                 ),
             ),
         ),
-        TemplateSpec("incident_closed", "The case is closed; thank the customer.", ()),
+        TemplateSpec(
+            "incident_closed", "The case is closed; thank the customer.", (), needs_incident=True
+        ),
     )
 }
 

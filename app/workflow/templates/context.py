@@ -46,9 +46,9 @@ def babel_locale(customer_locale: str | None, language: str) -> Locale:
 
 @dataclass(frozen=True, slots=True)
 class MessageFacts:
-    """The rows a message is about, and when it is written."""
+    """The rows a message is about, and when it is written (a notice has no incident)."""
 
-    incident: Incident
+    incident: Incident | None
     parcel: Parcel
     store_name: str
     now: datetime
@@ -87,7 +87,7 @@ def build_context(
     return {
         "customer_name": parcel.customer_name,
         "store_name": facts.store_name,
-        "incident_number": format_number(incident.number),
+        "incident_number": format_number(incident.number) if incident else None,
         "order_id": parcel.order_id,
         "order_date": day(parcel.order_date),
         "carrier": carrier_name_of(parcel),
@@ -116,9 +116,12 @@ def _formatted_params(
             value = str(format_percent(Decimal(value) / 100, locale=locale))
         shown[param.name] = value
     if "amount" in shown:
-        amount = params.get("amount") or facts.incident.compensation_amount
+        incident = facts.incident
+        amount = params.get("amount") or (incident.compensation_amount if incident else None)
         currency = (
-            params.get("currency") or facts.incident.compensation_currency or facts.parcel.currency
+            params.get("currency")
+            or (incident.compensation_currency if incident else None)
+            or facts.parcel.currency
         )
         shown["amount"] = (
             str(format_currency(amount, currency, locale=locale)) if amount and currency else None
