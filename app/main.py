@@ -33,6 +33,8 @@ from app.desk.app import build_desk
 from app.dispute_pack import router as dispute_pack
 from app.evidence import router as evidence
 from app.incidents import router as incidents
+from app.notify import rules_router as notice_rules
+from app.notify.notices import router as notices
 from app.parcels import router as parcels
 from app.people.bootstrap import ensure_bootstrap_supervisor
 from app.reporting.router import router as metrics_router
@@ -104,9 +106,9 @@ def create_app(
     carrier_hub: Callable[[], CarrierHub] = CarrierHub.from_registry,
 ) -> FastAPI:
     """Build the service. Tests pass their own settings, database, clock and carriers."""
-    wire()
     settings = settings or get_settings()
     db = database or Database(settings.database_url)
+    wire(database=db, settings=settings)
 
     rate_limits = RateLimits.from_settings(settings)
 
@@ -164,8 +166,10 @@ def create_app(
     app.include_router(incidents.router)
     app.include_router(carriers.router)
     app.include_router(stuck_rules.router)
+    app.include_router(notice_rules.router)
     app.include_router(admin.router)
     app.include_router(webhooks.router)
+    app.include_router(notices.router)
     for workflow_router in (
         workflow,
         messages,

@@ -1,14 +1,31 @@
 """What every process wires once at start-up, explicitly rather than as an import's side effect.
 
 The API (``app.main.create_app``), the scheduler process (``python -m app.scheduler``) and the
-operator CLI call ``wire()`` before they handle anything. Today that is the webhook fan-out
-subscribing to the outbox, with its ORM listener.
+operator CLI call ``wire()`` before they handle anything. Subscribers to the outbox, in the
+order they run for each event:
+
+1. the webhook fan-out (``app.webhooks.publish``), with its ORM listener;
+2. an opened incident shows the parcel's earlier notices (``app.notify.earlier_messages``);
+3. an opened automatic incident sends its type's notice (``app.notify.rules_sending``).
+
+Given the process's database and settings, ``wire`` binds them for the subscribers that need
+settings (``app.notify.process_settings``); otherwise they read the environment's.
 """
 
 from __future__ import annotations
 
+from app.core.settings import Settings
+from app.db.engine import Database
+from app.notify import process_settings
+from app.notify.earlier_messages import show_earlier_messages
+from app.notify.rules_sending import send_rule_notice
+from app.outbox.events import subscribe
 from app.webhooks import publish
 
 
-def wire() -> None:
+def wire(*, database: Database | None = None, settings: Settings | None = None) -> None:
     publish.install()
+    subscribe(show_earlier_messages)
+    subscribe(send_rule_notice)
+    if database is not None and settings is not None:
+        process_settings.bind(database, settings)

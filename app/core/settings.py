@@ -306,6 +306,12 @@ class Settings(BaseSettings):
     customer_update_business_days: int = Field(
         2, ge=1, description="'I will update you by <date>' in messages: this many business days."
     )
+    notice_max_parcels: int = Field(
+        50_000,
+        ge=1,
+        description="Most parcels one bulk notice (POST /v1/notices) may go to; a filter that "
+        "matches more is refused (422): narrow it, or send it in parts.",
+    )
 
     # people: accounts, sign-in and the desk's sessions (app/people)
     password_min_length: int = Field(

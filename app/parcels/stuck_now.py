@@ -41,7 +41,8 @@ def shortest_quiet(rules: list[StuckRule]) -> timedelta:
     return timedelta(days=math.floor(min(days)))
 
 
-def _may_be_stuck(now: datetime, rules: list[StuckRule]) -> ColumnElement[bool]:
+def may_be_stuck(now: datetime, rules: list[StuckRule]) -> ColumnElement[bool]:
+    """SQL that keeps every parcel the verdict could call stuck now (and drops most others)."""
     quiet_since = func.coalesce(col(Parcel.last_scan_at), col(Parcel.created_at))
     return and_(
         col(Parcel.status).not_in([s.value for s in FINISHED]),
@@ -87,7 +88,7 @@ def _candidates(
     while True:
         query = filtered(select(Parcel), tenant_id=tenant_id, filters=filters, after=after)
         if stuck:
-            query = query.where(_may_be_stuck(now, rules))
+            query = query.where(may_be_stuck(now, rules))
         chunk = list(session.exec(query.limit(CHUNK)))
         yield from chunk
         if len(chunk) < CHUNK:
