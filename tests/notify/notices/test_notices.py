@@ -53,7 +53,8 @@ def test_a_dry_run_counts_the_customers_and_shows_one_sample_per_language(
     assert "22 février 2026" in samples["fr"]["body"]
     assert all(int(s["order_id"][3:]) % 3 == 2 for s in [samples["en"]])  # the English ones
     assert "<p>" in samples["en"]["body_html"]
-    assert stored_messages(db) == [] and _count_notices(db) == 0  # a dry run stores nothing
+    assert stored_messages(db) == []
+    assert _count_notices(db) == 0
 
 
 def test_sending_queues_one_message_per_parcel_and_a_retry_writes_nothing(
@@ -73,7 +74,8 @@ def test_sending_queues_one_message_per_parcel_and_a_retry_writes_nothing(
         6,
         4,
     )
-    assert notice["filter"] == SANDBOX_ONLY and notice["params"] == HOLIDAY
+    assert notice["filter"] == SANDBOX_ONLY
+    assert notice["params"] == HOLIDAY
     assert notice["actor"]["name"] == "agent-anna"
     messages = stored_messages(db)
     assert len(messages) == 30
@@ -81,11 +83,16 @@ def test_sending_queues_one_message_per_parcel_and_a_retry_writes_nothing(
     assert sorted(of) == sorted(p["id"] for p in parcels)
     for message in messages:
         assert str(message.notice_id) == notice["id"]
-        assert message.incident_id is None and message.proactive
+        assert message.incident_id is None
+        assert message.proactive
         assert (message.channel, message.direction) == ("email", "out")
         assert message.occurred_at == clock.now
     german, french = of[parcels[3]["id"]], of[parcels[4]["id"]]
-    assert (german.language, german.delivery, german.delivery_error) == ("de", "not_sent", OPTED_OUT)
+    assert (german.language, german.delivery, german.delivery_error) == (
+        "de",
+        "not_sent",
+        OPTED_OUT,
+    )
     assert (french.language, french.delivery) == ("fr", "not_sent")
     unreachable = of[parcels[15]["id"]]
     assert (unreachable.delivery, unreachable.delivery_error) == ("not_sent", NO_ADDRESS)
@@ -99,12 +106,15 @@ def test_sending_queues_one_message_per_parcel_and_a_retry_writes_nothing(
     assert retry.status_code == 201
     assert retry.headers.get("Idempotent-Replayed") == "true"
     assert retry.json() == notice
-    assert len(stored_messages(db)) == 30 and _count_notices(db) == 1
+    assert len(stored_messages(db)) == 30
+    assert _count_notices(db) == 1
 
     again = api.post("/v1/notices", json=_notice(dry_run=False))  # no key: a second notice
 
-    assert again.status_code == 201 and again.json()["id"] != notice["id"]
-    assert len(stored_messages(db)) == 60 and _count_notices(db) == 2
+    assert again.status_code == 201
+    assert again.json()["id"] != notice["id"]
+    assert len(stored_messages(db)) == 60
+    assert _count_notices(db) == 2
 
 
 def test_a_notice_reads_back_with_its_progress_and_lists_newest_first(
