@@ -164,8 +164,15 @@ def _tracking_url(parcel: Parcel) -> str:
 
 
 def sheet_row(
-    incident: Incident, parcel: Parcel, entries: Sequence[TimelineEntry], *, now: datetime
+    incident: Incident,
+    parcel: Parcel,
+    entries: Sequence[TimelineEntry],
+    *,
+    now: datetime,
+    communication: str | None = None,
 ) -> SheetRow:
+    """``communication``: the Communication Summary cell when the caller built it with the
+    messages (``app.tracker_sheet.communication``); else the hand-written summary alone."""
     url = _tracking_url(parcel)
     overdue = is_overdue(incident, now)
     values: tuple[CellValue, ...] = (
@@ -178,7 +185,7 @@ def sheet_row(
         parcel.last_scan_at,
         incident.customer_reported_at,
         action_log(entries),
-        incident.communication_summary,
+        communication if communication is not None else incident.communication_summary,
         incident.next_step_action,
         incident.next_step_due_at,
         resolution_status(incident.status, incident.resolution),

@@ -15,7 +15,7 @@ import logging
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -25,7 +25,8 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
-from sqlmodel import col, select
+from sqlalchemy import and_, or_
+from sqlmodel import Session, col, select
 
 from app.db.engine import Database
 from app.incidents import queries as incident_queries
@@ -43,6 +44,8 @@ from app.tracker_sheet.columns import (
     sheet_row,
     utc_time,
 )
+from app.tracker_sheet.communication import communication_cell
+from app.workflow.messages.models import CustomerMessage
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 500
@@ -87,7 +90,17 @@ def sheet_pages(
                 )
             ):
                 entries.setdefault(entry.incident_id, []).append(entry)
-            page = [_row_or_stub(i, p, entries.get(i.id, []), now=now) for i, p in rows]
+            told = _messages(session, rows)
+            page = [
+                _row_or_stub(
+                    i,
+                    p,
+                    entries.get(i.id, []),
+                    now=now,
+                    messages=told.get(i.id, []) + told.get(p.id, []),
+                )
+                for i, p in rows
+            ]
         yield page
         if len(rows) < page_size:
             return
@@ -95,13 +108,40 @@ def sheet_pages(
         after = (last.opened_at, last.id)
 
 
+def _messages(
+    session: Session, rows: Sequence[tuple[Incident, Parcel]]
+) -> dict[uuid.UUID, list[CustomerMessage]]:
+    """One query per page: each incident's messages (by incident id) and each parcel's
+    messages outside any incident (by parcel id)."""
+    found: dict[uuid.UUID, list[CustomerMessage]] = {}
+    for message in session.exec(
+        select(CustomerMessage).where(
+            or_(
+                col(CustomerMessage.incident_id).in_([i.id for i, _ in rows]),
+                and_(
+                    col(CustomerMessage.parcel_id).in_({p.id for _, p in rows}),
+                    col(CustomerMessage.incident_id).is_(None),
+                ),
+            )
+        )
+    ):
+        found.setdefault(message.incident_id or message.parcel_id, []).append(message)
+    return found
+
+
 def _row_or_stub(
-    incident: Incident, parcel: Parcel, entries: list[TimelineEntry], *, now: datetime
+    incident: Incident,
+    parcel: Parcel,
+    entries: list[TimelineEntry],
+    *,
+    now: datetime,
+    messages: list[CustomerMessage],
 ) -> SheetRow:
     """The incident's row; if a stored value cannot be written, a row that still names the
     incident (logged), so one odd row never cuts the stream the client is already reading."""
     try:
-        return sheet_row(incident, parcel, entries, now=now)
+        cell = communication_cell(incident.communication_summary, messages)
+        return sheet_row(incident, parcel, entries, now=now, communication=cell)
     except Exception:  # the stream has started: an exception here would truncate the file
         log.exception("tracker export: incident %s written as a stub row", incident.id)
     values: list[CellValue] = [None] * len(COLUMNS)
