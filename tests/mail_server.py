@@ -22,6 +22,7 @@ import ssl
 import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -36,6 +37,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+
+# aiosmtpd sets its own deprecated Session.login_data on every AUTH: not ours to fix
+warnings.filterwarnings("ignore", "Session.login_data is deprecated", DeprecationWarning)
 
 DEFAULT_RULES = {
     "refuse": "550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown",
