@@ -34,13 +34,14 @@ from app.dispute_pack import router as dispute_pack
 from app.evidence import router as evidence
 from app.incidents import router as incidents
 from app.notify import rules_router as notice_rules
+from app.notify import sender_router
 from app.notify.notices import router as notices
 from app.parcels import router as parcels
 from app.people.bootstrap import ensure_bootstrap_supervisor
 from app.reporting.router import router as metrics_router
 from app.scheduler import router as admin
 from app.scheduler.runner import build_scheduler
-from app.startup import wire
+from app.startup import announce, wire
 from app.stuck import router as stuck_rules
 from app.tracker_sheet import router as tracker_sheet
 from app.tracker_sheet.reader import MAX_IMPORT_BYTES
@@ -115,6 +116,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         warn_if_unshared(settings)
+        announce(settings)
         await anyio.to_thread.run_sync(_prepare_database, db, settings, clock)
         app.state.carriers = carrier_hub()  # built here: its HTTP clients live on this loop
         scheduler = None
@@ -167,6 +169,7 @@ def create_app(
     app.include_router(carriers.router)
     app.include_router(stuck_rules.router)
     app.include_router(notice_rules.router)
+    app.include_router(sender_router.router)
     app.include_router(admin.router)
     app.include_router(webhooks.router)
     app.include_router(notices.router)

@@ -10,9 +10,13 @@ order they run for each event:
 
 Given the process's database and settings, ``wire`` binds them for the subscribers that need
 settings (``app.notify.process_settings``); otherwise they read the environment's.
+``announce`` logs, once per process, what the process will do that an operator most often gets
+wrong by a missing setting.
 """
 
 from __future__ import annotations
+
+import structlog
 
 from app.core.settings import Settings
 from app.db.engine import Database
@@ -29,3 +33,18 @@ def wire(*, database: Database | None = None, settings: Settings | None = None) 
     subscribe(send_rule_notice)
     if database is not None and settings is not None:
         process_settings.bind(database, settings)
+
+
+def email_sending(settings: Settings) -> str:
+    """One line on customer e-mail (never the password)."""
+    if not settings.smtp_host:
+        return "e-mail sending off: RT_SMTP_HOST is not set"
+    return f"e-mail via {settings.smtp_host}:{settings.smtp_port}"
+
+
+def announce(settings: Settings) -> None:
+    structlog.get_logger("startup").info(
+        email_sending(settings),
+        starttls=settings.smtp_starttls if settings.smtp_host else None,
+        login=bool(settings.smtp_username) if settings.smtp_host else None,
+    )

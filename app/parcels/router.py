@@ -21,7 +21,7 @@ from app.carriers import service as carriers
 from app.core.schemas import CountryCode, Page
 from app.parcels import service as domain
 from app.parcels import stuck_now
-from app.parcels.schemas import ParcelCreate, ParcelRead, ScanRead
+from app.parcels.schemas import ParcelCreate, ParcelRead, ParcelUpdate, ScanRead
 from app.stuck.verdict import rule_name
 
 router = APIRouter(prefix="/v1/parcels", tags=["parcels"])
@@ -47,6 +47,22 @@ def register_parcel(
 @router.get("/{parcel_id}", response_model=ParcelRead)
 def get_parcel(parcel_id: uuid.UUID, principal: ReadDep, session: SessionDep) -> ParcelRead:
     parcel = domain.get_parcel(session, tenant_id=principal.tenant_id, parcel_id=parcel_id)
+    return domain.parcel_view(parcel)
+
+
+@router.patch("/{parcel_id}", response_model=ParcelRead)
+def update_parcel(
+    parcel_id: uuid.UUID,
+    body: ParcelUpdate,
+    principal: ParcelsWriteDep,
+    session: SessionDep,
+    now: NowDep,
+) -> ParcelRead:
+    """Change the customer's wish for notices (`customer.proactive_notices`): false when they
+    answer a notice's unsubscribe link; messages already queued to them are not sent."""
+    parcel = domain.update_parcel(
+        session, tenant_id=principal.tenant_id, parcel_id=parcel_id, data=body, now=now
+    )
     return domain.parcel_view(parcel)
 
 

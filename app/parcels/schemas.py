@@ -45,6 +45,23 @@ class Customer(InputModel):
     phone: str | None = Field(default=None, max_length=40)
     locale: Locale | None = None
     ticket_ref: str | None = Field(default=None, max_length=100)
+    proactive_notices: bool = Field(
+        default=True,
+        description="False: the customer asked for no notices we start ourselves (delay "
+        "notices, bulk notices); replies to the customer still go out.",
+    )
+
+
+class CustomerUpdate(InputModel):
+    """What of the customer can change after registration (an unsubscribe, for now)."""
+
+    proactive_notices: bool | None = Field(
+        default=None, description="False when the customer asks for no more notices."
+    )
+
+
+class ParcelUpdate(InputModel):
+    customer: CustomerUpdate
 
 
 def normalise_phone(raw: str, region: str | None) -> str:
@@ -135,6 +152,9 @@ class CustomerRead(BaseModel):
     phone: str | None
     locale: str | None
     ticket_ref: str | None
+    proactive_notices: bool = Field(
+        description="False: no notices we start ourselves, only replies."
+    )
 
 
 class ParcelRead(BaseModel):

@@ -32,6 +32,7 @@ from app.parcels.schemas import (
     LocationRead,
     ParcelCreate,
     ParcelRead,
+    ParcelUpdate,
     ScanCreate,
     ScanRead,
 )
@@ -132,6 +133,7 @@ def parcel_values(
         customer_phone=customer.phone if customer else None,
         customer_locale=customer.locale if customer else None,
         customer_ticket_ref=customer.ticket_ref if customer else None,
+        customer_proactive_notices=customer.proactive_notices if customer else True,
         origin_country=data.origin_country,
         destination_country=data.destination_country,
         shipped_at=data.shipped_at,
@@ -204,6 +206,25 @@ def get_parcel(
     parcel = session.exec(query.with_for_update() if lock else query).first()
     if parcel is None:
         raise NotFound(f"parcel {parcel_id} not found")
+    return parcel
+
+
+def update_parcel(
+    session: Session,
+    *,
+    tenant_id: uuid.UUID,
+    parcel_id: uuid.UUID,
+    data: ParcelUpdate,
+    now: datetime,
+) -> Parcel:
+    """Change what may change after registration: the customer's wish for notices."""
+    parcel = get_parcel(session, tenant_id=tenant_id, parcel_id=parcel_id, lock=True)
+    wish = data.customer.proactive_notices
+    if wish is not None and wish != parcel.customer_proactive_notices:
+        parcel.customer_proactive_notices = wish
+        parcel.updated_at = now
+        session.add(parcel)
+        session.flush()
     return parcel
 
 
@@ -463,6 +484,7 @@ def customer_view(parcel: Parcel) -> CustomerRead:
         phone=parcel.customer_phone,
         locale=parcel.customer_locale,
         ticket_ref=parcel.customer_ticket_ref,
+        proactive_notices=parcel.customer_proactive_notices,
     )
 
 

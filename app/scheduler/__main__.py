@@ -19,7 +19,7 @@ from app.db.migrate import upgrade_to_head
 from app.db.types import utcnow
 from app.scheduler.metrics_server import serve_process_metrics
 from app.scheduler.runner import build_scheduler
-from app.startup import wire
+from app.startup import announce, wire
 
 log = structlog.get_logger("scheduler")
 
@@ -28,6 +28,7 @@ async def main() -> None:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_format)
     wire()
+    announce(settings)
     db = Database(settings.database_url)
     if settings.auto_migrate:
         upgrade_to_head(db.engine)

@@ -9,6 +9,7 @@ from app.auto_incidents import job as detect
 from app.core.jobs import JobContext
 from app.core.settings import Settings
 from app.incidents import job as overdue
+from app.notify import job as deliver_messages
 from app.tracking import job as poll
 from app.webhooks.dispatch import job as deliver
 
@@ -49,6 +50,12 @@ JOBS: dict[str, Job] = {
             deliver.run,
             lambda s: s.webhook_dispatch_interval_seconds,
             "Send due webhook deliveries (signed, retried, in order per parcel and endpoint).",
+        ),
+        Job(
+            "deliver-messages",
+            deliver_messages.run,
+            lambda s: s.message_dispatch_interval_seconds,
+            "Send due e-mail to customers over SMTP (at least once, retried on a schedule).",
         ),
     )
 }

@@ -29,6 +29,7 @@ class Seeded:
     message_id: str
     evidence_id: str
     claim_id: str
+    notice_id: str
     endpoint_id: str
     delivery_id: int
     tracking_number: str
@@ -46,6 +47,7 @@ class Seeded:
             "message_id": self.message_id,
             "evidence_id": self.evidence_id,
             "claim_id": self.claim_id,
+            "notice_id": self.notice_id,
             "endpoint_id": self.endpoint_id,
             "delivery_id": str(self.delivery_id),
             "key": TEMPLATE[0],
@@ -61,6 +63,7 @@ class Seeded:
             self.message_id,
             self.evidence_id,
             self.claim_id,
+            self.notice_id,
             self.endpoint_id,
             self.tracking_number,
             self.order_id,
@@ -112,6 +115,16 @@ def seed_tenant(
             json={"claim_type": "damaged", "amount": "59.90", "currency": "EUR"},
         )
     )
+    notice = _created(
+        api.post(
+            "/v1/notices",
+            json={
+                "filter": {"parcel_ids": [parcel["id"]]},
+                "template_key": "in_transit_update",
+                "dry_run": False,
+            },
+        )
+    )
     own = {"subject": wording, "body": "Hallo {{ customer_name }},\n{{ store_name }}"}
     _created(api.put(f"/v1/templates/{TEMPLATE[0]}/{TEMPLATE[1]}", json=own), 200, 201)
     _created(api.put("/v1/settings/stuck-rules", json={"rules": [STUCK_RULE]}), 200)
@@ -123,6 +136,7 @@ def seed_tenant(
         message_id=message["id"],
         evidence_id=evidence["id"],
         claim_id=claim["id"],
+        notice_id=notice["id"],
         endpoint_id=endpoint["id"],
         delivery_id=int(deliveries[0]["id"]),
         tracking_number=tracking_number,

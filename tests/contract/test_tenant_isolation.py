@@ -55,6 +55,7 @@ def _requests(acme: Seeded, etag: str) -> dict[tuple[str, str], dict[str, Any]]:
                 ]
             }
         },
+        ("patch", "/v1/parcels/{parcel_id}"): {"json": {"customer": {"proactive_notices": False}}},
         ("patch", inc): {"json": {"description": "changed"}, "headers": {"If-Match": etag}},
         ("post", f"{inc}/transitions"): {"json": {"to": "in_progress"}},
         ("post", f"{inc}/actions"): {"json": {"kind": "note", "text": "Looked at it"}},

@@ -12,7 +12,7 @@ from tests.auto_incidents.test_job import _quiet_until_stuck, resolve_as_rejecte
 from tests.auto_incidents.test_rearm import _moves
 from tests.factories import ApiClient, FakeClock, new_api_key, register_parcel
 from tests.jobs import events, run_job
-from tests.notify.helpers import stored_messages
+from tests.notify.customers import stored_messages
 
 RULES = "/v1/settings/notice-rules"
 

@@ -194,11 +194,15 @@ def record_message(
     template_key: Annotated[str | None, Form(max_length=64)] = None,
     language: Annotated[str | None, Form(max_length=8)] = None,
     text: Annotated[str | None, Form(max_length=20_000)] = None,
+    send: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Records the message as sent (templated, or free text), as POST .../messages does."""
+    """Records the message as sent elsewhere, or (``send``) sends it by e-mail ourselves, as
+    POST .../messages does with ``"send": true`` (the channel is then e-mail)."""
     incident, parcel = incidents.get_incident_with_parcel(
         session, tenant_id=desk.user.tenant_id, incident_id=incident_id, lock=True
     )
+    if send:
+        channel = "email"
     if template_key:
         body = checked(
             MessageCreate,
@@ -206,9 +210,10 @@ def record_message(
             template_key=template_key,
             language=language or None,
             params=_params(form, template_key),
+            send=send,
         )
     else:
-        body = checked(MessageCreate, channel=channel, text=text or None)
+        body = checked(MessageCreate, channel=channel, text=text or None, send=send)
     messages.record_message(
         session,
         incident=incident,

@@ -81,6 +81,8 @@ def incident_context(
         "process": process,
         "pending": next((p for p in process.proposals if p.status == "pending"), None),
         "outbound": [m for m in conversation if m.direction == "out"],
+        "sending_on": bool(desk.settings.smtp_host),
+        "conversation": conversation,
         "owners": owner_choices(session, desk),
         **claims_context(session, desk, incident, parcel),
     }

@@ -57,6 +57,11 @@ class NoticeCreate(InputModel):
         description="true (the default): counts and samples, nothing stored or sent; false: "
         "one message per parcel, queued for sending.",
     )
+    quiet_hours: bool = Field(
+        default=True,
+        description="true: an e-mail written between 21:00 and 08:00 at the destination waits "
+        "until 08:00 there; false: every e-mail goes out at once (an urgent notice).",
+    )
 
 
 class NoticeSampleRead(BaseModel):

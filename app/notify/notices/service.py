@@ -196,6 +196,7 @@ def send_notice(
     for parcel in plan.parcels:
         composed = render(parcel)
         zone = customer_zone(parcel.destination_country, parcel.customer_locale)
+        held = held_until(now, zone) if body.quiet_hours else None
         outgoing.append(
             Outgoing(
                 parcel=parcel,
@@ -204,7 +205,7 @@ def send_notice(
                 text=composed.text,
                 html=composed.html,
                 summary=one_line(composed.subject),
-                send_after=held_until(now, zone),
+                send_after=held,
             )
         )
     queue_notice(

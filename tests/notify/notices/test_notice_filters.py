@@ -12,7 +12,7 @@ from tests.auto_incidents.test_job import _stalled_parcel
 from tests.auto_incidents.test_rearm import _moves
 from tests.factories import ApiClient, FakeClock, new_api_key, register_parcel
 from tests.jobs import run_job
-from tests.notify.helpers import HOLIDAY, customer, stored_messages
+from tests.notify.customers import HOLIDAY, customer, stored_messages
 
 
 def _dry(api: ApiClient, **body: Any) -> Any:

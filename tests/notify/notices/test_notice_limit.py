@@ -6,7 +6,7 @@ import pytest
 
 from app.core.settings import Settings
 from tests.factories import ApiClient
-from tests.notify.helpers import HOLIDAY, PEOPLE, customer
+from tests.notify.customers import HOLIDAY, PEOPLE, customer
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from app.outbox.models import Event
 from app.parcels.models import Parcel
 from app.workflow.messages.models import CustomerMessage
 from tests.factories import ApiClient, FakeClock
-from tests.notify.helpers import HOLIDAY, PEOPLE
+from tests.notify.customers import HOLIDAY, PEOPLE
 
 PARCELS = 10_000
 

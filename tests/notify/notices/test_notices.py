@@ -10,7 +10,7 @@ from app.db.engine import Database
 from app.notify.models import Notice
 from app.workflow.messages.delivery import NO_ADDRESS, OPTED_OUT
 from tests.factories import ApiClient, FakeClock, register_parcel
-from tests.notify.helpers import HOLIDAY, stored_messages, thirty_customers
+from tests.notify.customers import HOLIDAY, stored_messages, thirty_customers
 
 SANDBOX_ONLY = {"carrier": "sandbox"}
 

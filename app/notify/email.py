@@ -1,0 +1,113 @@
+"""The e-mail a customer message becomes: pure, no I/O (the job builds it just before sending).
+
+One ``multipart/alternative`` with the text and the HTML the template rendered, and these
+headers:
+
+- ``From``: the sender's name and address (the tenant's own, else ``RT_SMTP_FROM``);
+  ``Reply-To`` when set, so answers reach the seller's helpdesk;
+- ``Message-ID``: the message's own (``email_message_id``), the same on every attempt, so a
+  resend after a crash is one message in the customer's mail client;
+- ``In-Reply-To`` and ``References``: the incident's previous e-mail, one thread per incident;
+- ``Content-Language``: the language the template was rendered in;
+- for a proactive notice (we wrote first), ``List-Unsubscribe`` as a ``mailto:`` to the
+  Reply-To (else From) address with the subject ``unsubscribe <parcel id>``, and
+  ``Auto-Submitted: auto-generated`` (RFC 3834) so auto-responders stay quiet. We do not
+  read that mailbox: the seller does, and opts the customer out by setting
+  ``customer.proactive_notices`` to false on the parcel (replies still go out).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+from html import escape
+from typing import Protocol
+from urllib.parse import quote
+
+
+@dataclass(frozen=True, slots=True)
+class SenderIdentity:
+    """Who an e-mail is from: display name, From address, Reply-To address (if any)."""
+
+    name: str | None
+    address: str
+    reply_to: str | None = None
+
+    @property
+    def from_header(self) -> str:
+        return formataddr((self.name or "", self.address))
+
+    @property
+    def answers_to(self) -> str:
+        return self.reply_to or self.address
+
+
+class Mailable(Protocol):
+    """What the builder reads of a ``CustomerMessage``."""
+
+    @property
+    def parcel_id(self) -> object: ...
+    @property
+    def email_to(self) -> str | None: ...
+    @property
+    def subject(self) -> str | None: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def body_html(self) -> str | None: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def proactive(self) -> bool: ...
+    @property
+    def email_message_id(self) -> str | None: ...
+    @property
+    def in_reply_to(self) -> str | None: ...
+
+
+def unsubscribe_link(sender: SenderIdentity, parcel_id: object) -> str:
+    """``<mailto:...?subject=unsubscribe%20<parcel id>>`` (RFC 2369)."""
+    subject = quote(f"unsubscribe {parcel_id}")
+    return f"<mailto:{quote(sender.answers_to, safe='@')}?subject={subject}>"
+
+
+def html_document(fragment: str, *, subject: str, language: str | None) -> str:
+    """The rendered paragraphs as a small, complete HTML document."""
+    lang = f' lang="{escape(language)}"' if language else ""
+    return (
+        f'<!DOCTYPE html>\n<html{lang}>\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(subject)}</title>\n</head>\n<body>\n{fragment}\n</body>\n</html>\n"
+    )
+
+
+def build_email(message: Mailable, *, sender: SenderIdentity, now: datetime) -> EmailMessage:
+    """The e-mail for ``message`` (queued, so it has ``email_to`` and ``email_message_id``)."""
+    if not message.email_to or not message.email_message_id:
+        raise ValueError("only a queued message (with email_to and a Message-ID) is built")
+    subject = message.subject or message.summary
+    email = EmailMessage()
+    email["From"] = Address(display_name=sender.name or "", addr_spec=sender.address)
+    if sender.reply_to:
+        email["Reply-To"] = sender.reply_to
+    email["To"] = message.email_to
+    email["Subject"] = subject
+    email["Date"] = format_datetime(now)
+    email["Message-ID"] = message.email_message_id
+    if message.in_reply_to:
+        email["In-Reply-To"] = message.in_reply_to
+        email["References"] = message.in_reply_to
+    if message.proactive:
+        email["List-Unsubscribe"] = unsubscribe_link(sender, message.parcel_id)
+        email["Auto-Submitted"] = "auto-generated"
+    email.set_content(message.body)
+    if message.body_html:
+        html = html_document(message.body_html, subject=subject, language=message.language)
+        email.add_alternative(html, subtype="html")
+    if message.language:  # after the content: setting it clears every Content-* header
+        email["Content-Language"] = message.language
+    return email
