@@ -10,9 +10,13 @@ of the e-mail later is on the message itself (``GET /v1/parcels/{id}/messages``)
 
 from __future__ import annotations
 
+import uuid
+
 from sqlmodel import Session, col, select
 
+from app.db.tx_cache import per_transaction
 from app.incidents.timeline import SYSTEM, append_entry
+from app.notify.models import Notice
 from app.outbox.models import Event
 from app.workflow.messages.models import CustomerMessage
 
@@ -20,6 +24,8 @@ from app.workflow.messages.models import CustomerMessage
 def show_earlier_messages(session: Session, event: Event) -> None:
     """Outbox subscriber: on ``incident.opened``, one entry per message without an incident."""
     if event.type != "incident.opened" or event.incident_id is None or event.parcel_id is None:
+        return
+    if event.tenant_id is None or not _sends_notices(session, event.tenant_id):
         return
     earlier = session.exec(
         select(CustomerMessage)
@@ -51,6 +57,18 @@ def show_earlier_messages(session: Session, event: Event) -> None:
                 "delivery_error": message.delivery_error,
             },
         )
+
+
+def _sends_notices(session: Session, tenant_id: uuid.UUID) -> bool:
+    """Whether the tenant ever sent a notice, read once per transaction: only notices are
+    messages outside any incident, and a detection tick opens incidents by the thousand."""
+    known: dict[uuid.UUID, bool] = per_transaction(session, "tenant_sends_notices")
+    if tenant_id not in known:
+        known[tenant_id] = (
+            session.exec(select(Notice.id).where(Notice.tenant_id == tenant_id).limit(1)).first()
+            is not None
+        )
+    return known[tenant_id]
 
 
 def earlier_summary(message: CustomerMessage) -> str:
