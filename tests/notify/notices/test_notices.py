@@ -10,6 +10,7 @@ from app.db.engine import Database
 from app.notify.models import Notice
 from app.workflow.messages.delivery import NO_ADDRESS, OPTED_OUT
 from tests.factories import ApiClient, FakeClock, register_parcel
+from tests.jobs import events
 from tests.notify.customers import HOLIDAY, stored_messages, thirty_customers
 
 SANDBOX_ONLY = {"carrier": "sandbox"}
@@ -138,5 +139,14 @@ def test_a_notice_reads_back_with_its_progress_and_lists_newest_first(
     rest = api.get("/v1/notices", params={"page_token": page["next_page_token"]}).json()
     assert [n["id"] for n in rest["items"]] == [first["id"]]
     assert rest["next_page_token"] is None
+    # each message's event carries it exactly as the API shows it
+    [told] = api.get(f"/v1/parcels/{parcels[7]['id']}/messages").json()["items"][1:]
+    [event] = [
+        e
+        for e in events(db, "message.delivery_changed")
+        if e["payload"]["message"]["id"] == told["id"]
+    ]
+    assert event["payload"] == {"message": told, "previous": None}
+    assert event["parcel_id"] == parcels[7]["id"]
     assert other_api.get(f"/v1/notices/{first['id']}").status_code == 404
     assert other_api.get("/v1/notices").json()["items"] == []
