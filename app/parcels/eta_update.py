@@ -78,6 +78,7 @@ def update_estimate(
         return False
     parcel.eta_earliest, parcel.eta_latest = estimate.earliest, estimate.latest
     parcel.eta_basis = estimate.basis
+    parcel.updated_at = now
     session.add(parcel)
     if previous is None or estimate.same_window(previous):
         return False

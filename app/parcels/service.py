@@ -30,7 +30,6 @@ from app.parcels.models import Parcel, ScanRecord
 from app.parcels.schemas import ParcelCreate, ScanCreate
 from app.parcels.views import carrier_name_of as carrier_name_of
 from app.parcels.views import customer_view as customer_view
-from app.parcels.views import estimated_delivery_view as estimated_delivery_view
 from app.parcels.views import last_scan_view as last_scan_view
 from app.parcels.views import parcel_payload as parcel_payload
 from app.parcels.views import parcel_view as parcel_view
