@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -284,7 +284,7 @@ class SeventeenTrackAdapter(ABC):
         out = []
         for query in queries:
             result = results[normalise_number(query.number)]
-            out.append(TrackingResult(query.number, result.outcome, result.scans, result.error))
+            out.append(replace(result, tracking_number=query.number))
         return out
 
     async def _track(self, numbers: list[str], token: str) -> dict[str, TrackingResult]:

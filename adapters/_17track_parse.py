@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from adapters.base import (
     record_unmapped,
 )
 from adapters.checkdigits import normalise_number
+from adapters.estimates import track17_window
 
 S = ScanStatus
 
@@ -198,7 +199,7 @@ def parse_tracking(body: Any, numbers: Sequence[str], *, carrier: str) -> list[T
         if result is None:
             results.append(TrackingResult.failed(number, "17TRACK returned nothing for it"))
         else:
-            results.append(TrackingResult(number, result.outcome, result.scans, result.error))
+            results.append(replace(result, tracking_number=number))
     return results
 
 
@@ -248,7 +249,7 @@ def _accepted_result(number: str, item: Mapping[str, Any], carrier: str) -> Trac
             scans.setdefault((scan.occurred_at, scan.description, scan.location), scan)
     if not scans:
         return TrackingResult.not_found(number)
-    return TrackingResult.found(number, list(scans.values()))
+    return TrackingResult.found(number, list(scans.values()), estimate=track17_window(info))
 
 
 def _scan(event: Any, carrier: str) -> Scan | None:

@@ -24,7 +24,8 @@ each carrier's codes map onto it is in that carrier's section there):
 
 Per-number outcomes are data, not exceptions: a batch returns one ``TrackingResult`` per
 number, which is ``found`` (with scans), ``not_found``, or ``error`` (with a message). One bad
-number never sinks a batch.
+number never sinks a batch. A ``found`` result also carries the carrier's own delivery estimate
+(``DeliveryWindow``) when the answer has one; ``adapters/estimates.py`` reads them.
 
 Whole-call failures raise this small tree::
 
@@ -42,7 +43,7 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal, Protocol, get_args, runtime_checkable
 
 logger = logging.getLogger("adapters")
@@ -98,6 +99,17 @@ class Scan:
 
 
 @dataclass(frozen=True, slots=True)
+class DeliveryWindow:
+    """The carrier's own expectation of when a parcel arrives: local calendar days at the
+    destination, both ends included (one day when ``earliest == latest``). ``source`` names
+    the answer's field it came from (``docs/carriers.md`` §10)."""
+
+    earliest: date
+    latest: date
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class TrackingResult:
     """The outcome for one tracking number of a batch: scans, not found, or an error."""
 
@@ -109,11 +121,17 @@ class TrackingResult:
     """An ``error`` because the call for this number failed (timeout, 5xx), not an answer."""
     failure: CarrierError | None = field(default=None, compare=False, repr=False)
     """With ``call_failed``: the exception the call raised (a refresh answers with it)."""
+    estimated_delivery: DeliveryWindow | None = None
+    """With ``found``: the carrier's delivery estimate, when its answer has one."""
 
     @classmethod
-    def found(cls, number: str, scans: Sequence[Scan]) -> TrackingResult:
+    def found(
+        cls, number: str, scans: Sequence[Scan], *, estimate: DeliveryWindow | None = None
+    ) -> TrackingResult:
         ordered = tuple(sorted(scans, key=lambda s: s.occurred_at))
-        return cls(tracking_number=number, outcome="found", scans=ordered)
+        return cls(
+            tracking_number=number, outcome="found", scans=ordered, estimated_delivery=estimate
+        )
 
     @classmethod
     def not_found(cls, number: str) -> TrackingResult:

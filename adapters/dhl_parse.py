@@ -55,6 +55,7 @@ from adapters.base import (
     record_unmapped,
 )
 from adapters.checkdigits import normalise_number
+from adapters.estimates import dhl_window
 from adapters.zones import Placed, admin1_for, place
 
 CARRIER = "dhl"
@@ -315,7 +316,7 @@ def _shipment_result(
             "skipped unreadable DHL events",
             extra={"carrier": CARRIER, "skipped": len(events) - len(scans)},
         )
-    return TrackingResult.found(number, scans)
+    return TrackingResult.found(number, scans, estimate=dhl_window(shipment))
 
 
 def _scan(event: Any, *, destination: Location, return_flag: bool) -> Scan | None:

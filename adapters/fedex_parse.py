@@ -40,6 +40,7 @@ from adapters.base import (
     record_unmapped,
 )
 from adapters.checkdigits import normalise_number
+from adapters.estimates import fedex_window
 
 CARRIER = "fedex"
 S = ScanStatus
@@ -153,7 +154,7 @@ def parse_tracking(body: Any, numbers: Sequence[str]) -> list[TrackingResult]:
 def _result_for(number: str, track_results: list[dict[str, Any]] | None) -> TrackingResult:
     if not track_results:
         return TrackingResult.failed(number, "FedEx returned no result for this number")
-    shipments: list[list[Scan]] = []
+    shipments: list[tuple[list[Scan], Mapping[str, Any]]] = []
     errors: list[tuple[str, str]] = []
     for track_result in track_results:
         error = track_result.get("error")
@@ -161,11 +162,12 @@ def _result_for(number: str, track_results: list[dict[str, Any]] | None) -> Trac
             errors.append((_text(error.get("code")) or "", _text(error.get("message")) or ""))
             continue
         try:
-            shipments.append(_scans(track_result))
+            shipments.append((_scans(track_result), track_result))
         except _Unreadable as exc:
             errors.append(("UNREADABLE", str(exc)))
     if shipments:
-        return TrackingResult.found(number, max(shipments, key=_newest))
+        scans, chosen = max(shipments, key=lambda shipment: _newest(shipment[0]))
+        return TrackingResult.found(number, scans, estimate=fedex_window(chosen))
     if any(code in NOT_FOUND_CODES for code, _ in errors):
         return TrackingResult.not_found(number)
     message = "; ".join(": ".join(p for p in pair if p) for pair in errors) or "no track result"

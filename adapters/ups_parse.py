@@ -50,6 +50,7 @@ from adapters.base import (
     record_unmapped,
 )
 from adapters.checkdigits import normalise_number
+from adapters.estimates import ups_window
 from adapters.zones import Placed, place
 
 CARRIER = "ups"
@@ -266,7 +267,7 @@ def _from_shipment(
         for act in reversed(activities)
         if (scan := parse_activity(act, destination=destination)) is not None
     ]
-    return TrackingResult.found(number, scans)
+    return TrackingResult.found(number, scans, estimate=ups_window(package))
 
 
 def _destination(package: dict[str, Any], country: str | None) -> Location:

@@ -47,7 +47,7 @@ def _serve_smtp(ready: Any, stop: Any, counted: Any) -> None:
     class Counting:
         received = 0
 
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
             Counting.received += 1
             return f"250 2.0.0 Ok: queued as B{Counting.received}"
 
@@ -88,7 +88,7 @@ def _settings(db: Database, port: int) -> Settings:
         database_url=db.url,
         scheduler="off",
         bootstrap_api_key=KEY,
-        secret_key="bench-secret-key-0123456789abcdef0123456789",
+        secret_key="bench-secret-key-0123456789abcdef0123456789",  # noqa: S106 (throw-away)
         rate_limit_per_minute=0,
         smtp_host="127.0.0.1",
         smtp_port=port,

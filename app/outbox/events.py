@@ -24,6 +24,7 @@ EVENT_TYPES: dict[str, str] = {
     "parcel.status_changed": "A parcel's normalised tracking status changed.",
     "parcel.stuck": "A parcel has had no new scan for longer than its threshold.",
     "parcel.movement_resumed": "A parcel with an open automatic incident moved again.",
+    "parcel.eta_changed": "A parcel's estimated delivery window moved (`previous` holds the old).",
     "incident.opened": "An incident was opened (by a customer, an agent or automatically).",
     "incident.escalated": "An incident was escalated.",
     "incident.assigned": "An incident got an owner, another owner, or none (unassigned).",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 import phonenumbers
 from pydantic import (
@@ -157,6 +157,21 @@ class CustomerRead(BaseModel):
     )
 
 
+EtaBasis = Literal["carrier", "history", "default"]
+
+
+class EstimatedDeliveryRead(BaseModel):
+    """When the parcel should arrive: days at the destination, both included."""
+
+    earliest: date = Field(description="The first day delivery is expected.")
+    latest: date = Field(description="The last day delivery is expected (= earliest: one day).")
+    basis: EtaBasis = Field(
+        description="`carrier`: the carrier's own estimate; `history`: this account's "
+        "deliveries on the same carrier and route (origin to destination country); `default`: "
+        "the usual transit time of the carrier's kind (express or postal)."
+    )
+
+
 class ParcelRead(BaseModel):
     id: uuid.UUID
     carrier: str
@@ -185,6 +200,11 @@ class ParcelRead(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+    estimated_delivery: EstimatedDeliveryRead | None = Field(
+        default=None,
+        description="When delivery is expected; null while unknown. Re-estimated with each new "
+        "scan until the parcel is delivered or returned; then it stays as it was.",
+    )
     verdict: str | None = Field(
         default=None,
         description="With ?stuck=: the detection verdict now (no_movement, presumed_lost, "

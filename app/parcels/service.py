@@ -25,17 +25,16 @@ from app.carriers import service as carriers
 from app.core.errors import Conflict, NotFound, ValidationFailed
 from app.db.upsert import insert_ignore_many
 from app.outbox.events import emit
+from app.parcels.eta_update import update_estimate
 from app.parcels.models import Parcel, ScanRecord
-from app.parcels.schemas import (
-    CustomerRead,
-    LastScanRead,
-    LocationRead,
-    ParcelCreate,
-    ParcelRead,
-    ParcelUpdate,
-    ScanCreate,
-    ScanRead,
-)
+from app.parcels.schemas import ParcelCreate, ParcelUpdate, ScanCreate
+from app.parcels.views import carrier_name_of as carrier_name_of
+from app.parcels.views import customer_view as customer_view
+from app.parcels.views import last_scan_view as last_scan_view
+from app.parcels.views import parcel_payload as parcel_payload
+from app.parcels.views import parcel_view as parcel_view
+from app.parcels.views import scan_view as scan_view
+from app.parcels.views import tracking_url_of as tracking_url_of
 from app.stuck import checks as stuck_checks
 
 # Tie-break for scans at the same instant: the later stage of a journey wins.
@@ -89,6 +88,7 @@ def register_parcel(
 
     A parcel of carrier ``other`` is never polled (``next_poll_at`` stays empty): its scans are
     pushed. Its name is required, and only it may carry a name or a tracking URL template.
+    It gets its first delivery estimate here (``eta_update``).
     """
     _check_other(data, carrier)
     existing = find_parcel(
@@ -109,6 +109,7 @@ def register_parcel(
             raise
         raise ParcelAlreadyRegistered(winner) from None
     stuck_checks.schedule(session, parcel=parcel, now=now)
+    update_estimate(session, parcel=parcel, now=now)
     session.flush()
     return parcel
 
@@ -464,91 +465,3 @@ def _refresh_last_scan(
         payload={"parcel": parcel_view(parcel).model_dump(mode="json"), "previous": previous},
     )
     return True
-
-
-def last_scan_view(parcel: Parcel) -> LastScanRead | None:
-    if parcel.last_scan_at is None or parcel.last_scan_status is None:
-        return None
-    return LastScanRead(
-        status=ScanStatus(parcel.last_scan_status),
-        description=parcel.last_scan_description,
-        occurred_at=parcel.last_scan_at,
-        location=LocationRead(city=parcel.last_scan_city, country=parcel.last_scan_country),
-    )
-
-
-def customer_view(parcel: Parcel) -> CustomerRead:
-    return CustomerRead(
-        name=parcel.customer_name,
-        email=parcel.customer_email,
-        phone=parcel.customer_phone,
-        locale=parcel.customer_locale,
-        ticket_ref=parcel.customer_ticket_ref,
-        proactive_notices=parcel.customer_proactive_notices,
-    )
-
-
-def carrier_name_of(parcel: Parcel) -> str:
-    """The carrier's display name; for ``other``, the one the seller gave."""
-    return carriers.carrier_name(parcel.carrier, named=parcel.carrier_name)
-
-
-def tracking_url_of(parcel: Parcel) -> str:
-    """The public tracking page; for ``other``, the seller's template filled in."""
-    return carriers.tracking_url(
-        parcel.carrier, parcel.tracking_number, template=parcel.tracking_url_template
-    )
-
-
-def parcel_view(parcel: Parcel) -> ParcelRead:
-    return ParcelRead(
-        id=parcel.id,
-        carrier=parcel.carrier,
-        carrier_name=carrier_name_of(parcel),
-        tracking_number=parcel.tracking_number,
-        tracking_url=tracking_url_of(parcel),
-        tracking_url_template=parcel.tracking_url_template,
-        sandbox=parcel.carrier == carriers.SANDBOX,
-        order_id=parcel.order_id,
-        order_date=parcel.order_date,
-        customer=customer_view(parcel),
-        origin_country=parcel.origin_country,
-        destination_country=parcel.destination_country,
-        shipped_at=parcel.shipped_at,
-        declared_value=parcel.declared_value,
-        currency=parcel.currency,
-        status=ScanStatus(parcel.status),
-        last_scan_at=parcel.last_scan_at,
-        last_scan=last_scan_view(parcel),
-        last_polled_at=parcel.last_polled_at,
-        last_poll_error=parcel.last_poll_error,
-        next_poll_at=parcel.next_poll_at,
-        created_at=parcel.created_at,
-        updated_at=parcel.updated_at,
-    )
-
-
-def scan_view(record: ScanRecord) -> ScanRead:
-    return ScanRead(
-        id=record.id,
-        status=ScanStatus(record.status),
-        occurred_at=record.occurred_at,
-        description=record.description,
-        location=LocationRead(
-            city=record.city,
-            region=record.region,
-            postal_code=record.postal_code,
-            country=record.country,
-        ),
-        raw_code=record.raw_code,
-        raw_text=record.raw_text,
-        raw_timestamp=record.raw_timestamp,
-        carrier_delay=record.carrier_delay,
-        exception_reason=record.exception_reason,
-        source=record.source,
-        recorded_at=record.recorded_at,
-    )
-
-
-def parcel_payload(parcel: Parcel) -> dict[str, Any]:
-    return parcel_view(parcel).model_dump(mode="json")

@@ -5,6 +5,9 @@ record the same way: scans stored (deduplicated), the next poll and the next stu
 rescheduled, and open incidents told that the parcel moved. A failed call never touches
 stored scans; it only records ``last_poll_error``.
 
+Each parcel with new scans (or a new estimate from its carrier) is re-estimated
+(``app/parcels/eta_update.py``); one page's parcels share the lane queries that needs.
+
 A scan dated ahead of our clock (beyond ``RT_SCAN_FUTURE_TOLERANCE_MINUTES``) would make the
 parcel look fresh until that date and keep stuck detection quiet: pushed, it is refused (422
 naming the scan); from a carrier, whose clock or time zone is wrong, it is dropped and logged.
@@ -13,13 +16,13 @@ naming the scan); from a carrier, whose clock or time zone is wrong, it is dropp
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 import structlog
 from sqlmodel import Session, col, select
 
-from adapters.base import Scan, ScanStatus, TrackingQuery, TrackingResult
+from adapters.base import DeliveryWindow, Scan, ScanStatus, TrackingQuery, TrackingResult
 from app.auto_incidents.service import (
     has_moved,
     open_incidents_of,
@@ -29,6 +32,8 @@ from app.auto_incidents.service import (
 from app.core.errors import ValidationFailed
 from app.core.schemas import iso_utc
 from app.core.settings import Settings
+from app.parcels.eta_history import LaneHistory
+from app.parcels.eta_update import is_news, update_estimate
 from app.parcels.models import Parcel, ScanRecord
 from app.parcels.service import store_scans_many
 from app.stuck import checks as stuck_checks
@@ -101,11 +106,13 @@ def ingest_scans_many(
     *,
     source: str,
     now: datetime,
+    carrier_windows: Mapping[uuid.UUID, DeliveryWindow] | None = None,
 ) -> list[list[uuid.UUID]]:
     """``ingest_scans`` for a page of parcels; the ids of each one's new scans.
 
     The reads a page needs (newest scans, open incidents) are one query each for the whole
     page; what follows from each parcel's scans is then written parcel by parcel, in order.
+    ``carrier_windows`` holds the carriers' own estimates from their answers, by parcel id.
     """
     previous = [parcel.last_scan_at for parcel, _ in batch]
     stored = store_scans_many(session, batch, source=source, now=now)
@@ -117,10 +124,15 @@ def ingest_scans_many(
         and has_moved(parcel.last_scan_at, before)
     ]
     incidents_by_parcel = open_incidents_of(session, [parcel.id for parcel in moved])
+    history = LaneHistory(session)
+    windows = carrier_windows or {}
     for (parcel, _), before, result in zip(batch, previous, stored, strict=True):
         if not result.inserted_ids:
             continue
         stuck_checks.schedule(session, parcel=parcel, now=now)
+        update_estimate(
+            session, parcel=parcel, now=now, carrier_window=windows.get(parcel.id), history=history
+        )
         if parcel.last_scan_at is not None:
             react_to_movement(
                 session,
@@ -185,11 +197,24 @@ def apply_results(
         if result.outcome == "found":
             scans = _without_future(parcel, result.scans, now=now, tolerance=future_tolerance)
             found.append((parcel, scans))
-    inserted_ids = ingest_scans_many(session, found, source="carrier", now=now) if found else []
+    windows = {
+        parcel.id: result.estimated_delivery
+        for parcel, result in batch
+        if result.outcome == "found" and result.estimated_delivery is not None
+    }
+    inserted_ids = (
+        ingest_scans_many(session, found, source="carrier", now=now, carrier_windows=windows)
+        if found
+        else []
+    )
     new_by_parcel = {parcel.id: ids for (parcel, _), ids in zip(found, inserted_ids, strict=True)}
     for (parcel, result), before, polled in zip(batch, previous_status, polled_before, strict=True):
         if result.outcome == "error":
             continue
+        window = windows.get(parcel.id)
+        if not new_by_parcel.get(parcel.id) and is_news(parcel, window):
+            # the carrier moved its estimate without a new scan: no lane query needed
+            update_estimate(session, parcel=parcel, now=now, carrier_window=window)
         parcel.next_poll_at = next_poll_at(
             carrier=parcel.carrier,
             status=ScanStatus(parcel.status),

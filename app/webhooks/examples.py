@@ -126,6 +126,18 @@ def _data(event_type: str) -> dict[str, Any]:
             "parcel": parcel_payload(parcel),
             "incident_id": str(incident.id),
         },
+        "parcel.eta_changed": {
+            "parcel": parcel_payload(
+                parcel.model_copy(
+                    update={
+                        "eta_earliest": date(2026, 3, 18),
+                        "eta_latest": date(2026, 3, 19),
+                        "eta_basis": "carrier",
+                    }
+                )
+            ),
+            "previous": {"earliest": "2026-03-16", "latest": "2026-03-20", "basis": "history"},
+        },
         "carrier.unavailable": {**carrier, "error": "HTTP 503 from the tracking API"},
         "carrier.recovered": {**carrier, "recovered_at": AT.isoformat()},
         "webhook.test": {

@@ -2,8 +2,11 @@
 
 Dates are shown in the destination country's time zone and in the customer's locale (Babel);
 "I will update you by <date>" counts business days of the destination country (holidays
-included). Every name is always present (None when unknown), so a template's typo is an
-error instead of an empty gap in a customer's e-mail.
+included). ``estimated_delivery`` is the parcel's delivery window ("12-15 March": Babel's
+interval in the customer's locale) and how many business days remain until it, for "a
+possible delay of 3-5 business days"; None without an estimate. Every name is always present
+(None when unknown), so a template's typo is an error instead of an empty gap in a customer's
+e-mail.
 """
 
 from __future__ import annotations
@@ -11,16 +14,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_interval
 from babel.numbers import format_currency, format_percent
 
 from app.carriers import service as carriers
 from app.core.calendars import add_business_days, country_zone
 from app.incidents.models import Incident
 from app.incidents.views import format_number
+from app.parcels.eta import Basis, Estimate, delay_business_days
 from app.parcels.models import Parcel
 from app.parcels.service import carrier_name_of
 from app.workflow.templates.catalogue import FALLBACK_LANGUAGE, TemplateSpec
@@ -96,6 +100,7 @@ def build_context(
         "last_scan": last_scan,
         "destination_country": _country_name(parcel.destination_country, locale),
         "update_by": day(update_by),
+        "estimated_delivery": _estimated_delivery(parcel, facts.now, locale),
         "params": _formatted_params(spec, params, facts, locale, day),
     }
 
@@ -127,6 +132,30 @@ def _formatted_params(
             str(format_currency(amount, currency, locale=locale)) if amount and currency else None
         )
     return shown
+
+
+EN_DASH = "\u2013"  # a range of numbers, in every language we write
+
+
+def _estimated_delivery(parcel: Parcel, now: datetime, locale: Locale) -> dict[str, Any] | None:
+    """The window in the customer's words; the delay in business days from today, each end
+    at least 1 (``app/parcels/eta.py``)."""
+    if parcel.eta_earliest is None or parcel.eta_latest is None:
+        return None
+    country = parcel.destination_country
+    estimate = Estimate(parcel.eta_earliest, parcel.eta_latest, cast(Basis, parcel.eta_basis))
+    today = now.astimezone(country_zone(country)).date()
+    # the year only when the window is not in this one
+    skeleton = "MMMMd" if estimate.earliest.year == estimate.latest.year == today.year else "yMMMMd"
+    low, high = delay_business_days(today, estimate, country)
+    return {
+        "earliest": str(format_date(estimate.earliest, format="long", locale=locale)),
+        "latest": str(format_date(estimate.latest, format="long", locale=locale)),
+        "range": str(format_interval(estimate.earliest, estimate.latest, skeleton, locale=locale)),
+        "basis": estimate.basis,
+        "delay_days": str(low) if low == high else f"{low}{EN_DASH}{high}",
+        "delay_days_max": high,
+    }
 
 
 def _country_name(code: str | None, locale: Locale) -> str | None:
