@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, str] = {
     "import": "bench.imports",
     "contract": "bench.contract",
     "desk": "bench.desk_queue",
+    "notices": "bench.notices",
 }
 RESULTS = Path(__file__).resolve().parent / "results.json"
 

@@ -62,6 +62,20 @@ class Received:
         return self.message[header]
 
 
+def _peer(peer: object) -> tuple[str, int]:
+    """(host, port) of the client, as aiosmtpd's session holds it."""
+    assert isinstance(peer, tuple)
+    return str(peer[0]), int(peer[1])
+
+
+def body_of(mail: EmailMessage, subtype: str) -> str:
+    """The text of the ``text/<subtype>`` part a mail client would show."""
+    part = mail.get_body((subtype,))
+    assert part is not None, f"no text/{subtype} part"
+    content: str = part.get_content()
+    return content
+
+
 class _Handler:
     def __init__(self, server: MailServer) -> None:
         self.server = server
@@ -90,7 +104,7 @@ class _Handler:
                     mail_from=str(envelope.mail_from),
                     rcpt_tos=tuple(envelope.rcpt_tos),
                     message=parsed,
-                    peer=tuple(session.peer[:2]),  # type: ignore[arg-type]
+                    peer=_peer(session.peer),
                     queue_id=queue_id,
                     authenticated_as=_login(session),
                 )
@@ -138,7 +152,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path, bytes]:
     return cert_file, key_file, pem
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
@@ -148,7 +162,7 @@ def _free_port() -> int:
 class MailServer:
     def __init__(self, *, tls: bool = False, users: dict[str, str] | None = None) -> None:
         self.host = "127.0.0.1"
-        self.port = _free_port()
+        self.port = free_port()
         self.rules: dict[str, str] = dict(DEFAULT_RULES)
         self.data_delay = 0.0  # seconds to wait before answering DATA (to outlast a timeout)
         self.received: list[Received] = []

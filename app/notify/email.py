@@ -1,5 +1,10 @@
 """The e-mail a customer message becomes: pure, no I/O (the job builds it just before sending).
 
+It is built straight into its wire form (bytes, CRLF, 7-bit: quoted-printable bodies and
+encoded-word headers) with the ``email.mime`` classes: the modern ``EmailMessage`` parses
+every header it is given through the header registry and cost ~4 ms a message, most of a
+bulk notice's sending time; this costs under 1 ms (``python3 dev.py bench notices``).
+
 One ``multipart/alternative`` with the text and the HTML the template rendered, and these
 headers:
 
@@ -20,12 +25,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
+from email import charset, policy
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
 from html import escape
 from typing import Protocol
 from urllib.parse import quote
+
+WIRE = policy.compat32.clone(linesep="\r\n", max_line_length=0)
+"""CRLF; headers left as we write them (a folded ``List-Unsubscribe`` reads back with a space)."""
+UTF8_QP = charset.Charset("utf-8")
+UTF8_QP.header_encoding = charset.QP
+UTF8_QP.body_encoding = charset.QP  # readable in a raw view, unlike base64
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +52,7 @@ class SenderIdentity:
 
     @property
     def from_header(self) -> str:
-        return formataddr((self.name or "", self.address))
+        return formataddr((self.name or "", self.address), charset="utf-8")
 
     @property
     def answers_to(self) -> str:
@@ -85,17 +99,32 @@ def html_document(fragment: str, *, subject: str, language: str | None) -> str:
     )
 
 
-def build_email(message: Mailable, *, sender: SenderIdentity, now: datetime) -> EmailMessage:
-    """The e-mail for ``message`` (queued, so it has ``email_to`` and ``email_message_id``)."""
+def _text(value: str) -> str:
+    """A header value as is when it is ASCII, else RFC 2047 encoded words, folded so that
+    none is longer than the RFC's 75 characters (nothing else is folded: see ``WIRE``)."""
+    return value if value.isascii() else Header(value, UTF8_QP).encode(linesep="\r\n")
+
+
+def build_email(message: Mailable, *, sender: SenderIdentity, now: datetime) -> bytes:
+    """The e-mail for ``message`` (queued, so it has ``email_to`` and ``email_message_id``),
+    as the bytes handed to the SMTP server."""
     if not message.email_to or not message.email_message_id:
         raise ValueError("only a queued message (with email_to and a Message-ID) is built")
     subject = message.subject or message.summary
-    email = EmailMessage()
-    email["From"] = Address(display_name=sender.name or "", addr_spec=sender.address)
+    text = MIMEText(message.body, "plain", UTF8_QP)  # type: ignore[arg-type]  # a Charset is documented
+    email: Message
+    if message.body_html:
+        html = html_document(message.body_html, subject=subject, language=message.language)
+        email = MIMEMultipart("alternative")
+        email.attach(text)
+        email.attach(MIMEText(html, "html", UTF8_QP))  # type: ignore[arg-type]
+    else:
+        email = text
+    email["From"] = sender.from_header
     if sender.reply_to:
         email["Reply-To"] = sender.reply_to
     email["To"] = message.email_to
-    email["Subject"] = subject
+    email["Subject"] = _text(subject)
     email["Date"] = format_datetime(now)
     email["Message-ID"] = message.email_message_id
     if message.in_reply_to:
@@ -104,10 +133,6 @@ def build_email(message: Mailable, *, sender: SenderIdentity, now: datetime) -> 
     if message.proactive:
         email["List-Unsubscribe"] = unsubscribe_link(sender, message.parcel_id)
         email["Auto-Submitted"] = "auto-generated"
-    email.set_content(message.body)
-    if message.body_html:
-        html = html_document(message.body_html, subject=subject, language=message.language)
-        email.add_alternative(html, subtype="html")
-    if message.language:  # after the content: setting it clears every Content-* header
+    if message.language:
         email["Content-Language"] = message.language
-    return email
+    return email.as_bytes(policy=WIRE)

@@ -18,7 +18,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
 from sqlalchemy import bindparam, or_
 from sqlmodel import Session, col, select, update
@@ -54,7 +53,7 @@ class Outgoing:
     lease_until: datetime
     attempts: int  # attempts made before this one
     recipient: str
-    mail: EmailMessage | None
+    mail: bytes | None
     unsendable: str | None = None  # why it must not go out after all
 
 

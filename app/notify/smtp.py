@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ssl
 from dataclasses import dataclass
-from email.message import EmailMessage
 from types import TracebackType
 from typing import Literal, Self
 
@@ -85,20 +84,20 @@ class Mailer:
             self._client.close()
             self._client = None
 
-    async def _hand_over(self, mail: EmailMessage, sender: str, recipient: str) -> str:
+    async def _hand_over(self, mail: bytes, sender: str, recipient: str) -> str:
         client, reused = await self._connected()
         try:
-            _, reply = await client.send_message(mail, sender=sender, recipients=[recipient])
+            _, reply = await client.sendmail(sender, [recipient], mail)
         except aiosmtplib.SMTPServerDisconnected:
             if not reused:
                 raise
             # the server closed the idle connection we kept: one try on a fresh one
             self._drop()
             client, _ = await self._connected()
-            _, reply = await client.send_message(mail, sender=sender, recipients=[recipient])
+            _, reply = await client.sendmail(sender, [recipient], mail)
         return reply
 
-    async def send(self, mail: EmailMessage, *, sender: str, recipient: str) -> Outcome:
+    async def send(self, mail: bytes, *, sender: str, recipient: str) -> Outcome:
         """Hand ``mail`` to the server for ``recipient`` (envelope from ``sender``)."""
         try:
             with anyio.fail_after(self.timeout):

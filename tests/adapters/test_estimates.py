@@ -198,7 +198,7 @@ def test_a_window_always_runs_forwards(first: Any, last: Any, expected: Any) -> 
     if expected is None:
         assert found is None
     else:
-        assert found == window(*expected, "test")
+        assert found == window(expected[0], expected[1], "test")
 
 
 @pytest.mark.parametrize(

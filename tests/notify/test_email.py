@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import email.message
 import email.policy
 import uuid
 from datetime import UTC, datetime
@@ -12,10 +13,21 @@ import pytest
 
 from app.notify.email import SenderIdentity, build_email
 from app.workflow.messages.models import CustomerMessage
+from tests.mail_server import body_of
 
 NOW = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)
 PARCEL = uuid.UUID("5b0c7d2e-8f7a-4c61-9f0e-2d4b6a8c1e35")
 SENDER = SenderIdentity(name="Acme Kundenservice", address="care@acme.example")
+
+
+def built(*args: Any, **kwargs: Any) -> email.message.EmailMessage:
+    """The e-mail as a mail client reads the bytes we send."""
+    wire = build_email(*args, **kwargs)
+    assert b"\n" not in wire.replace(b"\r\n", b"")  # CRLF line ends, as SMTP wants
+    # a mail client reads CRLF as line ends
+    parsed = email.message_from_bytes(wire.replace(b"\r\n", b"\n"), policy=email.policy.default)
+    assert isinstance(parsed, email.message.EmailMessage)
+    return parsed
 
 
 def queued(**overrides: Any) -> CustomerMessage:
@@ -39,7 +51,7 @@ def queued(**overrides: Any) -> CustomerMessage:
 
 
 def test_a_reply_has_both_parts_and_the_headers_a_mail_client_needs() -> None:
-    mail = build_email(queued(), sender=SENDER, now=NOW)
+    mail = built(queued(), sender=SENDER, now=NOW)
 
     assert mail["From"] == "Acme Kundenservice <care@acme.example>"
     assert mail["To"] == "maria.schmidt@example.com"
@@ -50,8 +62,8 @@ def test_a_reply_has_both_parts_and_the_headers_a_mail_client_needs() -> None:
     for absent in ("Reply-To", "In-Reply-To", "References", "List-Unsubscribe", "Auto-Submitted"):
         assert mail[absent] is None, absent
     assert [part.get_content_type() for part in mail.iter_parts()] == ["text/plain", "text/html"]
-    assert mail.get_body(("plain",)).get_content() == "Hallo Maria,\n\nes tut uns leid.\n"
-    html = mail.get_body(("html",)).get_content()
+    assert body_of(mail, "plain") == "Hallo Maria,\n\nes tut uns leid."
+    html = body_of(mail, "html")
     assert html.startswith('<!DOCTYPE html>\n<html lang="de">')
     assert "<title>Ihre Bestellung SO-10023 verspätet sich</title>" in html
     assert "<p>Hallo Maria,</p>\n<p>es tut uns leid.</p>" in html
@@ -60,7 +72,7 @@ def test_a_reply_has_both_parts_and_the_headers_a_mail_client_needs() -> None:
 def test_the_wire_form_encodes_a_non_ascii_name_and_parses_back() -> None:
     sender = SenderIdentity(name="Müller & Söhne", address="care@acme.example")
 
-    wire = build_email(queued(), sender=sender, now=NOW).as_bytes(policy=email.policy.SMTP)
+    wire = build_email(queued(), sender=sender, now=NOW)
 
     assert b"=?utf-8?" in wire  # the name is an encoded word: 7-bit headers
     parsed = email.message_from_bytes(wire, policy=email.policy.default)
@@ -72,7 +84,7 @@ def test_the_wire_form_encodes_a_non_ascii_name_and_parses_back() -> None:
 def test_a_follow_up_names_the_message_it_follows_and_answers_go_to_the_reply_to() -> None:
     sender = SenderIdentity(name=None, address="care@acme.example", reply_to="help@acme.example")
 
-    mail = build_email(queued(in_reply_to="<first@tracker.example>"), sender=sender, now=NOW)
+    mail = built(queued(in_reply_to="<first@tracker.example>"), sender=sender, now=NOW)
 
     assert mail["From"] == "care@acme.example"
     assert mail["Reply-To"] == "help@acme.example"
@@ -87,7 +99,7 @@ def test_a_follow_up_names_the_message_it_follows_and_answers_go_to_the_reply_to
 def test_a_proactive_notice_can_be_unsubscribed_by_mail(reply_to: str | None, mailbox: str) -> None:
     sender = SenderIdentity(name="Acme", address="care@acme.example", reply_to=reply_to)
 
-    mail = build_email(queued(proactive=True), sender=sender, now=NOW)
+    mail = built(queued(proactive=True), sender=sender, now=NOW)
 
     assert mail["List-Unsubscribe"] == (f"<mailto:{mailbox}?subject=unsubscribe%20{PARCEL}>")
     assert mail["Auto-Submitted"] == "auto-generated"
@@ -96,7 +108,7 @@ def test_a_proactive_notice_can_be_unsubscribed_by_mail(reply_to: str | None, ma
 def test_free_text_without_html_or_subject_is_one_plain_part_under_its_summary() -> None:
     message = queued(subject=None, body_html=None, language=None, summary="Kurze Frage")
 
-    mail = build_email(message, sender=SENDER, now=NOW)
+    mail = built(message, sender=SENDER, now=NOW)
 
     assert mail.get_content_type() == "text/plain"
     assert mail["Subject"] == "Kurze Frage"
@@ -105,4 +117,4 @@ def test_free_text_without_html_or_subject_is_one_plain_part_under_its_summary()
 
 def test_only_a_queued_message_is_built() -> None:
     with pytest.raises(ValueError, match="only a queued message"):
-        build_email(queued(email_to=None), sender=SENDER, now=NOW)
+        built(queued(email_to=None), sender=SENDER, now=NOW)

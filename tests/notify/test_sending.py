@@ -6,7 +6,7 @@ from __future__ import annotations
 from app.db.engine import Database
 from tests.factories import ApiClient, FakeClock
 from tests.jobs import events, run_job
-from tests.mail_server import MailServer
+from tests.mail_server import MailServer, body_of
 from tests.notify.helpers import delivery_entries, delivery_states, message, new_incident, send
 
 
@@ -43,8 +43,8 @@ def test_a_delay_notice_reaches_the_customer_in_german_from_the_tenants_sender(
     assert mail["In-Reply-To"] is None  # the incident's first e-mail starts its thread
     assert mail["List-Unsubscribe"] is None  # a reply to the customer's complaint
     assert mail.get_content_type() == "multipart/alternative"
-    text = mail.get_body(("plain",)).get_content()
-    html = mail.get_body(("html",)).get_content()
+    text = body_of(mail, "plain")
+    html = body_of(mail, "html")
     assert "In dieser Jahreszeit befördern die Paketdienste weit mehr Sendungen" in text
     assert "<p>Hallo Maria Schmidt,</p>" in html
     assert '<html lang="de">' in html

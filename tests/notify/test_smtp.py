@@ -172,7 +172,7 @@ def test_two_ticks_at_once_never_send_a_message_twice(
         thread.join(timeout=60)
 
     ids = Counter(r["Message-ID"] for r in smtp_server.received)
-    assert sorted(ids) == sorted(n.email_message_id for n in notices)
+    assert sorted(ids) == sorted(str(n.email_message_id) for n in notices)
     assert set(ids.values()) == {1}
     assert (totals["sent"], totals["claimed"]) == (40, 40)
     assert min(claimed) > 0  # both really sent, side by side

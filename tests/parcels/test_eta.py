@@ -63,8 +63,8 @@ LANE = [3.0] * 5 + [4.0] * 10 + [5.0] * 5 + [6.0] * 5  # 25 deliveries, in busin
 
 def test_a_lane_needs_twenty_deliveries_for_a_history() -> None:
     assert history_span(LANE[:19]) is None
-    assert history_span(LANE[:20]) == (pytest.approx(3.0), pytest.approx(5.0))
-    assert history_span(LANE) == (pytest.approx(3.8), pytest.approx(5.2))
+    assert history_span(LANE[:20]) == pytest.approx((3.0, 5.0))
+    assert history_span(LANE) == pytest.approx((3.8, 5.2))
 
 
 @pytest.mark.parametrize(
