@@ -33,6 +33,10 @@ DEV_SUPERVISOR = ("dev@example.com", "rt-dev-local-only")
 # fast package mirror (about 90 packages, ~60 of them downloaded); allow for a slower network.
 FIRST_INSTALL_NOTE = "the first time takes about 1-2 minutes"
 STOP_GRACE_SECONDS = 10.0
+# `serve` without RT_SMTP_HOST: e-mail to customers goes to a local sink (aiosmtpd, a dev
+# dependency) that keeps each message as a file, so you can read what a customer would get
+DEV_MAIL_PORT = 1025
+DEV_MAILBOX = "mail"  # under RT_DATA_DIR (./data)
 # SIGHUP: the terminal went away; the server should not outlive it.
 FORWARDED = tuple(
     getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
@@ -155,6 +159,22 @@ def supervise(command: Sequence[str], *, own_group: bool, grace: float = STOP_GR
             signal.signal(signum, handler)
 
 
+def start_mail_sink(python: str) -> subprocess.Popen[bytes]:
+    """aiosmtpd on 127.0.0.1:DEV_MAIL_PORT writing every message into the maildir
+    data/mail (new messages in data/mail/new/), and the settings that send there."""
+    port = os.environ.get("RT_DEV_MAIL_PORT", str(DEV_MAIL_PORT))
+    mailbox = Path(os.environ.get("RT_DATA_DIR") or ROOT / "data") / DEV_MAILBOX
+    mailbox.parent.mkdir(parents=True, exist_ok=True)
+    command = [python, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}"]
+    sink = subprocess.Popen([*command, "-c", "aiosmtpd.handlers.Mailbox", str(mailbox)], cwd=ROOT)
+    os.environ.update(RT_SMTP_HOST="127.0.0.1", RT_SMTP_PORT=port, RT_SMTP_STARTTLS="false")
+    print(
+        f"e-mail to customers: a local mail sink on 127.0.0.1:{port} keeps each one in "
+        f"{mailbox / 'new'}/ (set RT_SMTP_HOST to use a real server)"
+    )
+    return sink
+
+
 def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("help", [])
     if command not in ("serve", "test", "pytest", "bench"):
@@ -172,9 +192,14 @@ def main(argv: list[str]) -> int:
             os.environ["RT_BOOTSTRAP_SUPERVISOR_EMAIL"] = email
             os.environ["RT_BOOTSTRAP_SUPERVISOR_PASSWORD"] = password
             print(f"development supervisor (tenant 'default'): {email}, password {password}")
+        sink = start_mail_sink(python) if "RT_SMTP_HOST" not in os.environ else None
         print(f"API docs: {docs_url(rest)}", flush=True)
-        # the options go to app/cli.py unchanged
-        return supervise([python, "-m", "app", "serve", *rest], own_group=True)
+        try:  # the options go to app/cli.py unchanged
+            return supervise([python, "-m", "app", "serve", *rest], own_group=True)
+        finally:
+            if sink is not None:
+                sink.terminate()
+                sink.wait(timeout=STOP_GRACE_SECONDS)
     if command == "bench":
         return supervise([python, "-m", "bench", *rest], own_group=False)
     if command == "test":

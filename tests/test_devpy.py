@@ -61,6 +61,7 @@ def dev_env(venv_path: Path, tmp_path: Path, **extra: str) -> dict[str, str]:
         DATABASE_URL=f"sqlite:///{tmp_path / 'rt.db'}",
         RT_DATA_DIR=str(tmp_path / "data"),
         RT_SCHEDULER="off",
+        RT_DEV_MAIL_PORT=str(free_port()),
         **extra,
     )
     return env
@@ -89,6 +90,13 @@ def children(pid: int) -> list[int]:
         if int(fields[1]) == pid:
             found.append(int(stat.parent.name))
     return found
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except (FileNotFoundError, ProcessLookupError):
+        return ""
 
 
 def wait_until(condition: object, timeout: float, what: str) -> None:
@@ -194,9 +202,10 @@ def test_stopping_devpy_serve_stops_the_server(
         )
     stop_leftovers.append(devpy.pid)
     try:
-        wait_until(lambda: children(devpy.pid), 10, "dev.py to start the server")
-        [server] = children(devpy.pid)
-        stop_leftovers.append(server)
+        wait_until(lambda: len(children(devpy.pid)) == 2, 10, "dev.py to start its children")
+        [server] = [pid for pid in children(devpy.pid) if " app serve" in command_line(pid)]
+        [sink] = [pid for pid in children(devpy.pid) if " aiosmtpd " in command_line(pid)]
+        stop_leftovers.extend([server, sink])
         wait_until(lambda: answers(f"http://127.0.0.1:{port}/healthz"), 20, "/healthz")
         assert f"API docs: http://127.0.0.1:{port}/docs" in output.read_text()
         assert os.getpgid(server) == server != os.getpgid(devpy.pid)  # its own process group
@@ -204,6 +213,7 @@ def test_stopping_devpy_serve_stops_the_server(
         devpy.send_signal(stop_with)
         devpy.wait(timeout=dev.STOP_GRACE_SECONDS + 5)
         wait_until(lambda: not alive(server), 5, f"the server (pid {server}) to stop")
+        wait_until(lambda: not alive(sink), 5, f"the mail sink (pid {sink}) to stop")
         assert not answers(f"http://127.0.0.1:{port}/healthz")
         # uvicorn stops cleanly; on SIGTERM it ends by re-raising the signal, and dev.py
         # reports that as a shell would (128 + 15)
@@ -258,6 +268,55 @@ def test_devpy_serve_prints_a_supervisor_who_can_sign_in(
             assert (signed_in.role, signed_in.email) == ("supervisor", dev.DEV_SUPERVISOR[0])
     finally:
         database.dispose()
+
+
+@needs_proc
+def test_devpy_serve_sends_customer_email_to_a_local_mailbox(
+    tmp_path: Path, stop_leftovers: list[int]
+) -> None:
+    port = free_port()
+    output = tmp_path / "dev.out"
+    env = dev_env(fake_venv(tmp_path / "venv"), tmp_path)
+    with output.open("wb") as sink:
+        devpy = subprocess.Popen(  # noqa: S603 - our interpreter and our dev.py
+            [sys.executable, DEV_PY, "serve", "--port", str(port)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    stop_leftovers.append(devpy.pid)
+    base = f"http://127.0.0.1:{port}"
+    auth = {"Authorization": f"Bearer {dev.DEV_KEY}"}
+    try:
+        wait_until(lambda: answers(f"{base}/healthz"), 30, "/healthz")
+        with httpx.Client(base_url=base, headers=auth, timeout=10) as api:
+            parcel = api.post(
+                "/v1/parcels",
+                json={
+                    "order_id": "SO-1",
+                    "tracking_number": "SANDBOX-STALLED-0001",
+                    "carrier": "sandbox",
+                    "customer": {"email": "maria@example.com", "locale": "de-DE"},
+                },
+            ).json()
+            incident = api.post(
+                "/v1/incidents", json={"parcel_id": parcel["id"], "type": "delay"}
+            ).json()
+            sent = api.post(
+                f"/v1/incidents/{incident['id']}/messages",
+                json={"channel": "email", "text": "Ihr Paket ist unterwegs.", "send": True},
+            )
+            assert sent.json()["delivery"] == "queued", sent.text
+            ran = api.post("/v1/admin/jobs/deliver-messages/run")
+            assert ran.json()["counts"]["sent"] == 1, ran.text
+    finally:
+        devpy.send_signal(signal.SIGTERM)
+        devpy.wait(timeout=dev.STOP_GRACE_SECONDS + 5)
+
+    assert "a local mail sink" in output.read_text()
+    [arrived] = (tmp_path / "data" / "mail" / "new").iterdir()
+    assert b"To: maria@example.com" in arrived.read_bytes()
 
 
 CHILD_IGNORING_SIGNALS = """
