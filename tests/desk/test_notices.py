@@ -20,7 +20,7 @@ from app.workflow.messages.models import CustomerMessage
 from tests.desk.conftest import PASSWORD, DeskClient, csrf_of
 from tests.desk.notice_steps import HOLIDAY_FORM, confirm_form, count_of, six_customers
 from tests.factories import ApiClient, FakeClock, register_parcel
-from tests.notify.customers import stored_messages
+from tests.notify.customers import customer, stored_messages
 
 
 @pytest.fixture
@@ -300,3 +300,22 @@ def test_the_template_parameters_follow_the_chosen_template(desk: DeskClient) ->
     refused = desk.get("/desk/notices/params?template_key=incident_closed").text
     assert "param_" not in refused
     assert "Choose a template" in refused
+
+
+def test_a_notice_to_fifty_two_customers_lists_its_messages_fifty_a_page(
+    supervisor_desk: DeskClient, api: ApiClient, clock: FakeClock, db: Database
+) -> None:
+    for n in range(1, 53):
+        customer(api, n, locale="en-GB", country="GB", name=f"Customer {n}")
+        clock.advance(seconds=1)
+    preview = supervisor_desk.post("/desk/notices/preview", HOLIDAY_FORM).text
+    location = supervisor_desk.post("/desk/notices", confirm_form(preview)).headers["location"]
+
+    first = supervisor_desk.get(location).text
+    orders = re.findall(r"<td>(SO-\d+)</td>", first)
+    assert orders == [f"SO-{n:04d}" for n in range(1, 51)]
+    token = re.search(r'page_token=([\w-]+)#messages">Next page', first)
+    assert token is not None
+    second = supervisor_desk.get(f"{location}?page_token={token.group(1)}").text
+    assert re.findall(r"<td>(SO-\d+)</td>", second) == ["SO-0051", "SO-0052"]
+    assert "Next page" not in second
