@@ -319,3 +319,32 @@ def test_a_notice_to_fifty_two_customers_lists_its_messages_fifty_a_page(
     second = supervisor_desk.get(f"{location}?page_token={token.group(1)}").text
     assert re.findall(r"<td>(SO-\d+)</td>", second) == ["SO-0051", "SO-0052"]
     assert "Next page" not in second
+
+
+def test_at_night_quiet_hours_hold_the_mail_until_morning_unless_unticked(
+    supervisor_desk: DeskClient, supervisor: User, api: ApiClient, clock: FakeClock
+) -> None:
+    six_customers(api, clock)
+    clock.now = clock.now.replace(hour=21, minute=30)  # 22:30 in Germany and France
+    assert supervisor_desk.sign_in(supervisor.email).status_code == 303  # the evening shift
+
+    quiet = supervisor_desk.post("/desk/notices/preview", HOLIDAY_FORM).text
+    held = supervisor_desk.get(
+        supervisor_desk.post("/desk/notices", confirm_form(quiet)).headers["location"]
+    ).text
+    urgent_form = {k: v for k, v in HOLIDAY_FORM.items() if k != "quiet_hours"}
+    urgent = supervisor_desk.post("/desk/notices/preview", urgent_form).text
+    assert "at once, quiet hours off" in urgent
+    at_once = supervisor_desk.get(
+        supervisor_desk.post("/desk/notices", confirm_form(urgent)).headers["location"]
+    ).text
+
+    # 08:00 at each customer's (the desk shows UTC): Germany 07:00, Britain 08:00
+    row = r"<td>(SO-\d+)</td>(?:(?!</tr>).)*?from ([\d:-]+ [\d:]+)</span>"
+    assert re.findall(row, held, re.S) == [
+        ("SO-0001", "2026-03-13 07:00"),
+        ("SO-0002", "2026-03-13 07:00"),
+        ("SO-0003", "2026-03-13 08:00"),
+        ("SO-0006", "2026-03-13 08:00"),
+    ]
+    assert "from 2026" not in at_once
