@@ -30,6 +30,8 @@ from app.desk.incident import forms as incident_forms
 from app.desk.incident import owner as incident_owner
 from app.desk.incident import process as incident_process
 from app.desk.incident import router as incident
+from app.desk.notices import page as notice_page
+from app.desk.notices import router as notices
 from app.desk.people import router as people
 from app.desk.queue import router as queue
 from app.desk.web.errors import install_error_pages
@@ -74,6 +76,8 @@ def build_desk(settings: Settings, *, database: Database, clock: Callable[[], da
     desk.include_router(stuck.router)
     desk.include_router(dashboard.router)
     desk.include_router(people.router)
+    desk.include_router(notices.router)  # before the notice page: /notices/params is no id
+    desk.include_router(notice_page.router)
     for incident_router in (
         incident,
         incident_forms,

@@ -1,7 +1,8 @@
 """What each role may do: one table the desk (and later the API) asks through ``can``.
 
-An agent works incidents; a supervisor also approves compensation; an admin also manages
-people, API keys, webhooks and stuck rules.
+An agent works incidents; a supervisor also approves compensation and sends bulk notices to
+customers (an agent may preview one); an admin also manages people, API keys, webhooks and
+stuck rules.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from enum import StrEnum
 class Permission(StrEnum):
     WORK_INCIDENTS = "work_incidents"
     APPROVE_COMPENSATION = "approve_compensation"
+    SEND_NOTICES = "send_notices"
     MANAGE_PEOPLE = "manage_people"
     MANAGE_KEYS = "manage_keys"
     MANAGE_WEBHOOKS = "manage_webhooks"
@@ -19,7 +21,7 @@ class Permission(StrEnum):
 
 
 _AGENT = frozenset({Permission.WORK_INCIDENTS})
-_SUPERVISOR = _AGENT | {Permission.APPROVE_COMPENSATION}
+_SUPERVISOR = _AGENT | {Permission.APPROVE_COMPENSATION, Permission.SEND_NOTICES}
 _ADMIN = _SUPERVISOR | {
     Permission.MANAGE_PEOPLE,
     Permission.MANAGE_KEYS,

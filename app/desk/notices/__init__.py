@@ -1,0 +1,1 @@
+"""The desk's "Notify customers": bulk notices previewed, confirmed and followed."""
