@@ -204,8 +204,8 @@ def test_stopping_devpy_serve_stops_the_server(
     try:
         wait_until(lambda: len(children(devpy.pid)) == 2, 10, "dev.py to start its children")
         [server] = [pid for pid in children(devpy.pid) if " app serve" in command_line(pid)]
-        [sink] = [pid for pid in children(devpy.pid) if " aiosmtpd " in command_line(pid)]
-        stop_leftovers.extend([server, sink])
+        [mail] = [pid for pid in children(devpy.pid) if " aiosmtpd " in command_line(pid)]
+        stop_leftovers.extend([server, mail])
         wait_until(lambda: answers(f"http://127.0.0.1:{port}/healthz"), 20, "/healthz")
         assert f"API docs: http://127.0.0.1:{port}/docs" in output.read_text()
         assert os.getpgid(server) == server != os.getpgid(devpy.pid)  # its own process group
@@ -213,7 +213,7 @@ def test_stopping_devpy_serve_stops_the_server(
         devpy.send_signal(stop_with)
         devpy.wait(timeout=dev.STOP_GRACE_SECONDS + 5)
         wait_until(lambda: not alive(server), 5, f"the server (pid {server}) to stop")
-        wait_until(lambda: not alive(sink), 5, f"the mail sink (pid {sink}) to stop")
+        wait_until(lambda: not alive(mail), 5, f"the mail sink (pid {mail}) to stop")
         assert not answers(f"http://127.0.0.1:{port}/healthz")
         # uvicorn stops cleanly; on SIGTERM it ends by re-raising the signal, and dev.py
         # reports that as a shell would (128 + 15)
