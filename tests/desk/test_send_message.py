@@ -62,3 +62,30 @@ def test_without_an_address_the_desk_offers_only_to_record(
     page = desk.get(f"/desk/incidents/{incident['id']}").text
     assert "Send by e-mail" not in page
     assert "This customer has no e-mail address" in page
+
+
+def test_a_notice_sent_before_the_incident_is_in_its_conversation(
+    desk: DeskClient, api: ApiClient
+) -> None:
+    parcel = register_parcel(api)
+    noticed = api.post(
+        "/v1/notices",
+        json={
+            "filter": {"parcel_ids": [parcel["id"]]},
+            "template_key": "holiday_suspension",
+            "params": {
+                "holiday_name": "Ostern",
+                "from_date": "2026-04-03",
+                "to_date": "2026-04-06",
+            },
+            "quiet_hours": False,
+            "dry_run": False,
+        },
+    )
+    assert noticed.status_code == 201, noticed.text
+    incident = open_incident(api, parcel["id"], type="delay", description="Wo ist es?").json()
+
+    page = desk.get(f"/desk/incidents/{incident['id']}").text
+
+    assert "(notice before this incident)" in page
+    assert "Ostern" in page

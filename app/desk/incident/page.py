@@ -60,7 +60,12 @@ def incident_context(
     entries = timeline.entries_for(session, incident.id)
     files = evidence.list_evidence(session, incident_id=incident.id)
     process = workflow.process_view(session, incident, parcel, desk.now)
-    conversation = messages.list_messages(session, incident_id=incident.id)
+    # the incident's messages, and the notices its customer got outside any incident
+    conversation = [
+        m
+        for m in messages.list_messages(session, parcel_id=parcel.id)
+        if m.incident_id in (incident.id, None)
+    ]
     return {
         "incident": incident_view(incident, parcel, now=desk.now),
         "incident_version": incident.version,
@@ -80,7 +85,7 @@ def incident_context(
         "customer_language": customer_language(parcel.customer_locale),
         "process": process,
         "pending": next((p for p in process.proposals if p.status == "pending"), None),
-        "outbound": [m for m in conversation if m.direction == "out"],
+        "outbound": [m for m in conversation if m.direction == "out" and m.incident_id],
         "sending_on": bool(desk.settings.smtp_host),
         "conversation": conversation,
         "owners": owner_choices(session, desk),
