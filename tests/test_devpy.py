@@ -225,13 +225,10 @@ def test_stopping_devpy_serve_stops_the_server(
             devpy.wait()
 
 
-@needs_proc
-def test_devpy_serve_prints_a_supervisor_who_can_sign_in(
-    tmp_path: Path, stop_leftovers: list[int]
-) -> None:
-    port = free_port()
-    output = tmp_path / "dev.out"
-    env = dev_env(fake_venv(tmp_path / "venv"), tmp_path)
+def start_serve(
+    env: dict[str, str], port: int, output: Path, stop_leftovers: list[int]
+) -> subprocess.Popen[bytes]:
+    """``dev.py serve --port <port>`` in its own session (as a terminal's), output to a file."""
     with output.open("wb") as sink:
         devpy = subprocess.Popen(  # noqa: S603 - our interpreter and our dev.py
             [sys.executable, DEV_PY, "serve", "--port", str(port)],
@@ -241,6 +238,17 @@ def test_devpy_serve_prints_a_supervisor_who_can_sign_in(
             start_new_session=True,
         )
     stop_leftovers.append(devpy.pid)
+    return devpy
+
+
+@needs_proc
+def test_devpy_serve_prints_a_supervisor_who_can_sign_in(
+    tmp_path: Path, stop_leftovers: list[int]
+) -> None:
+    port = free_port()
+    output = tmp_path / "dev.out"
+    env = dev_env(fake_venv(tmp_path / "venv"), tmp_path)
+    devpy = start_serve(env, port, output, stop_leftovers)
     try:
         wait_until(lambda: answers(f"http://127.0.0.1:{port}/healthz"), 30, "/healthz")
     finally:
@@ -277,15 +285,7 @@ def test_devpy_serve_sends_customer_email_to_a_local_mailbox(
     port = free_port()
     output = tmp_path / "dev.out"
     env = dev_env(fake_venv(tmp_path / "venv"), tmp_path)
-    with output.open("wb") as sink:
-        devpy = subprocess.Popen(  # noqa: S603 - our interpreter and our dev.py
-            [sys.executable, DEV_PY, "serve", "--port", str(port)],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    stop_leftovers.append(devpy.pid)
+    devpy = start_serve(env, port, output, stop_leftovers)
     base = f"http://127.0.0.1:{port}"
     auth = {"Authorization": f"Bearer {dev.DEV_KEY}"}
     try:
