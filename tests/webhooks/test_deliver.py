@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
 from datetime import timedelta
 
@@ -200,13 +201,17 @@ def test_only_the_first_2_kb_of_an_answer_is_kept(
     assert attempt.response_excerpt == "x" * 2048
 
 
-def fails_first_attempt_of(event_type: str) -> Receiver:
+def fails_first_attempt_of(event_type: str, parcel_id: uuid.UUID) -> Receiver:
+    """500 to the first attempt of ``event_type`` for that parcel (whichever parcel's event
+    happens to arrive first: the dispatcher sends concurrently)."""
     seen: Counter[str] = Counter()
 
     def behaviour(request: Received) -> Reply:
-        kind = json.loads(request.body)["type"]
-        seen[kind] += 1
-        return Reply(500) if kind == event_type and seen[kind] == 1 else Reply()
+        body = json.loads(request.body)
+        if body["type"] != event_type or body["data"]["parcel_id"] != str(parcel_id):
+            return Reply()
+        seen[event_type] += 1
+        return Reply(500) if seen[event_type] == 1 else Reply()
 
     return Receiver(behaviour)
 
@@ -214,10 +219,10 @@ def fails_first_attempt_of(event_type: str) -> Receiver:
 def test_one_parcels_events_arrive_in_the_order_they_occurred(
     api: ApiClient, db: Database, clock: FakeClock, settings: Settings
 ) -> None:
-    with fails_first_attempt_of("incident.opened") as receiver:
+    tenant = tenant_id(db)
+    parcel, other = make_parcels(db, tenant, 2, clock.now)
+    with fails_first_attempt_of("incident.opened", parcel) as receiver:
         subscribe(api, receiver.url())
-        tenant = tenant_id(db)
-        parcel, other = make_parcels(db, tenant, 2, clock.now)
         opened_at = clock.now
         emit_event(db, tenant=tenant, type="incident.opened", at=opened_at, parcel_id=parcel)
         emit_event(db, tenant=tenant, type="incident.resolved", at=opened_at, parcel_id=parcel)
