@@ -199,7 +199,10 @@ def main(argv: list[str]) -> int:
         finally:
             if sink is not None:
                 sink.terminate()
-                sink.wait(timeout=STOP_GRACE_SECONDS)
+                try:
+                    sink.wait(timeout=STOP_GRACE_SECONDS)
+                except subprocess.TimeoutExpired:
+                    sink.kill()
     if command == "bench":
         return supervise([python, "-m", "bench", *rest], own_group=False)
     if command == "test":

@@ -102,6 +102,8 @@ def html_document(fragment: str, *, subject: str, language: str | None) -> str:
 def _text(value: str) -> str:
     """A header value as is when it is ASCII, else RFC 2047 encoded words, folded so that
     none is longer than the RFC's 75 characters (nothing else is folded: see ``WIRE``)."""
+    if any(ord(c) < 0x20 or c == "\x7f" for c in value):  # compat32 would write it as is
+        raise ValueError(f"a header may not hold control characters: {value[:60]!r}")
     return value if value.isascii() else Header(value, UTF8_QP).encode(linesep="\r\n")
 
 
@@ -120,10 +122,10 @@ def build_email(message: Mailable, *, sender: SenderIdentity, now: datetime) -> 
         email.attach(MIMEText(html, "html", UTF8_QP))  # type: ignore[arg-type]
     else:
         email = text
-    email["From"] = sender.from_header
+    email["From"] = _text(sender.from_header)
     if sender.reply_to:
-        email["Reply-To"] = sender.reply_to
-    email["To"] = message.email_to
+        email["Reply-To"] = _text(sender.reply_to)
+    email["To"] = _text(message.email_to)
     email["Subject"] = _text(subject)
     email["Date"] = format_datetime(now)
     email["Message-ID"] = message.email_message_id

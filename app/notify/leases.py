@@ -88,7 +88,10 @@ def lease_due(
             session.add(message)
         mail = None
         if reason is None:
-            mail = build_email(message, sender=senders[message.tenant_id], now=now)
+            try:
+                mail = build_email(message, sender=senders[message.tenant_id], now=now)
+            except ValueError as exc:  # one unbuildable message must not stop every tick
+                reason = f"the e-mail cannot be built: {exc}"
         leased.append(
             Outgoing(
                 message_id=message.id,

@@ -37,10 +37,15 @@ def _open_stuck_incident() -> ColumnElement[bool]:
     )
 
 
+STREAM_BATCH = 1_000  # parcels read per round trip while matching a filter
+
+
 def matching_parcels(
-    session: Session, *, tenant_id: uuid.UUID, criteria: NoticeFilter, now: datetime
-) -> list[Parcel]:
-    """The tenant's parcels matching every criterion given, oldest registered first."""
+    session: Session, *, tenant_id: uuid.UUID, criteria: NoticeFilter, now: datetime, keep: int
+) -> tuple[list[Parcel], int]:
+    """The tenant's parcels matching every criterion given, oldest registered first: the first
+    ``keep`` of them, and how many match in all. Rows are streamed in batches, so a filter
+    matching a million parcels costs time, not memory."""
     has_incident = _open_stuck_incident()
     query = select(Parcel, has_incident).where(col(Parcel.tenant_id) == tenant_id)
     if criteria.carrier is not None:
@@ -65,14 +70,24 @@ def matching_parcels(
         query = query.where(or_(has_incident, may_be_stuck(now, rules)))
     elif criteria.stuck is False:
         query = query.where(~has_incident)
-    rows = session.exec(query.order_by(col(Parcel.created_at), col(Parcel.id))).all()
-    if criteria.stuck is None:
-        return [parcel for parcel, _ in rows]
-    return [
-        parcel
-        for parcel, incident in rows
-        if (incident or judge(facts_of(parcel), now=now, rules=rules).stuck) == criteria.stuck
-    ]
+    rows = session.exec(
+        query.order_by(col(Parcel.created_at), col(Parcel.id)).execution_options(
+            yield_per=STREAM_BATCH
+        )
+    )
+    kept: list[Parcel] = []
+    total = 0
+    for parcel, incident in rows:
+        if criteria.stuck is not None:
+            stuck = incident or judge(facts_of(parcel), now=now, rules=rules).stuck
+            if stuck != criteria.stuck:
+                continue
+        total += 1
+        if len(kept) < keep:
+            kept.append(parcel)
+        else:
+            session.expunge(parcel)  # counted, not kept
+    return kept, total
 
 
 def _check_ids(session: Session, tenant_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:

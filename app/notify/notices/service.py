@@ -72,11 +72,17 @@ def plan_notice(
         raise ValidationFailed("template_key", exc.detail) from None
     refuse_without_incident(spec)
     values = parse_params(spec, body.params)
-    parcels = matching_parcels(session, tenant_id=tenant_id, criteria=body.filter, now=now)
-    if len(parcels) > settings.notice_max_parcels:
+    parcels, total = matching_parcels(
+        session,
+        tenant_id=tenant_id,
+        criteria=body.filter,
+        now=now,
+        keep=settings.notice_max_parcels,
+    )
+    if total > settings.notice_max_parcels:
         raise ValidationFailed(
             "filter",
-            f"matches {len(parcels)} parcels; one notice goes to at most "
+            f"matches {total} parcels; one notice goes to at most "
             f"{settings.notice_max_parcels} (RT_NOTICE_MAX_PARCELS): narrow the filter or "
             "send it in parts",
         )

@@ -12,6 +12,8 @@ from app.core.actors import ActorRead
 from app.core.schemas import InputModel, UtcDatetime
 from app.workflow.templates.schemas import Language, TemplateKey
 
+ONE_LINE = r"^[^\x00-\x1f\x7f]*$"  # no control characters: no line breaks
+
 Channel = Literal["email", "chat", "phone", "marketplace"]
 
 Direction = Literal["in", "out"]
@@ -42,7 +44,12 @@ class MessageCreate(InputModel):
     template_key: TemplateKey | None = Field(default=None, max_length=64)
     language: Language | None = Field(default=None, max_length=8)
     params: dict[str, Any] = Field(default_factory=dict)
-    subject: str | None = Field(default=None, max_length=300)
+    subject: str | None = Field(
+        default=None,
+        max_length=300,
+        pattern=ONE_LINE,
+        description="One line: an e-mail subject with a line break would forge headers.",
+    )
     text: str | None = Field(default=None, min_length=1, max_length=20_000)
     summary: str | None = Field(
         default=None, max_length=300, description="One line; default: the subject or first line."
