@@ -19,6 +19,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 from adapters.base import DeliveryWindow, Network
@@ -117,9 +118,11 @@ def choose(
     return window_after(start, DEFAULT_BUSINESS_DAYS[network], "default", country)
 
 
+@lru_cache(maxsize=4096)
 def business_days_until(today: date, day: date, country: str | None) -> int:
     """Working days after ``today`` up to and including ``day`` in ``country`` (0 if past;
-    counted over a year at most, whatever date a carrier wrote)."""
+    counted over a year at most, whatever date a carrier wrote). Cached: a bulk notice asks
+    it for thousands of parcels whose windows are a handful of days."""
     count, current, last = 0, today + DAY, min(day, today + _COUNT_AT_MOST)
     while current <= last:
         count += is_working_day(country, current)
