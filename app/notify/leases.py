@@ -27,7 +27,7 @@ from app.db.types import UTCDateTime
 from app.notify.email import build_email
 from app.notify.sender import identities
 from app.parcels.models import Parcel
-from app.workflow.messages.delivery import NO_ADDRESS, OPTED_OUT
+from app.workflow.messages.delivery import refusal
 from app.workflow.messages.models import IS_QUEUED, CustomerMessage
 
 _NOW = bindparam("now", type_=UTCDateTime)
@@ -57,14 +57,6 @@ class Outgoing:
     unsendable: str | None = None  # why it must not go out after all
 
 
-def _unsendable(message: CustomerMessage, address: str | None, proactive_ok: bool) -> str | None:
-    if not address:
-        return NO_ADDRESS
-    if message.proactive and not proactive_ok:
-        return OPTED_OUT
-    return None
-
-
 def lease_due(
     session: Session, *, now: datetime, limit: int, lease: timedelta, settings: Settings
 ) -> list[Outgoing]:
@@ -82,7 +74,10 @@ def lease_due(
     senders = identities(session, {message.tenant_id for message, _, _ in rows}, settings)
     leased = []
     for message, address, proactive_ok in rows:
-        reason = _unsendable(message, address, proactive_ok)
+        # sending is on: the job does not run without RT_SMTP_HOST
+        reason = refusal(
+            proactive=message.proactive, address=address, welcomes_notices=proactive_ok
+        )
         if reason is None and address != message.email_to:
             message.email_to = address  # the seller corrected it: write to where it reaches
             session.add(message)

@@ -23,7 +23,7 @@ from app.core.settings import Settings
 from app.db.bulk_insert import insert_rows
 from app.outbox.events import emit
 from app.parcels.models import Parcel
-from app.workflow.messages.delivery import NO_ADDRESS, OPTED_OUT, SENDING_OFF, message_id_domain
+from app.workflow.messages.delivery import message_id_domain, refusal
 from app.workflow.messages.models import CustomerMessage
 from app.workflow.messages.schemas import MessageRead
 
@@ -55,7 +55,12 @@ def queue_notice(
     rows = []
     for out in messages:
         message_id = uuid.uuid4()
-        reason = _why_not_sent(out.parcel, settings)
+        reason = refusal(  # every notice is proactive
+            proactive=True,
+            address=out.parcel.customer_email,
+            welcomes_notices=out.parcel.customer_proactive_notices,
+            sending_on=bool(settings.smtp_host),
+        )
         rows.append(
             {
                 "id": message_id,
@@ -93,15 +98,6 @@ def queue_notice(
     insert_rows(session, CustomerMessage.__table__, rows)  # type: ignore[attr-defined]
     for row in rows:
         _announce(session, row, actor, now)
-
-
-def _why_not_sent(parcel: Parcel, settings: Settings) -> str | None:
-    """``why_not_sent`` for a proactive message (every notice is one)."""
-    if not settings.smtp_host:
-        return SENDING_OFF
-    if not parcel.customer_email:
-        return NO_ADDRESS
-    return None if parcel.customer_proactive_notices else OPTED_OUT
 
 
 def _announce(session: Session, row: dict[str, Any], actor: Actor, now: datetime) -> None:

@@ -40,15 +40,28 @@ def message_id_domain(settings: Settings) -> str:
     return domain or "localhost"
 
 
-def why_not_sent(message: CustomerMessage, parcel: Parcel, settings: Settings) -> str | None:
-    """Why this message cannot go out at all; None when it can be queued."""
-    if not settings.smtp_host:
+def refusal(
+    *, proactive: bool, address: str | None, welcomes_notices: bool, sending_on: bool = True
+) -> str | None:
+    """The one rule of who gets e-mail, asked when a message is queued (one, or a bulk
+    notice's many) and again when it is leased; None when it may go out."""
+    if not sending_on:
         return SENDING_OFF
-    if not parcel.customer_email:
+    if not address:
         return NO_ADDRESS
-    if message.proactive and not parcel.customer_proactive_notices:
+    if proactive and not welcomes_notices:
         return OPTED_OUT
     return None
+
+
+def why_not_sent(message: CustomerMessage, parcel: Parcel, settings: Settings) -> str | None:
+    """Why this message cannot go out at all; None when it can be queued."""
+    return refusal(
+        proactive=message.proactive,
+        address=parcel.customer_email,
+        welcomes_notices=parcel.customer_proactive_notices,
+        sending_on=bool(settings.smtp_host),
+    )
 
 
 def _thread_parent(session: Session, message: CustomerMessage) -> str | None:
