@@ -1,13 +1,17 @@
 """The tracker export on PostgreSQL: 100,000 incidents streamed as CSV and as XLSX.
 
 Figures: rows per second for each format, and the peak Python memory of a CSV export
-(tracemalloc, in its own run because tracing slows everything down). Flat memory is the
-point: the export reads a page at a time and never holds the whole tracker. Incidents,
-parcels and two timeline entries each are generated in the database (``generate_series``).
+(tracemalloc, in its own run because tracing slows everything down). Goals (issue 20): CSV
+at least 50,000 rows/s, XLSX at least 10,000 rows/s, and memory flat: the export streams
+(COPY for CSV, a server-side cursor in batches for XLSX) and never holds the whole tracker,
+so its peak stays well under 64 MB whatever the row count. Incidents, parcels and two
+timeline entries each are generated in the database (``generate_series``). The export runs
+as the download route runs it (``app.tracker_sheet.download``).
 """
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 import time
 import tracemalloc
@@ -19,12 +23,15 @@ from sqlalchemy import text
 from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
 from app.incidents.queries import IncidentFilters
-from app.tracker_sheet.exporter import csv_chunks, sheet_pages, write_xlsx
+from app.tracker_sheet.download import csv_chunks, sheet_pages
+from app.tracker_sheet.workbook import write_xlsx
 from bench.figures import Figure
 from bench.pg import throwaway_database
 
 NOW = datetime(2026, 3, 26, 9, 0, tzinfo=UTC)
 MEMORY_TARGET_MB = 64.0
+CSV_TARGET = 50_000  # rows/s
+XLSX_TARGET = 10_000  # rows/s
 
 _FILL = (
     """
@@ -82,8 +89,8 @@ def _fill(db: Database, count: int) -> uuid.UUID:
 
 def _csv(db: Database, tenant_id: uuid.UUID) -> tuple[float, int]:
     started = time.perf_counter()
-    pages = sheet_pages(db, tenant_id=tenant_id, filters=IncidentFilters(), now=NOW)
-    size = sum(len(chunk) for chunk in csv_chunks(pages))
+    chunks = csv_chunks(db, tenant_id=tenant_id, filters=IncidentFilters(), now=NOW)
+    size = sum(len(chunk) for chunk in chunks)
     return time.perf_counter() - started, size
 
 
@@ -100,9 +107,7 @@ def _xlsx(db: Database, tenant_id: uuid.UUID, path: str) -> tuple[float, int]:
 def _peak_mb(db: Database, tenant_id: uuid.UUID) -> float:
     tracemalloc.start()
     try:
-        for _chunk in csv_chunks(
-            sheet_pages(db, tenant_id=tenant_id, filters=IncidentFilters(), now=NOW)
-        ):
+        for _chunk in csv_chunks(db, tenant_id=tenant_id, filters=IncidentFilters(), now=NOW):
             pass
         return tracemalloc.get_traced_memory()[1] / 1e6
     finally:
@@ -127,14 +132,27 @@ def run(quick: bool) -> list[Figure]:
                 raise RuntimeError(f"the XLSX export wrote {rows} rows, not {count}")
             xlsx_rates.append(count / seconds)
         peak = _peak_mb(db, tenant_id)
+    csv_rate, xlsx_rate = statistics.median(csv_rates), statistics.median(xlsx_rates)
     return [
-        Figure(f"tracker export CSV, {count:,} incidents", "rows/s", tuple(csv_rates)),
-        Figure(f"tracker export XLSX, {count:,} incidents", "rows/s", tuple(xlsx_rates)),
+        Figure(
+            f"tracker export CSV, {count:,} incidents",
+            "rows/s",
+            tuple(csv_rates),
+            target=f"≥ {CSV_TARGET:,} rows/s",
+            met=csv_rate >= CSV_TARGET,
+        ),
+        Figure(
+            f"tracker export XLSX, {count:,} incidents",
+            "rows/s",
+            tuple(xlsx_rates),
+            target=f"≥ {XLSX_TARGET:,} rows/s",
+            met=xlsx_rate >= XLSX_TARGET,
+        ),
         Figure(
             f"tracker export CSV peak Python memory, {count:,} incidents",
             "MB",
             (peak,),
-            target=f"≤ {MEMORY_TARGET_MB:g} MB",
+            target=f"≤ {MEMORY_TARGET_MB:g} MB, flat",
             met=peak <= MEMORY_TARGET_MB,
         ),
     ]

@@ -46,7 +46,7 @@ class IncidentFilters:
         return asdict(self)
 
 
-def _conditions(
+def filter_conditions(
     filters: IncidentFilters, *, tenant_id: uuid.UUID, now: datetime
 ) -> Iterator[ColumnElement[bool]]:
     """One condition per filter given, over the incident joined to its parcel."""
@@ -97,7 +97,7 @@ def list_incidents(
     query = (
         select(Incident, Parcel)
         .join(Parcel, Parcel.id == Incident.parcel_id)  # type: ignore[arg-type]
-        .where(*_conditions(filters, tenant_id=tenant_id, now=now))
+        .where(*filter_conditions(filters, tenant_id=tenant_id, now=now))
     )
     if after is not None:
         at, last_id = after

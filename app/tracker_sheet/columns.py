@@ -21,7 +21,6 @@ from app.core.schemas import money_amount
 from app.incidents.models import Incident, TimelineEntry
 from app.incidents.views import format_number, is_overdue
 from app.parcels.models import Parcel
-from app.parcels.service import carrier_name_of, tracking_url_of
 
 CellValue = str | date | datetime | Decimal | bool | None
 
@@ -148,19 +147,27 @@ class SheetRow:
 
 
 def sheet_carrier(parcel: Parcel) -> str:
+    return carrier_cell(parcel.carrier, parcel.carrier_name)
+
+
+def carrier_cell(carrier: str, named: str | None) -> str:
     """The Carrier cell: its name, and "Other: <name>" for a carrier we do not track, so an
     exported sheet imports again as it was."""
-    name = carrier_name_of(parcel)
-    return f"Other: {name}" if parcel.carrier == carriers.OTHER else name
+    name = carriers.carrier_name(carrier, named=named)
+    return f"Other: {name}" if carrier == carriers.OTHER else name
 
 
-def _tracking_url(parcel: Parcel) -> str:
+def tracking_url_cell(carrier: str, number: str, template: str | None) -> str:
     """The carrier's page, or none for a carrier code no longer known: an old row must never
     break the export of the others."""
     try:
-        return tracking_url_of(parcel)
+        return carriers.tracking_url(carrier, number, template=template)
     except (KeyError, ValueError, LookupError):
         return ""
+
+
+def _tracking_url(parcel: Parcel) -> str:
+    return tracking_url_cell(parcel.carrier, parcel.tracking_number, parcel.tracking_url_template)
 
 
 def sheet_row(
@@ -203,7 +210,7 @@ def sheet_row(
         incident.root_cause,
         incident.proposed_solution,
         incident.compensation_kind,
-        _money(incident.compensation_amount, incident.compensation_currency),
+        money(incident.compensation_amount, incident.compensation_currency),
         incident.compensation_currency,
         incident.compensation_percent.normalize()
         if incident.compensation_percent is not None
@@ -223,7 +230,7 @@ def sheet_row(
     return SheetRow(values=values, tracking_url=url, overdue=overdue)
 
 
-def _money(amount: Decimal | None, currency: str | None) -> Decimal | None:
+def money(amount: Decimal | None, currency: str | None) -> Decimal | None:
     """An amount with its currency's minor units (59.90 EUR, 5990 JPY), as the API writes it;
     as stored when the currency is one we cannot place."""
     if amount is None or not currency:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -23,6 +24,7 @@ from app.core.schemas import UtcDatetime
 from app.core.settings import DateOrder, Settings
 from app.db.engine import Database
 from app.incidents.schemas import IncidentListQuery, IncidentSource
+from app.tracker_sheet import download, workbook
 from app.tracker_sheet import exporter as tracker_export
 from app.tracker_sheet.errors import FileRejected, FileTooLarge, ImportLimits
 from app.tracker_sheet.importer import import_table
@@ -69,7 +71,7 @@ class ImportReportRead(BaseModel):
 @router.get(
     "/export",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}, tracker_export.XLSX_MEDIA_TYPE: {}}}},
+    responses={200: {"content": {"text/csv": {}, workbook.XLSX_MEDIA_TYPE: {}}}},
 )
 async def export_incidents(
     request: Request,
@@ -90,16 +92,19 @@ async def export_incidents(
         opened_before=opened_before,
     )
     db: Database = request.app.state.db
-    pages = tracker_export.sheet_pages(db, tenant_id=principal.tenant_id, filters=filters, now=now)
-    # the first page is read before the answer starts: a query that fails (a filter the
-    # database cannot take) is an error answer, not a file cut off after its header
-    first = await anyio.to_thread.run_sync(lambda: next(pages, None))
-    pages = itertools.chain([first] if first is not None else [], pages)
+    # the query runs before the answer starts: a query that fails (a filter the database
+    # cannot take) is an error answer, not a file cut off after its header
+    body: Iterator[bytes]
     if format == "xlsx":
-        body = tracker_export.xlsx_chunks(pages, exported_at=now)
-        media_type = tracker_export.XLSX_MEDIA_TYPE
+        pages = download.sheet_pages(db, tenant_id=principal.tenant_id, filters=filters, now=now)
+        first = await anyio.to_thread.run_sync(lambda: next(pages, None))
+        pages = itertools.chain([first] if first is not None else [], pages)
+        body = workbook.xlsx_chunks(pages, exported_at=now)
+        media_type = workbook.XLSX_MEDIA_TYPE
     else:
-        body = tracker_export.csv_chunks(pages)
+        chunks = download.csv_chunks(db, tenant_id=principal.tenant_id, filters=filters, now=now)
+        header = await anyio.to_thread.run_sync(lambda: next(chunks))
+        body = itertools.chain([header], chunks)
         media_type = tracker_export.CSV_MEDIA_TYPE
     name = tracker_export.export_filename(format, now)
     return StreamingResponse(

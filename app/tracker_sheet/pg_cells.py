@@ -1,0 +1,299 @@
+"""The tracker's cells built by PostgreSQL in one statement: the fast export's query.
+
+``sheet_row`` builds a row from loaded models, at a few thousand rows a second. Here one query
+joins each matching incident to its parcel, folds its timeline into the Internal Action Log
+and its messages into the Communication Summary, and writes every other cell the way
+``sheet_row`` and ``csv_cell`` do (``sql_text`` holds the text rules). Two renderings share
+it: typed cells for the XLSX writer, and CSV text for ``COPY``.
+
+Two cells stay in Python, for every row: Carrier and Tracking URL come from the carrier
+registry (check digits pick DHL's and EMS's pages), which SQL cannot see. A row that SQL
+cannot write exactly as Python would (a status without a name, a negative number, a
+currency code outside ASCII) is flagged ``exotic`` and written by ``sheet_row`` instead.
+
+Filters are the incident list's own conditions (``incident_queries.filter_conditions``), the
+order is the list's (newest opened first, then id), and the statement sees one snapshot.
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from babel.core import get_global
+from sqlalchemy import Select, and_, case, literal_column
+from sqlalchemy.dialects import postgresql
+from sqlmodel import col, select
+
+from app.core.schemas import minor_units
+from app.incidents import queries as incident_queries
+from app.incidents.models import Incident
+from app.parcels.models import Parcel
+from app.tracker_sheet import columns as sheet
+from app.tracker_sheet import sql_text as sql
+from app.tracker_sheet.communication import CHANNEL_WORDS, DELIVERY_WORDS
+
+PYTHON_COLUMNS = (sheet.CARRIER, "Tracking URL")
+"""Cells Python writes into every row (from the carrier registry)."""
+
+_INCIDENT = (
+    "id", "number", "type", "source", "status", "resolution", "description",
+    "customer_reported_at", "detected_at", "opened_at", "first_response_at", "resolved_at",
+    "communication_summary", "next_step_action", "next_step_due_at", "substantiated",
+    "responsible_department", "root_cause", "proposed_solution", "compensation_kind",
+    "compensation_amount", "compensation_currency", "compensation_percent", "lessons_learned",
+    "updated_at",
+)  # fmt: skip
+_PARCEL = (
+    "carrier", "carrier_name", "tracking_number", "tracking_url_template", "order_id",
+    "order_date", "customer_name", "customer_email", "customer_phone", "customer_locale",
+    "customer_ticket_ref", "origin_country", "destination_country", "last_scan_at",
+    "last_scan_status", "last_scan_description", "last_scan_city", "last_scan_country",
+)  # fmt: skip
+# the parcel's columns, renamed: the incident has some of the same names
+_P = {name: f"p_{name}" for name in _PARCEL}
+
+
+@functools.cache
+def _log() -> str:
+    """The Internal Action Log: ``action_log`` of the incident's entries."""
+    return f"""(SELECT string_agg(
+        to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') || ' | ' ||
+        {sql.collapse("e.actor_name")} || ' | ' || e.kind || ' | ' || {sql.collapse("e.summary")},
+        chr(10) ORDER BY e.occurred_at, e.seq)
+    FROM timeline_entries AS e WHERE e.incident_id = incidents.id)"""  # noqa: S608
+
+
+@functools.cache
+def _message_lines() -> str:
+    """``communication.message_line`` of the incident's messages and of its parcel's outside
+    any incident, oldest first (NULL when there are none)."""
+    how = (
+        f"concat_ws(' ', nullif(coalesce({sql.words('m.channel', CHANNEL_WORDS)}, m.channel), "
+        f"''), {sql.words('m.delivery', DELIVERY_WORDS)})"
+    )
+    return f"""(SELECT string_agg(
+        to_char(m.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') || ' ' ||
+        CASE WHEN m.direction = 'out' THEN '→' ELSE '←' END || ' ' || {how} || ': ' ||
+        {sql.collapse("m.summary")},
+        chr(10) ORDER BY m.occurred_at, m.id)
+    FROM customer_messages AS m
+    WHERE m.incident_id = incidents.id
+        OR (m.parcel_id = parcels.id AND m.incident_id IS NULL))"""  # noqa: S608
+
+
+def _minor_units() -> str:
+    """``minor_units(currency)`` for every currency Babel knows, its default otherwise."""
+    fractions = get_global("currency_fractions")
+    default = minor_units("XXX-UNKNOWN")
+    cases = " ".join(
+        f"WHEN {sql.literal(code)} THEN {minor_units(code)}"
+        for code in sorted(fractions)
+        if code != "DEFAULT" and minor_units(code) != default
+    )
+    return f"(CASE upper(compensation_currency) {cases} ELSE {default} END)"
+
+
+def _resolution_status() -> str:
+    resolution = sql.words("resolution", sheet.RESOLUTION_WORDS)
+    return (
+        "CASE WHEN status = 'resolved' THEN 'Resolved (' || CASE WHEN coalesce(resolution, '') "
+        f"= '' THEN 'Unknown' ELSE coalesce({resolution}, resolution) END || ')' "
+        f"ELSE {sql.words('status', sheet.STATUS_WORDS)} END"
+    )
+
+
+def _last_update() -> str:
+    place = (
+        "nullif(concat_ws(', ', nullif(p_last_scan_city, ''), nullif(p_last_scan_country, '')), '')"
+    )
+    separator = sql.literal(sheet.LOCATION_SEPARATOR)
+    return (
+        "CASE WHEN p_last_scan_at IS NULL THEN '' ELSE coalesce(p_last_scan_description, '') || "
+        f"coalesce({separator} || {place}, '') END"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One column: its typed value as ``sheet_row`` has it, and how CSV writes it."""
+
+    typed: str
+    kind: str  # "text" (formula guard, CSV quoting), "time", "date" or "number" (as is)
+    csv: str | None = None  # when CSV needs more than the typed value rendered
+
+
+def _cells() -> dict[str, Cell]:
+    money = (
+        "CASE WHEN coalesce(compensation_currency, '') = '' THEN compensation_amount::text "
+        f"ELSE round(compensation_amount, greatest({_minor_units()}, "
+        "scale(trim_scale(compensation_amount))))::text END"
+    )
+    yes_no = "CASE WHEN {0} IS NULL THEN '' WHEN {0} THEN 'Yes' ELSE 'No' END"
+    return {
+        sheet.ORDER_ID: Cell("p_order_id", "text"),
+        sheet.ORDER_DATE: Cell("p_order_date", "date"),
+        sheet.CUSTOMER_CONTACT: Cell(
+            "concat_ws('; ', nullif(p_customer_email, ''), "
+            "'ticket ' || nullif(p_customer_ticket_ref, ''))",
+            "text",
+        ),
+        sheet.TRACKING_NUMBER: Cell("p_tracking_number", "text"),
+        sheet.LAST_UPDATE: Cell(_last_update(), "text"),
+        sheet.LAST_UPDATE_DATE: Cell("p_last_scan_at", "time"),
+        sheet.CUSTOMER_REPORTED: Cell("customer_reported_at", "time"),
+        sheet.ACTION_LOG: Cell("coalesce(action_log, '')", "text"),
+        sheet.COMMUNICATION: Cell(
+            "CASE WHEN message_lines IS NULL THEN communication_summary "
+            f"WHEN {sql.has_text('communication_summary')} THEN "
+            f"{sql.trim_end('communication_summary')} || chr(10) || message_lines "
+            "ELSE message_lines END",
+            "text",
+        ),
+        sheet.NEXT_STEP: Cell("next_step_action", "text"),
+        sheet.NEXT_STEP_DEADLINE: Cell("next_step_due_at", "time"),
+        sheet.RESOLUTION_STATUS: Cell(_resolution_status(), "text"),
+        "Incident Number": Cell(
+            "'INC-' || CASE WHEN number < 1000000 THEN lpad(number::text, 6, '0') "
+            "ELSE number::text END",
+            "text",
+        ),
+        "Incident Type": Cell("type", "text"),
+        "Source": Cell("source", "text"),
+        "Description": Cell("description", "text"),
+        "Opened At": Cell("opened_at", "time"),
+        "Detected At": Cell("detected_at", "time"),
+        "First Response At": Cell("first_response_at", "time"),
+        "Resolved At": Cell("resolved_at", "time"),
+        "Overdue": Cell(yes_no.format("overdue"), "text"),
+        "Substantiated": Cell(yes_no.format("substantiated"), "text"),
+        "Responsible Department": Cell("responsible_department", "text"),
+        "Root Cause": Cell("root_cause", "text"),
+        "Proposed Solution": Cell("proposed_solution", "text"),
+        "Compensation Kind": Cell("compensation_kind", "text"),
+        "Compensation Amount": Cell("compensation_amount", "number", csv=money),
+        "Compensation Currency": Cell("compensation_currency", "text"),
+        "Compensation Percent": Cell(
+            "compensation_percent", "number", csv="trim_scale(compensation_percent)::text"
+        ),
+        "Lessons Learned": Cell("lessons_learned", "text"),
+        "Customer Name": Cell("p_customer_name", "text"),
+        "Customer Phone": Cell("p_customer_phone", "text"),
+        "Customer Locale": Cell("p_customer_locale", "text"),
+        "Origin Country": Cell("p_origin_country", "text"),
+        "Destination Country": Cell("p_destination_country", "text"),
+        "Last Tracking Status": Cell(
+            "CASE WHEN p_last_scan_at IS NOT NULL THEN p_last_scan_status END", "text"
+        ),
+        "Incident ID": Cell("id::text", "text"),
+        "Updated At": Cell("updated_at", "time"),
+    }
+
+
+def _csv_text(cell: Cell) -> str:
+    if cell.kind == "text":
+        return sql.csv_field(sql.defuse(cell.typed))
+    if cell.kind == "time":
+        return f"coalesce({sql.utc_iso(cell.typed)}, '')"
+    if cell.kind == "date":
+        return f"coalesce(to_char({cell.typed}, 'YYYY-MM-DD'), '')"
+    return f"coalesce({cell.csv or cell.typed + '::text'}, '')"
+
+
+# what only sheet_row writes as Python would (see the module docstring)
+_EXOTIC = (
+    f"(status <> 'resolved' AND {sql.words('status', sheet.STATUS_WORDS)} IS NULL) "
+    "OR number < 0 OR coalesce(compensation_currency, '') !~ '^[ -~]*$'"
+)
+# what Python needs for its own cells: the parcel's carrier, its name and tracking page
+CARRIER_FIELDS = ("p_carrier", "p_carrier_name", "p_tracking_number", "p_tracking_url_template")
+RAW_MONEY = ("compensation_amount", "compensation_currency", "compensation_percent")
+
+
+def _matching(
+    *, tenant_id: uuid.UUID, filters: incident_queries.IncidentFilters, now: datetime
+) -> Select[Any]:
+    """Each matching incident's stored fields, its parcel's, its log and its message lines."""
+    due = col(Incident.next_step_due_at)
+    overdue = and_(col(Incident.status) != "resolved", due.is_not(None), due < now)
+    return (
+        select(
+            *(col(getattr(Incident, name)) for name in _INCIDENT),
+            *(col(getattr(Parcel, name)).label(_P[name]) for name in _PARCEL),
+            literal_column(_log()).label("action_log"),
+            literal_column(_message_lines()).label("message_lines"),
+            case((overdue, True), else_=False).label("overdue"),
+        )
+        .join(Parcel, Parcel.id == Incident.parcel_id)  # type: ignore[arg-type]
+        .where(*incident_queries.filter_conditions(filters, tenant_id=tenant_id, now=now))
+    )
+
+
+def _statement(
+    inner: Select[Any], typed: list[str], outputs: list[str]
+) -> tuple[str, dict[str, Any]]:
+    """The query as text with ``%(name)s`` parameters, for psycopg (COPY takes no server-side
+    parameters: psycopg merges them into the text itself).
+
+    Three layers: the matching rows in the list's order; ``typed`` over them, as ``c0``,
+    ``c1``, ... (``OFFSET 0`` keeps the planner from copying each cell's expression into
+    every place the outer layer names it); ``outputs`` over those.
+    """
+    ordered = inner.order_by(col(Incident.opened_at).desc(), col(Incident.id).desc())
+    compiled = ordered.compile(
+        dialect=postgresql.psycopg.dialect(),  # type: ignore[attr-defined]
+        compile_kwargs={"render_postcompile": True},
+    )
+    # our own expressions only; values are parameters
+    cells = ", ".join(f"{expression} AS c{n}" for n, expression in enumerate(typed))
+    middle = f"SELECT {cells}, t.* FROM ({compiled}) AS t OFFSET 0"  # noqa: S608
+    columns = ", ".join(outputs)
+    order = "u.opened_at DESC, u.id DESC"
+    outer = f"SELECT {columns} FROM ({middle}) AS u ORDER BY {order}"  # noqa: S608
+    return outer, dict(compiled.params)
+
+
+def _typed() -> list[str]:
+    cells = _cells()
+    return ["NULL" if name in PYTHON_COLUMNS else cells[name].typed for name in sheet.COLUMNS]
+
+
+def csv_statement(
+    *, tenant_id: uuid.UUID, filters: incident_queries.IncidentFilters, now: datetime
+) -> tuple[str, dict[str, Any]]:
+    """Rows of (id, exotic, carrier fields..., the CSV text before the Carrier cell, between
+    it and the Tracking URL cell, and after it)."""
+    cells = _cells()
+    first, second = (sheet.COLUMNS.index(name) for name in PYTHON_COLUMNS)
+
+    def joined(at: range) -> str:
+        names = [sheet.COLUMNS[n] for n in at]
+        return " || ',' || ".join(
+            _csv_text(replace(cells[name], typed=f"c{n}"))
+            for n, name in zip(at, names, strict=True)
+        )
+
+    outputs = [
+        "id::text",
+        f"({_EXOTIC}) AS exotic",
+        *CARRIER_FIELDS,
+        joined(range(first)),
+        joined(range(first + 1, second)),
+        joined(range(second + 1, len(sheet.COLUMNS))),
+    ]
+    inner = _matching(tenant_id=tenant_id, filters=filters, now=now)
+    return _statement(inner, _typed(), outputs)
+
+
+def typed_statement(
+    *, tenant_id: uuid.UUID, filters: incident_queries.IncidentFilters, now: datetime
+) -> tuple[str, dict[str, Any]]:
+    """Rows of the typed cells in ``COLUMNS`` order (NULL where Python writes the cell), then
+    the id, exotic, overdue, the carrier fields and the stored compensation."""
+    outputs = [f"c{n}" for n in range(len(sheet.COLUMNS))]
+    outputs += ["id", f"({_EXOTIC})", "overdue", *CARRIER_FIELDS, *RAW_MONEY]
+    inner = _matching(tenant_id=tenant_id, filters=filters, now=now)
+    return _statement(inner, _typed(), outputs)

@@ -1,0 +1,158 @@
+"""The tracker export on PostgreSQL: CSV through ``COPY ... TO STDOUT``, XLSX rows through a
+server-side cursor. Both read the query of ``pg_cells`` in one statement (one snapshot).
+
+CSV: PostgreSQL writes each row's CSV text but for two cells, streamed by ``COPY``; Python
+adds the Carrier and Tracking URL cells and the line ends, and sends about 64 KB at a time,
+so memory stays flat whatever the number of rows. XLSX: typed cells in batches of
+``BATCH_ROWS`` from a named (server-side) cursor, made into the ``SheetRow``s the writer
+takes. A row flagged exotic, or one whose Python cells fail, is written by
+``exporter.one_row`` (``sheet_row``, or its stub), read through a second session because the
+first one's connection is busy with the stream.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from psycopg import Connection
+
+from app.db.engine import Database
+from app.incidents.queries import IncidentFilters
+from app.tracker_sheet import columns as sheet
+from app.tracker_sheet import exporter, pg_cells
+from app.tracker_sheet.columns import SheetRow
+
+BATCH_ROWS = 2_000
+_CARRIER_AT = sheet.COLUMNS.index(sheet.CARRIER)
+_URL_AT = sheet.COLUMNS.index("Tracking URL")
+_AMOUNT_AT = sheet.COLUMNS.index("Compensation Amount")
+_PERCENT_AT = sheet.COLUMNS.index("Compensation Percent")
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+
+
+def _driver(session: Any) -> Connection[Any]:
+    connection: Connection[Any] = session.connection().connection.driver_connection
+    return connection
+
+
+def _field(value: str) -> str:
+    """One cell as ``csv.writer`` writes it, after ``csv_cell``'s formula guard."""
+    text = sheet.csv_cell(value)
+    return '"' + text.replace('"', '""') + '"' if _NEEDS_QUOTES.search(text) else text
+
+
+class _Fallback:
+    """Rows written by Python, through a session of their own, opened when first needed."""
+
+    def __init__(self, db: Database, now: datetime, stack: contextlib.ExitStack) -> None:
+        self.db, self.now, self.stack = db, now, stack
+        self.session: Any = None
+        self.buffer = io.StringIO()
+        self.writer = csv.writer(self.buffer, lineterminator="\r\n")
+
+    def row(self, incident_id: str | uuid.UUID) -> SheetRow:
+        if self.session is None:
+            self.session = self.stack.enter_context(self.db.session())
+        return exporter.one_row(self.session, uuid.UUID(str(incident_id)), now=self.now)
+
+    def line(self, incident_id: str) -> str:
+        self.buffer.seek(0)
+        self.buffer.truncate()
+        self.writer.writerow([sheet.csv_cell(v) for v in self.row(incident_id).values])
+        return self.buffer.getvalue()
+
+
+def csv_chunks(
+    db: Database, *, tenant_id: uuid.UUID, filters: IncidentFilters, now: datetime
+) -> Iterator[bytes]:
+    """The CSV export, byte for byte as ``exporter.csv_chunks(sheet_pages(...))`` writes it."""
+    query, params = pg_cells.csv_statement(tenant_id=tenant_id, filters=filters, now=now)
+    with contextlib.ExitStack() as stack:
+        session = stack.enter_context(db.session())
+        fallback = _Fallback(db, now, stack)
+        cursor = stack.enter_context(_driver(session).cursor())
+        copy = stack.enter_context(cursor.copy(f"COPY ({query}) TO STDOUT", params))
+        copy.set_types(["text", "bool", "text", "text", "text", "text", "text", "text", "text"])
+        yield next(exporter.csv_chunks(iter(())))  # the byte-order mark and the header
+        carriers: dict[tuple[str, str | None], str] = {}
+        lines: list[str] = []
+        size = 0
+        for row in copy.rows():
+            incident_id, exotic, carrier, named, number, template, head, middle, tail = row
+            line = None
+            if not exotic and head is not None and middle is not None and tail is not None:
+                line = _line(carriers, (carrier, named, number, template), head, middle, tail)
+            if line is None:
+                line = fallback.line(incident_id)
+            lines.append(line)
+            size += len(line)
+            if size >= exporter.CHUNK_BYTES:
+                yield "".join(lines).encode()
+                lines.clear()
+                size = 0
+        if lines:
+            yield "".join(lines).encode()
+
+
+def _line(
+    carriers: dict[tuple[str, str | None], str],
+    parcel: tuple[str, str | None, str, str | None],
+    head: str,
+    middle: str,
+    tail: str,
+) -> str | None:
+    """The row with its Carrier and Tracking URL cells; None when the carrier's name cannot
+    be written (Python writes the row, as a stub)."""
+    carrier, named, number, template = parcel
+    name = carriers.get((carrier, named))
+    if name is None:
+        try:
+            name = carriers[(carrier, named)] = _field(sheet.carrier_cell(carrier, named))
+        except Exception:  # sheet_row would fail too: its stub row says so
+            return None
+    url = _field(sheet.tracking_url_cell(carrier, number, template))
+    return f"{head},{name},{middle},{url},{tail}\r\n"
+
+
+def sheet_pages(
+    db: Database,
+    *,
+    tenant_id: uuid.UUID,
+    filters: IncidentFilters,
+    now: datetime,
+    batch_rows: int = BATCH_ROWS,
+) -> Iterator[list[SheetRow]]:
+    """The rows of ``exporter.sheet_pages``, in its order, read in batches of ``batch_rows``."""
+    query, params = pg_cells.typed_statement(tenant_id=tenant_id, filters=filters, now=now)
+    width = len(sheet.COLUMNS)
+    with contextlib.ExitStack() as stack:
+        session = stack.enter_context(db.session())
+        fallback = _Fallback(db, now, stack)
+        cursor = stack.enter_context(_driver(session).cursor(name="tracker_export"))
+        cursor.execute(query, params)
+        while rows := cursor.fetchmany(batch_rows):
+            page = []
+            for row in rows:
+                built = None if row[width + 1] else _sheet_row(list(row[:width]), row[width:])
+                page.append(built if built is not None else fallback.row(row[width]))
+            yield page
+
+
+def _sheet_row(values: list[Any], extra: tuple[Any, ...]) -> SheetRow | None:
+    _id, _exotic, overdue, carrier, named, number, template, amount, currency, percent = extra
+    try:
+        values[_CARRIER_AT] = sheet.carrier_cell(carrier, named)
+    except Exception:  # sheet_row would fail too: its stub row says so
+        return None
+    url = values[_URL_AT] = sheet.tracking_url_cell(carrier, number, template)
+    values[_AMOUNT_AT] = sheet.money(amount, currency)
+    values[_PERCENT_AT] = percent.normalize() if isinstance(percent, Decimal) else None
+    return SheetRow(values=tuple(values), tracking_url=url, overdue=bool(overdue))

@@ -1,0 +1,202 @@
+"""The tracker workbook, written fast: our own XML for the Tracker sheet's rows, openpyxl for
+everything else.
+
+openpyxl's write-only workbook builds a cell object per value and serialises it element by
+element, some 40 microseconds a cell: a 100,000-row tracker took a minute. Here each row is
+one string, written as openpyxl writes it (inline strings, numbers as ``%.16g``, times as
+Excel serials, the same rules for text that looks like a formula or an error code), streamed
+into the zip as it comes; links go to a spooled file and join the sheet at its end. Memory
+does not grow with the rows.
+
+openpyxl still writes the rest (styles, the workbook, the About sheet, the header), from the
+same calls as before: its style registry gives each cell's style id, and its output is
+copied in but for the Tracker sheet's part, which is ours. The result reads back cell for
+cell as the workbook openpyxl alone wrote (tests/tracker_sheet/test_xlsx_sheet.py).
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import zipfile
+from datetime import date
+from decimal import Decimal
+from typing import IO, Any
+from xml.sax.saxutils import escape, quoteattr
+
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES, TIME_FORMATS
+from openpyxl.styles import Fill, Font
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.datetime import to_excel
+from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
+SHEET_PART = "xl/worksheets/sheet1.xml"
+RELS_PART = "xl/worksheets/_rels/sheet1.xml.rels"
+_R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_LINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
+_FLUSH_CHARS = 1 << 20
+# what ElementTree escapes in an attribute besides & < > and the quote
+_ATTRIBUTE_ENTITIES = {"\n": "&#10;", "\r": "&#13;", "\t": "&#09;"}
+CellText = str  # one cell's XML
+
+
+def text_cell(ref: str, text: str, style: int = 0, *, as_typed: bool = False) -> CellText:
+    """A string cell as openpyxl writes it: inline; with ``as_typed``, "=..." is a formula and
+    "#N/A" an error, as openpyxl makes them of a plain value (the export forces text where
+    it must, see ``exporter``)."""
+    styled = f' s="{style}"' if style else ""
+    if as_typed and len(text) > 1 and text.startswith("="):
+        return f'<c r="{ref}"{styled}><f>{escape(text[1:])}</f><v /></c>'
+    if as_typed and text in ERROR_CODES:
+        return f'<c r="{ref}"{styled} t="e"><v>{escape(text)}</v></c>'
+    if not text:
+        return f'<c r="{ref}"{styled} t="inlineStr" />'
+    stripped = text.strip()
+    space = ' xml:space="preserve"' if stripped and stripped != text else ""
+    return f'<c r="{ref}"{styled} t="inlineStr"><is><t{space}>{escape(text)}</t></is></c>'
+
+
+def number_cell(ref: str, value: float | Decimal | date, style: int = 0) -> CellText:
+    """A number, or a date or time as its Excel serial (the style gives its format)."""
+    number = to_excel(value) if isinstance(value, date) else value
+    styled = f' s="{style}"' if style else ""
+    return f'<c r="{ref}"{styled} t="n"><v>{float(number):.16g}</v></c>'  # as "%.16g" % number
+
+
+def empty_cell(ref: str, style: int) -> CellText:
+    return f'<c r="{ref}" s="{style}" t="n" />'
+
+
+class Styles:
+    """Style ids from openpyxl's registry of the workbook it will write (so its styles part
+    lists every style our cells name)."""
+
+    def __init__(self, sheet: WriteOnlyWorksheet) -> None:
+        self.sheet = sheet
+        self._ids: dict[tuple[Any, ...], int] = {}
+
+    def id(
+        self,
+        *,
+        number_format: str | None = None,
+        font: Font | None = None,
+        fill: Fill | None = None,
+    ) -> int:
+        key = (number_format, font, fill)
+        found = self._ids.get(key)
+        if found is None:
+            cell = WriteOnlyCell(self.sheet)
+            if number_format is not None:
+                cell.number_format = number_format
+            if font is not None:
+                cell.font = font
+            if fill is not None:
+                cell.fill = fill
+            found = self._ids[key] = cell.style_id if cell.has_style else 0
+        return found
+
+    def time(self, value: date) -> int:
+        return self.id(number_format=TIME_FORMATS[type(value)])
+
+
+class SheetWriter:
+    """Rows of cells into the Tracker sheet's part of ``archive``, then its end and links."""
+
+    def __init__(self, archive: zipfile.ZipFile, head: str) -> None:
+        self._part: IO[bytes] = archive.open(SHEET_PART, "w", force_zip64=True)
+        # spooled: one line per link would otherwise grow with the rows; closed in close()
+        self._links: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._targets: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._count = 0
+        self._pending: list[str] = [head]
+        self._size = 0
+
+    def row(self, number: int, cells: list[CellText]) -> None:
+        text = f'<row r="{number}">{"".join(cells)}</row>'
+        self._pending.append(text)
+        self._size += len(text)
+        if self._size >= _FLUSH_CHARS:
+            self._flush()
+
+    def link(self, ref: str, target: str) -> None:
+        self._count += 1
+        self._links.write(f'<hyperlink ref="{ref}" r:id="rId{self._count}" />')
+        self._targets.write(
+            f'<Relationship Type="{_LINK}" Target={quoteattr(target, _ATTRIBUTE_ENTITIES)} '
+            f'TargetMode="External" Id="rId{self._count}" />'
+        )
+
+    def _flush(self) -> None:
+        self._part.write("".join(self._pending).encode())
+        self._pending.clear()
+        self._size = 0
+
+    def close(self, archive: zipfile.ZipFile, tail: str) -> None:
+        """``tail``: the sheet after its rows, with ``{links}`` where the links go."""
+        before, _, after = tail.partition("{links}")
+        self._pending.append(before)
+        if self._count:
+            self._pending.append(f'<hyperlinks xmlns:r="{_R}">')
+            self._flush()
+            _copy(self._links, self._part)
+            self._pending.append("</hyperlinks>")
+        self._pending.append(after)
+        self._flush()
+        self._part.close()
+        if self._count:
+            with archive.open(RELS_PART, "w", force_zip64=True) as rels:
+                rels.write(
+                    b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
+                    b'relationships">'
+                )
+                _copy(self._targets, rels)
+                rels.write(b"</Relationships>")
+        self._links.close()
+        self._targets.close()
+
+
+def _copy(spool: IO[str], part: IO[bytes]) -> None:
+    spool.seek(0)
+    while chunk := spool.read(_FLUSH_CHARS):
+        part.write(chunk.encode())
+
+
+def sheet_head(widths: list[float], header: list[CellText]) -> str:
+    """The Tracker sheet up to its first data row, as openpyxl writes it: the first row
+    frozen, the columns' widths, the header row."""
+    cols = "".join(
+        f'<col width="{width:g}" customWidth="1" min="{n}" max="{n}" />'
+        for n, width in enumerate(widths, start=1)
+    )
+    return (
+        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        '<sheetPr><outlinePr summaryBelow="1" summaryRight="1" /><pageSetUpPr /></sheetPr>'
+        '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" '
+        'activePane="bottomLeft" state="frozen" /><selection pane="bottomLeft" '
+        'activeCell="A1" sqref="A1" /></sheetView></sheetViews>'
+        '<sheetFormatPr baseColWidth="8" defaultRowHeight="15" />'
+        f'<cols>{cols}</cols><sheetData><row r="1">{"".join(header)}</row>'
+    )
+
+
+def sheet_tail(filter_ref: str) -> str:
+    return (
+        f'</sheetData><autoFilter ref="{filter_ref}" />{{links}}'
+        '<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5" />'
+        "</worksheet>"
+    )
+
+
+def copy_parts(source: str, archive: zipfile.ZipFile, *, leave_out: set[str]) -> None:
+    """Every part of the workbook openpyxl wrote at ``source`` but ``leave_out``."""
+    with zipfile.ZipFile(source) as written:
+        for info in written.infolist():
+            if info.filename in leave_out:
+                continue
+            with written.open(info) as part, archive.open(info.filename, "w") as copy:
+                shutil.copyfileobj(part, copy)
+
+
+def column_letters(count: int) -> list[str]:
+    return [get_column_letter(n) for n in range(1, count + 1)]
