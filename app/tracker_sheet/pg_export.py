@@ -22,7 +22,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import psycopg
 from psycopg import Connection
+from sqlalchemy.exc import OperationalError
 
 from app.db.engine import Database
 from app.incidents.queries import IncidentFilters
@@ -41,6 +43,16 @@ _NEEDS_QUOTES = re.compile(r'[,"\r\n]')
 def _driver(session: Any) -> Connection[Any]:
     connection: Connection[Any] = session.connection().connection.driver_connection
     return connection
+
+
+@contextlib.contextmanager
+def _as_sqlalchemy_errors(statement: str) -> Iterator[None]:
+    """The driver's "database unavailable" as SQLAlchemy's, which the API answers with 503
+    (it does for every other query, which goes through SQLAlchemy)."""
+    try:
+        yield
+    except psycopg.OperationalError as exc:
+        raise OperationalError(statement[:200], None, exc) from exc
 
 
 def _field(value: str) -> str:
@@ -79,10 +91,11 @@ def csv_chunks(
         session = stack.enter_context(db.session())
         fallback = _Fallback(db, now, stack)
         cursor = stack.enter_context(_driver(session).cursor())
-        copy = stack.enter_context(cursor.copy(f"COPY ({query}) TO STDOUT", params))
+        with _as_sqlalchemy_errors(query):
+            copy = stack.enter_context(cursor.copy(f"COPY ({query}) TO STDOUT", params))
         copy.set_types(["text", "bool", "text", "text", "text", "text", "text", "text", "text"])
         yield next(exporter.csv_chunks(iter(())))  # the byte-order mark and the header
-        carriers: dict[tuple[str, str | None], str] = {}
+        carriers = _Carriers()
         lines: list[str] = []
         size = 0
         for row in copy.rows():
@@ -102,8 +115,18 @@ def csv_chunks(
             yield "".join(lines).encode()
 
 
+class _Carriers(dict[tuple[str, str | None], str]):
+    """Carrier cells by (carrier, the seller's name for it): a few distinct ones per export."""
+
+    def cell(self, carrier: str, named: str | None) -> str:
+        found = self.get((carrier, named))
+        if found is None:
+            found = self[(carrier, named)] = sheet.carrier_cell(carrier, named)
+        return found
+
+
 def _line(
-    carriers: dict[tuple[str, str | None], str],
+    carriers: _Carriers,
     parcel: tuple[str, str | None, str, str | None],
     head: str,
     middle: str,
@@ -112,12 +135,10 @@ def _line(
     """The row with its Carrier and Tracking URL cells; None when the carrier's name cannot
     be written (Python writes the row, as a stub)."""
     carrier, named, number, template = parcel
-    name = carriers.get((carrier, named))
-    if name is None:
-        try:
-            name = carriers[(carrier, named)] = _field(sheet.carrier_cell(carrier, named))
-        except Exception:  # sheet_row would fail too: its stub row says so
-            return None
+    try:
+        name = _field(carriers.cell(carrier, named))
+    except Exception:  # sheet_row would fail too: its stub row says so
+        return None
     url = _field(sheet.tracking_url_cell(carrier, number, template))
     return f"{head},{name},{middle},{url},{tail}\r\n"
 
@@ -137,19 +158,22 @@ def sheet_pages(
         session = stack.enter_context(db.session())
         fallback = _Fallback(db, now, stack)
         cursor = stack.enter_context(_driver(session).cursor(name="tracker_export"))
-        cursor.execute(query, params)
+        with _as_sqlalchemy_errors(query):
+            cursor.execute(query, params)
+        carriers = _Carriers()
         while rows := cursor.fetchmany(batch_rows):
             page = []
             for row in rows:
-                built = None if row[width + 1] else _sheet_row(list(row[:width]), row[width:])
+                exotic = row[width + 1]
+                built = None if exotic else _sheet_row(carriers, list(row[:width]), row[width:])
                 page.append(built if built is not None else fallback.row(row[width]))
             yield page
 
 
-def _sheet_row(values: list[Any], extra: tuple[Any, ...]) -> SheetRow | None:
+def _sheet_row(carriers: _Carriers, values: list[Any], extra: tuple[Any, ...]) -> SheetRow | None:
     _id, _exotic, overdue, carrier, named, number, template, amount, currency, percent = extra
     try:
-        values[_CARRIER_AT] = sheet.carrier_cell(carrier, named)
+        values[_CARRIER_AT] = carriers.cell(carrier, named)
     except Exception:  # sheet_row would fail too: its stub row says so
         return None
     url = values[_URL_AT] = sheet.tracking_url_cell(carrier, number, template)
