@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -193,14 +193,15 @@ def _cells() -> dict[str, Cell]:
     }
 
 
-def _csv_text(cell: Cell) -> str:
+def _csv_value(cell: Cell, typed: str) -> str:
+    """The cell's CSV text before quoting (text defused; NULL for an empty cell)."""
     if cell.kind == "text":
-        return sql.csv_field(sql.defuse(cell.typed))
+        return sql.defuse(typed)
     if cell.kind == "time":
-        return f"coalesce({sql.utc_iso(cell.typed)}, '')"
+        return sql.utc_iso(typed)
     if cell.kind == "date":
-        return f"coalesce(to_char({cell.typed}, 'YYYY-MM-DD'), '')"
-    return f"coalesce({cell.csv or cell.typed + '::text'}, '')"
+        return f"to_char({typed}, 'YYYY-MM-DD')"
+    return cell.csv or f"{typed}::text"
 
 
 # what only sheet_row writes as Python would (see the module docstring)
@@ -233,14 +234,15 @@ def _matching(
 
 
 def _statement(
-    inner: Select[Any], typed: list[str], outputs: list[str]
+    inner: Select[Any], layers: list[list[str]], outputs: list[str]
 ) -> tuple[str, dict[str, Any]]:
     """The query as text with ``%(name)s`` parameters, for psycopg (COPY takes no server-side
     parameters: psycopg merges them into the text itself).
 
-    Three layers: the matching rows in the list's order; ``typed`` over them, as ``c0``,
-    ``c1``, ... (``OFFSET 0`` keeps the planner from copying each cell's expression into
-    every place the outer layer names it); ``outputs`` over those.
+    The matching rows in the list's order; then each of ``layers`` over the one before, its
+    expressions named ``c0``, ``c1``, ... in the first, ``d0``, ... in the second (``OFFSET
+    0`` keeps the planner from copying an expression into every place the next layer names
+    it, which would compute it again there); ``outputs`` over the last.
     """
     ordered = inner.order_by(col(Incident.opened_at).desc(), col(Incident.id).desc())
     compiled = ordered.compile(
@@ -248,11 +250,13 @@ def _statement(
         compile_kwargs={"render_postcompile": True},
     )
     # our own expressions only; values are parameters
-    cells = ", ".join(f"{expression} AS c{n}" for n, expression in enumerate(typed))
-    middle = f"SELECT {cells}, t.* FROM ({compiled}) AS t OFFSET 0"  # noqa: S608
+    source = str(compiled)
+    for prefix, expressions in zip("cd", layers, strict=False):
+        named = ", ".join(f"{e} AS {prefix}{n}" for n, e in enumerate(expressions))
+        source = f"SELECT {named}, t.* FROM ({source}) AS t OFFSET 0"  # noqa: S608
     columns = ", ".join(outputs)
-    order = "u.opened_at DESC, u.id DESC"
-    outer = f"SELECT {columns} FROM ({middle}) AS u ORDER BY {order}"  # noqa: S608
+    order = "t.opened_at DESC, t.id DESC"
+    outer = f"SELECT {columns} FROM ({source}) AS t ORDER BY {order}"  # noqa: S608
     return outer, dict(compiled.params)
 
 
@@ -268,12 +272,17 @@ def csv_statement(
     it and the Tracking URL cell, and after it)."""
     cells = _cells()
     first, second = (sheet.COLUMNS.index(name) for name in PYTHON_COLUMNS)
+    values = [
+        "NULL" if name in PYTHON_COLUMNS else _csv_value(cells[name], f"c{n}")
+        for n, name in enumerate(sheet.COLUMNS)
+    ]
 
     def joined(at: range) -> str:
-        names = [sheet.COLUMNS[n] for n in at]
         return " || ',' || ".join(
-            _csv_text(replace(cells[name], typed=f"c{n}"))
-            for n, name in zip(at, names, strict=True)
+            sql.csv_field(f"d{n}")
+            if cells[sheet.COLUMNS[n]].kind == "text"
+            else f"coalesce(d{n}, '')"
+            for n in at
         )
 
     outputs = [
@@ -285,7 +294,7 @@ def csv_statement(
         joined(range(second + 1, len(sheet.COLUMNS))),
     ]
     inner = _matching(tenant_id=tenant_id, filters=filters, now=now)
-    return _statement(inner, _typed(), outputs)
+    return _statement(inner, [_typed(), values], outputs)
 
 
 def typed_statement(
@@ -296,4 +305,4 @@ def typed_statement(
     outputs = [f"c{n}" for n in range(len(sheet.COLUMNS))]
     outputs += ["id", f"({_EXOTIC})", "overdue", *CARRIER_FIELDS, *RAW_MONEY]
     inner = _matching(tenant_id=tenant_id, filters=filters, now=now)
-    return _statement(inner, _typed(), outputs)
+    return _statement(inner, [_typed()], outputs)

@@ -148,7 +148,7 @@ def _odd_parcel(parcel: Parcel, n: int) -> None:
         parcel.tracking_url_template = "https://t.example/track?a=1,b={number}"
     elif case == 2:
         parcel.carrier, parcel.carrier_name, parcel.tracking_url_template = "other", None, None
-        parcel.tracking_number = "ab 12-3/ü"
+        parcel.tracking_number = f"ab {n} 12-3/ü"
     elif case == 3:
         parcel.carrier = "17track:190002"
     elif case == 4:
