@@ -150,8 +150,11 @@ def write_xlsx(pages: Iterator[list[SheetRow]], path: str, *, exported_at: datet
         for letter, name in zip(letters, COLUMNS, strict=True)
     ]
     count = 0
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as archive:
-        writer = SheetWriter(archive, sheet_head(widths, header))
+    with (
+        tempfile.TemporaryDirectory(prefix="rt-workbook-") as folder,
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL) as archive,
+    ):
+        writer = SheetWriter(folder, sheet_head(widths, header))
         cells = _RowCells(styles, writer)
         for page in pages:
             for row in page:
@@ -164,10 +167,9 @@ def write_xlsx(pages: Iterator[list[SheetRow]], path: str, *, exported_at: datet
         about.append(["Incidents", count])
         about.append(["Times", "All dates and times are UTC."])
         about.append(["Overdue", "A red Next Step Deadline was overdue when exported."])
-        with tempfile.TemporaryDirectory(prefix="rt-workbook-") as folder:
-            rest = os.path.join(folder, "rest.xlsx")
-            workbook.save(rest)
-            copy_parts(rest, archive, leave_out={SHEET_PART})
+        rest = os.path.join(folder, "rest.xlsx")
+        workbook.save(rest)
+        copy_parts(rest, archive, leave_out={SHEET_PART})
     return count
 
 

@@ -16,6 +16,7 @@ cell as the workbook openpyxl alone wrote (tests/tracker_sheet/test_xlsx_sheet.p
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 import zipfile
@@ -34,6 +35,7 @@ from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 SHEET_PART = "xl/worksheets/sheet1.xml"
 RELS_PART = "xl/worksheets/_rels/sheet1.xml.rels"
 _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PACKAGE_RELS = "http://schemas.openxmlformats.org/package/2006/relationships"
 _LINK = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink"
 _FLUSH_CHARS = 1 << 20
 # what ElementTree escapes in an attribute besides & < > and the quote
@@ -101,13 +103,18 @@ class Styles:
 
 
 class SheetWriter:
-    """Rows of cells into the Tracker sheet's part of ``archive``, then its end and links."""
+    """The Tracker sheet's part, rows appended as they come, spooled to files in ``folder``
+    (as openpyxl spools it): ``close`` adds it, and its links' part, to the archive, whose
+    zip then knows each part's size (ZIP64 only where a part needs it)."""
 
-    def __init__(self, archive: zipfile.ZipFile, head: str) -> None:
-        self._part: IO[bytes] = archive.open(SHEET_PART, "w", force_zip64=True)
-        # spooled: one line per link would otherwise grow with the rows; closed in close()
-        self._links: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-        self._targets: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+    def __init__(self, folder: str, head: str) -> None:
+        self._sheet_path = os.path.join(folder, "sheet.xml")
+        self._rels_path = os.path.join(folder, "sheet.xml.rels")
+        # closed in close(): they outlive this call
+        self._sheet: IO[str] = open(self._sheet_path, "w", encoding="utf-8")  # noqa: SIM115
+        self._links: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8", dir=folder)  # noqa: SIM115
+        self._targets: IO[str] = open(self._rels_path, "w", encoding="utf-8")  # noqa: SIM115
+        self._targets.write(f'<Relationships xmlns="{_PACKAGE_RELS}">')
         self._count = 0
         self._pending: list[str] = [head]
         self._size = 0
@@ -128,7 +135,7 @@ class SheetWriter:
         )
 
     def _flush(self) -> None:
-        self._part.write("".join(self._pending).encode())
+        self._sheet.write("".join(self._pending))
         self._pending.clear()
         self._size = 0
 
@@ -139,27 +146,17 @@ class SheetWriter:
         if self._count:
             self._pending.append(f'<hyperlinks xmlns:r="{_R}">')
             self._flush()
-            _copy(self._links, self._part)
+            self._links.seek(0)
+            shutil.copyfileobj(self._links, self._sheet, _FLUSH_CHARS)
             self._pending.append("</hyperlinks>")
         self._pending.append(after)
         self._flush()
-        self._part.close()
+        self._targets.write("</Relationships>")
+        for spool in (self._sheet, self._links, self._targets):
+            spool.close()
+        archive.write(self._sheet_path, SHEET_PART)
         if self._count:
-            with archive.open(RELS_PART, "w", force_zip64=True) as rels:
-                rels.write(
-                    b'<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/'
-                    b'relationships">'
-                )
-                _copy(self._targets, rels)
-                rels.write(b"</Relationships>")
-        self._links.close()
-        self._targets.close()
-
-
-def _copy(spool: IO[str], part: IO[bytes]) -> None:
-    spool.seek(0)
-    while chunk := spool.read(_FLUSH_CHARS):
-        part.write(chunk.encode())
+            archive.write(self._rels_path, RELS_PART)
 
 
 def sheet_head(widths: list[float], header: list[CellText]) -> str:
