@@ -89,10 +89,10 @@ def one_row(session: Session, incident_id: uuid.UUID, *, now: datetime) -> Sheet
     found = session.exec(
         select(Incident, Parcel)
         .join(Parcel, Parcel.id == Incident.parcel_id)  # type: ignore[arg-type]
-        .where(Incident.id == incident_id)
+        .where(col(Incident.id) == incident_id)
     ).one()
     entries = list(
-        session.exec(select(TimelineEntry).where(TimelineEntry.incident_id == incident_id))
+        session.exec(select(TimelineEntry).where(col(TimelineEntry.incident_id) == incident_id))
     )
     told = _messages(session, [found])
     incident, parcel = found
