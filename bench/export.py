@@ -57,12 +57,12 @@ _FILL = (
     FROM generate_series(1, :count) AS i
     """,
     """
-    INSERT INTO timeline_entries (id, tenant_id, incident_id, seq, kind, actor, summary, data,
-        occurred_at, recorded_at, prev_hash, hash)
+    INSERT INTO timeline_entries (id, tenant_id, incident_id, seq, kind, actor_type,
+        actor_name, summary, data, occurred_at, recorded_at, prev_hash, hash, hash_version)
     SELECT gen_random_uuid(), :tenant, md5('i' || i)::uuid, s,
-        CASE s WHEN 1 THEN 'opened' ELSE 'carrier_contacted' END, 'agent',
+        CASE s WHEN 1 THEN 'opened' ELSE 'carrier_contacted' END, 'api_key', 'agent',
         CASE s WHEN 1 THEN 'delay incident opened (customer)' ELSE 'UPS trace opened' END,
-        '{}', :opened, :opened, repeat('0', 64), repeat('0', 64)
+        '{}', :opened, :opened, repeat('0', 64), repeat('0', 64), 2
     FROM generate_series(1, :count) AS i, generate_series(1, 2) AS s
     """,
 )

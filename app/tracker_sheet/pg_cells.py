@@ -61,7 +61,7 @@ _P = {name: f"p_{name}" for name in _PARCEL}
 def _log() -> str:
     """The Internal Action Log: ``action_log`` of the incident's entries."""
     return f"""(SELECT string_agg(
-        to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI "UTC"') || ' | ' ||
+        {sql.utc_minute("e.occurred_at")} || ' | ' ||
         {sql.collapse("e.actor_name")} || ' | ' || e.kind || ' | ' || {sql.collapse("e.summary")},
         chr(10) ORDER BY e.occurred_at, e.seq)
     FROM timeline_entries AS e WHERE e.incident_id = incidents.id)"""  # noqa: S608
@@ -76,7 +76,7 @@ def _message_lines() -> str:
         f"''), {sql.words('m.delivery', DELIVERY_WORDS)})"
     )
     return f"""(SELECT string_agg(
-        to_char(m.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD') || ' ' ||
+        {sql.utc_day("m.occurred_at")} || ' ' ||
         CASE WHEN m.direction = 'out' THEN '→' ELSE '←' END || ' ' || {how} || ': ' ||
         {sql.collapse("m.summary")},
         chr(10) ORDER BY m.occurred_at, m.id)
@@ -200,7 +200,7 @@ def _csv_value(cell: Cell, typed: str) -> str:
     if cell.kind == "time":
         return sql.utc_iso(typed)
     if cell.kind == "date":
-        return f"to_char({typed}, 'YYYY-MM-DD')"
+        return f"({typed}::text)"
     return cell.csv or f"{typed}::text"
 
 
@@ -212,6 +212,8 @@ _EXOTIC = (
 # what Python needs for its own cells: the parcel's carrier, its name and tracking page
 CARRIER_FIELDS = ("p_carrier", "p_carrier_name", "p_tracking_number", "p_tracking_url_template")
 RAW_MONEY = ("compensation_amount", "compensation_currency", "compensation_percent")
+# what each layer passes on besides its cells: the order, _EXOTIC's and Python's inputs
+_KEPT = ("id", "opened_at", "status", "number", "overdue", *CARRIER_FIELDS, *RAW_MONEY)
 
 
 def _matching(
@@ -250,12 +252,15 @@ def _statement(
         compile_kwargs={"render_postcompile": True},
     )
     # our own expressions only; values are parameters
+    # each layer orders too: the planner then knows the rows come sorted and sorts nothing
+    # (a sort of the finished rows, wide text, would spill to disk)
+    order = "t.opened_at DESC, t.id DESC"
     source = str(compiled)
     for prefix, expressions in zip("cd", layers, strict=False):
         named = ", ".join(f"{e} AS {prefix}{n}" for n, e in enumerate(expressions))
-        source = f"SELECT {named}, t.* FROM ({source}) AS t OFFSET 0"  # noqa: S608
+        kept = ", ".join(f"t.{name}" for name in _KEPT)  # not the cells of the layer before
+        source = f"SELECT {named}, {kept} FROM ({source}) AS t ORDER BY {order} OFFSET 0"  # noqa: S608
     columns = ", ".join(outputs)
-    order = "t.opened_at DESC, t.id DESC"
     outer = f"SELECT {columns} FROM ({source}) AS t ORDER BY {order}"  # noqa: S608
     return outer, dict(compiled.params)
 

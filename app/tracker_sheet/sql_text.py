@@ -18,7 +18,6 @@ import re
 from app.tracker_sheet.columns import FORMULA_STARTS
 
 _BRACKET_SPECIALS = frozenset("]\\^-[")
-_CSV_SPECIALS = "'[,\"\r\n]'"  # what makes csv.writer quote a field (in an SQL literal)
 
 
 def _bracket(chars: list[str]) -> str:
@@ -38,10 +37,13 @@ def _bracket(chars: list[str]) -> str:
 
 
 @functools.cache
-def _classes() -> tuple[str, str]:
-    """(Python's \\s, Python's \\d) as regex bracket bodies, read from ``re`` itself."""
+def _classes() -> tuple[str, str, str]:
+    """(Python's \\s, the same without the plain space, Python's \\d) as regex bracket bodies,
+    read from ``re`` itself."""
     every = "".join(map(chr, range(0x110000)))
-    return _bracket(re.findall(r"\s", every)), _bracket(re.findall(r"\d", every))
+    spaces = re.findall(r"\s", every)
+    others = [c for c in spaces if c != " "]
+    return _bracket(spaces), _bracket(others), _bracket(re.findall(r"\d", every))
 
 
 def literal(text: str) -> str:
@@ -52,27 +54,33 @@ def literal(text: str) -> str:
 
 
 def collapse(expression: str) -> str:
-    """Runs of whitespace as one space, none at either end: ``" ".join(text.split())``."""
-    spaces, _ = _classes()
-    return f"btrim(regexp_replace({expression}, {literal(f'[{spaces}]+')}, ' ', 'g'), ' ')"
+    """Runs of whitespace as one space, none at either end: ``" ".join(text.split())``. Text
+    that is so already (most of it) skips the regular expressions, which cost microseconds."""
+    spaces, others, _ = _classes()
+    collapsed = (
+        f"{expression} !~ {literal(f'[{others}]')} AND strpos({expression}, '  ') = 0 "
+        f"AND left({expression}, 1) <> ' ' AND right({expression}, 1) <> ' '"
+    )
+    slow = f"btrim(regexp_replace({expression}, {literal(f'[{spaces}]+')}, ' ', 'g'), ' ')"
+    return f"(CASE WHEN {collapsed} THEN {expression} ELSE {slow} END)"
 
 
 def has_text(expression: str) -> str:
     """True when the text holds something besides whitespace (``bool(text.strip())``)."""
-    spaces, _ = _classes()
+    spaces, _, _ = _classes()
     return f"({expression} ~ {literal(f'[^{spaces}]')})"
 
 
 def trim_end(expression: str) -> str:
     """``text.rstrip()``: no whitespace at the end."""
-    spaces, _ = _classes()
+    spaces, _, _ = _classes()
     return f"regexp_replace({expression}, {literal(f'[{spaces}]+$')}, '')"
 
 
 def defuse(expression: str) -> str:
     """``columns.defuse_formula``: an apostrophe before text a spreadsheet would run. The
     first character is looked at as a number (``ascii``): most text never reaches the regex."""
-    spaces, digits = _classes()
+    spaces, _, digits = _classes()
     starts = ", ".join(str(ord(c)) for c in FORMULA_STARTS)
     plain_number = literal(f"^[+-]?[{digits}{spaces}().-]*$")  # columns._PLAIN_NUMBER
     return (
@@ -83,17 +91,33 @@ def defuse(expression: str) -> str:
 
 def csv_field(expression: str) -> str:
     """One CSV field as ``csv.writer`` writes it (QUOTE_MINIMAL, "\\r\\n" lines): quoted, with
-    quotes doubled, when it holds a comma, a quote, a CR or an LF; NULL and "" as nothing."""
+    quotes doubled, when it holds a comma, a quote, a CR or an LF; NULL and "" as nothing.
+    (``strpos`` four times costs less than one regular expression.)"""
+    special = " + ".join(
+        f"strpos({expression}, {c})" for c in ("','", "'\"'", "chr(10)", "chr(13)")
+    )
     return (
-        f"CASE WHEN {expression} ~ {_CSV_SPECIALS} "
+        f"CASE WHEN {special} > 0 "
         f"THEN '\"' || replace({expression}, '\"', '\"\"') || '\"' "
         f"ELSE coalesce({expression}, '') END"
     )
 
 
 def utc_iso(expression: str) -> str:
-    """``csv_cell`` of a time: ISO 8601 in UTC to the second, "2026-03-12T09:30:00+00:00"."""
-    return f"to_char({expression} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"+00:00\"')"
+    """``csv_cell`` of a time: ISO 8601 in UTC to the second, "2026-03-12T09:30:00+00:00".
+    (The ISO text output, needing ``DateStyle`` ISO, costs a third of ``to_char``'s.)"""
+    utc = f"date_trunc('second', {expression} AT TIME ZONE 'UTC')"
+    return f"(replace({utc}::text, ' ', 'T') || '+00:00')"
+
+
+def utc_minute(expression: str) -> str:
+    """``LOG_TIME_FORMAT``: "2026-03-12 09:30 UTC" (``DateStyle`` ISO)."""
+    return f"(left(({expression} AT TIME ZONE 'UTC')::text, 16) || ' UTC')"
+
+
+def utc_day(expression: str) -> str:
+    """The UTC day of a time, "2026-03-12" (``DateStyle`` ISO)."""
+    return f"(({expression} AT TIME ZONE 'UTC')::date::text)"
 
 
 def words(expression: str, mapping: dict[str, str]) -> str:
