@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from sqlalchemy import text
@@ -37,6 +38,13 @@ AWKWARD = [
     "\u3000\u2028only\u2029spaces\u0085",
     "bell\x07 escape\x1b",
 ]
+
+
+def test_the_character_classes_are_pythons_own() -> None:
+    every = "".join(map(chr, range(0x110000)))
+
+    assert sql.characters(sql.SPACES) == re.findall(r"\s", every)
+    assert sql.characters(sql.DIGITS) == re.findall(r"\d", every)
 
 
 def _sql(db: Database, expression: str, value: str) -> object:

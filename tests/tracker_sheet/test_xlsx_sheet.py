@@ -21,7 +21,7 @@ TEXTS: list[str] = [
     " padded ",
     "two\r\nlines\nand\ra return",
     "&amp; <b>tags</b> > \"quotes\" 'single'",
-    "=HYPERLINK(\"http://attacker.example\",\"open me\")",
+    '=HYPERLINK("http://attacker.example","open me")',
     "=",
     "#N/A",
     "#DIV/0!",
@@ -51,7 +51,7 @@ DUES: list[CellValue] = [
     datetime(1800, 1, 1, tzinfo=UTC),
 ]
 TRACKING = ["1Z999AA10123456784", "=1+1", "#REF!", "", "a&b<c>"]
-URLS = ["https://www.ups.com/track?loc=en_US&tracknum=1Z9", "", "https://t.example/x?a=1,b=\"2\""]
+URLS = ["https://www.ups.com/track?loc=en_US&tracknum=1Z9", "", 'https://t.example/x?a=1,b="2"']
 
 
 def _rows(count: int) -> list[SheetRow]:
