@@ -53,6 +53,7 @@ ZIP_LEVEL = 1  # deflate's fastest: most of a workbook's time was spent compress
 _DEADLINE_AT = COLUMNS.index(NEXT_STEP_DEADLINE)
 _TRACKING_AT = COLUMNS.index(TRACKING_NUMBER)
 _AMOUNT_AT = COLUMNS.index("Compensation Amount")
+_SPECIAL = frozenset({_TRACKING_AT, _AMOUNT_AT, _DEADLINE_AT})
 _WIDE = {"Internal Action Log": 80, "Communication Summary": 50, "Next Step": 50}
 OVERDUE_FILL = PatternFill("solid", fgColor="FFC7CE")
 OVERDUE_FONT = Font(color="9C0006", bold=True)
@@ -97,23 +98,36 @@ class _RowCells:
 
     def __call__(self, number: int, row: SheetRow) -> list[CellText]:
         cells: list[CellText] = []
+        append = cells.append
+        suffix = str(number)
         for at, value in enumerate(row.values):
-            ref = f"{self.letters[at]}{number}"
-            if at == _TRACKING_AT:
-                cells.append(text_cell(ref, excel_text(str(value)), self.link_style, as_typed=True))
-                if row.tracking_url:
-                    self.writer.link(ref, row.tracking_url)
-            elif at == _AMOUNT_AT and isinstance(value, Decimal):
-                cells.append(self._money(ref, value))
-            elif at == _DEADLINE_AT and row.overdue:
-                due = excel_value(value)
-                if isinstance(due, datetime):
-                    cells.append(number_cell(ref, due, self.deadline_style))
+            if value is None and at not in _SPECIAL:
+                continue
+            ref = self.letters[at] + suffix
+            if at in _SPECIAL:
+                append(self._special(at, ref, value, row))
+            elif type(value) is str:  # most cells: text, written as openpyxl types it
+                if value.startswith("="):  # text, never a formula
+                    append(text_cell(ref, excel_text(value)))
                 else:
-                    cells.append(empty_cell(ref, self.deadline_style))
-            elif value is not None:
-                cells.append(self._plain(ref, value))
+                    append(text_cell(ref, excel_text(value), as_typed=True))
+            else:
+                append(self._plain(ref, value))
         return cells
+
+    def _special(self, at: int, ref: str, value: CellValue, row: SheetRow) -> CellText:
+        if at == _TRACKING_AT:
+            if row.tracking_url:
+                self.writer.link(ref, row.tracking_url)
+            return text_cell(ref, excel_text(str(value)), self.link_style, as_typed=True)
+        if at == _AMOUNT_AT and isinstance(value, Decimal):
+            return self._money(ref, value)
+        if at == _DEADLINE_AT and row.overdue:
+            due = excel_value(value)
+            if isinstance(due, datetime):
+                return number_cell(ref, due, self.deadline_style)
+            return empty_cell(ref, self.deadline_style)
+        return self._plain(ref, value) if value is not None else ""
 
     def _plain(self, ref: str, value: CellValue) -> CellText:
         if isinstance(value, str) and value.startswith("="):  # text, never a formula
