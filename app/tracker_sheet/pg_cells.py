@@ -24,9 +24,8 @@ from datetime import datetime
 from typing import Any
 
 from babel.core import get_global
-from sqlalchemy import Select, and_, case, literal_column
-from sqlalchemy.dialects import postgresql
-from sqlmodel import col, select
+from sqlalchemy import Dialect, Select, and_, case, literal_column, select
+from sqlmodel import col
 
 from app.core.schemas import minor_units
 from app.incidents import queries as incident_queries
@@ -222,24 +221,25 @@ def _matching(
     """Each matching incident's stored fields, its parcel's, its log and its message lines."""
     due = col(Incident.next_step_due_at)
     overdue = and_(col(Incident.status) != "resolved", due.is_not(None), due < now)
+    columns: list[Any] = [
+        *(col(getattr(Incident, name)) for name in _INCIDENT),
+        *(col(getattr(Parcel, name)).label(_P[name]) for name in _PARCEL),
+        literal_column(_log()).label("action_log"),
+        literal_column(_message_lines()).label("message_lines"),
+        case((overdue, True), else_=False).label("overdue"),
+    ]
     return (
-        select(
-            *(col(getattr(Incident, name)) for name in _INCIDENT),
-            *(col(getattr(Parcel, name)).label(_P[name]) for name in _PARCEL),
-            literal_column(_log()).label("action_log"),
-            literal_column(_message_lines()).label("message_lines"),
-            case((overdue, True), else_=False).label("overdue"),
-        )
-        .join(Parcel, Parcel.id == Incident.parcel_id)  # type: ignore[arg-type]
+        select(*columns)
+        .join(Parcel, col(Parcel.id) == col(Incident.parcel_id))
         .where(*incident_queries.filter_conditions(filters, tenant_id=tenant_id, now=now))
     )
 
 
 def _statement(
-    inner: Select[Any], layers: list[list[str]], outputs: list[str]
+    dialect: Dialect, inner: Select[Any], layers: list[list[str]], outputs: list[str]
 ) -> tuple[str, dict[str, Any]]:
-    """The query as text with ``%(name)s`` parameters, for psycopg (COPY takes no server-side
-    parameters: psycopg merges them into the text itself).
+    """The query as text with ``%(name)s`` parameters (``dialect``: the engine's, psycopg's),
+    for psycopg (COPY takes no server-side parameters: psycopg merges them into the text).
 
     The matching rows in the list's order; then each of ``layers`` over the one before, its
     expressions named ``c0``, ``c1``, ... in the first, ``d0``, ... in the second (``OFFSET
@@ -247,10 +247,7 @@ def _statement(
     it, which would compute it again there); ``outputs`` over the last.
     """
     ordered = inner.order_by(col(Incident.opened_at).desc(), col(Incident.id).desc())
-    compiled = ordered.compile(
-        dialect=postgresql.psycopg.dialect(),  # type: ignore[attr-defined]
-        compile_kwargs={"render_postcompile": True},
-    )
+    compiled = ordered.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
     # our own expressions only; values are parameters
     # each layer orders too: the planner then knows the rows come sorted and sorts nothing
     # (a sort of the finished rows, wide text, would spill to disk)
@@ -271,7 +268,11 @@ def _typed() -> list[str]:
 
 
 def csv_statement(
-    *, tenant_id: uuid.UUID, filters: incident_queries.IncidentFilters, now: datetime
+    dialect: Dialect,
+    *,
+    tenant_id: uuid.UUID,
+    filters: incident_queries.IncidentFilters,
+    now: datetime,
 ) -> tuple[str, dict[str, Any]]:
     """Rows of (id, exotic, carrier fields..., the CSV text before the Carrier cell, between
     it and the Tracking URL cell, and after it)."""
@@ -299,15 +300,19 @@ def csv_statement(
         joined(range(second + 1, len(sheet.COLUMNS))),
     ]
     inner = _matching(tenant_id=tenant_id, filters=filters, now=now)
-    return _statement(inner, [_typed(), values], outputs)
+    return _statement(dialect, inner, [_typed(), values], outputs)
 
 
 def typed_statement(
-    *, tenant_id: uuid.UUID, filters: incident_queries.IncidentFilters, now: datetime
+    dialect: Dialect,
+    *,
+    tenant_id: uuid.UUID,
+    filters: incident_queries.IncidentFilters,
+    now: datetime,
 ) -> tuple[str, dict[str, Any]]:
     """Rows of the typed cells in ``COLUMNS`` order (NULL where Python writes the cell), then
     the id, exotic, overdue, the carrier fields and the stored compensation."""
     outputs = [f"c{n}" for n in range(len(sheet.COLUMNS))]
     outputs += ["id", f"({_EXOTIC})", "overdue", *CARRIER_FIELDS, *RAW_MONEY]
     inner = _matching(tenant_id=tenant_id, filters=filters, now=now)
-    return _statement(inner, [_typed()], outputs)
+    return _statement(dialect, inner, [_typed()], outputs)

@@ -91,7 +91,9 @@ def csv_chunks(
     db: Database, *, tenant_id: uuid.UUID, filters: IncidentFilters, now: datetime
 ) -> Iterator[bytes]:
     """The CSV export, byte for byte as ``exporter.csv_chunks(sheet_pages(...))`` writes it."""
-    query, params = pg_cells.csv_statement(tenant_id=tenant_id, filters=filters, now=now)
+    query, params = pg_cells.csv_statement(
+        db.engine.dialect, tenant_id=tenant_id, filters=filters, now=now
+    )
     with contextlib.ExitStack() as stack:
         session = stack.enter_context(db.session())
         fallback = _Fallback(db, now, stack)
@@ -158,7 +160,9 @@ def sheet_pages(
     batch_rows: int = BATCH_ROWS,
 ) -> Iterator[list[SheetRow]]:
     """The rows of ``exporter.sheet_pages``, in its order, read in batches of ``batch_rows``."""
-    query, params = pg_cells.typed_statement(tenant_id=tenant_id, filters=filters, now=now)
+    query, params = pg_cells.typed_statement(
+        db.engine.dialect, tenant_id=tenant_id, filters=filters, now=now
+    )
     width = len(sheet.COLUMNS)
     with contextlib.ExitStack() as stack:
         session = stack.enter_context(db.session())

@@ -61,7 +61,7 @@ def text_cell(ref: str, text: str, style: int = 0, *, as_typed: bool = False) ->
 
 def number_cell(ref: str, value: float | Decimal | date, style: int = 0) -> CellText:
     """A number, or a date or time as its Excel serial (the style gives its format)."""
-    number = to_excel(value) if isinstance(value, date) else value
+    number = to_excel(value) if isinstance(value, date) else value  # type: ignore[no-untyped-call]
     styled = f' s="{style}"' if style else ""
     return f'<c r="{ref}"{styled} t="n"><v>{float(number):.16g}</v></c>'  # as "%.16g" % number
 
