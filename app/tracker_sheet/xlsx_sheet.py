@@ -2,7 +2,7 @@
 everything else.
 
 openpyxl's write-only workbook builds a cell object per value and serialises it element by
-element, some 40 microseconds a cell: a 100,000-row tracker took a minute. Here each row is
+element, some 15 microseconds a cell: 1,670 rows a second at best, a minute for 100,000. Here each row is
 one string, written as openpyxl writes it (inline strings, numbers as ``%.16g``, times as
 Excel serials, the same rules for text that looks like a formula or an error code), streamed
 into the zip as it comes; links go to a spooled file and join the sheet at its end. Memory
