@@ -2,10 +2,10 @@
 everything else.
 
 openpyxl's write-only workbook builds a cell object per value and serialises it element by
-element, some 15 microseconds a cell: 1,670 rows a second at best, a minute for 100,000. Here each row is
-one string, written as openpyxl writes it (inline strings, numbers as ``%.16g``, times as
-Excel serials, the same rules for text that looks like a formula or an error code), streamed
-into the zip as it comes; links go to a spooled file and join the sheet at its end. Memory
+element, some 15 microseconds a cell: 1,670 rows a second at best. Here each row is one
+string, written as openpyxl writes it (inline strings, numbers as ``%.16g``, times as Excel
+serials, the same rules for text that looks like a formula or an error code), spooled as it
+comes; links go to a spooled file and join the sheet at its end. Memory
 does not grow with the rows.
 
 openpyxl still writes the rest (styles, the workbook, the About sheet, the header), from the
