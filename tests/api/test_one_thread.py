@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,7 +31,11 @@ def threads_touching_the_database(db: Database) -> Iterator[list[tuple[str, int]
     def rollback(_conn: Any) -> None:
         seen.append(("rollback", threading.get_ident()))
 
-    listeners = [("before_cursor_execute", statement), ("commit", commit), ("rollback", rollback)]
+    listeners: list[tuple[str, Callable[..., Any]]] = [
+        ("before_cursor_execute", statement),
+        ("commit", commit),
+        ("rollback", rollback),
+    ]
     for name, listener in listeners:
         event.listen(db.engine, name, listener)
     try:
