@@ -17,9 +17,9 @@ from collections.abc import Iterator
 import pytest
 import redis
 import uvicorn
-from hypothesis import settings as hypothesis_settings
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
