@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from app.api import health
+from app.api.authentication import Authenticator
 from app.api.deps import refuse_nul
 from app.api.gate import BodyCaps, RequestGate
 from app.api.idempotency.middleware import IdempotencyMiddleware
@@ -112,6 +113,7 @@ def create_app(
     wire(database=db, settings=settings)
 
     rate_limits = RateLimits.from_settings(settings)
+    authenticator = Authenticator(db, remember_seconds=settings.api_key_cache_seconds, clock=clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -145,17 +147,21 @@ def create_app(
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.authenticator = authenticator
     app.state.clock = clock
     app.state.schema_head = head_revision()
     app.add_middleware(
         IdempotencyMiddleware,
         database=db,
+        authenticator=authenticator,
         ttl_hours=settings.idempotency_ttl_hours,
         clock=clock,
         server_key=settings.resolved_secret_key,
     )
     # authenticates, rate-limits and caps the body before the idempotency middleware reads it
-    app.add_middleware(RequestGate, database=db, caps=_body_caps(settings), limits=rate_limits)
+    app.add_middleware(
+        RequestGate, authenticator=authenticator, caps=_body_caps(settings), limits=rate_limits
+    )
     app.add_middleware(HttpMetricsMiddleware)  # times and counts every request
     app.add_middleware(UnexpectedErrorMiddleware)  # outermost of ours: keep this one last
     install_problem_handlers(app)

@@ -1,9 +1,9 @@
 """The API under a real load generator: our endpoints as a ratio of a bare FastAPI floor.
 
 One uvicorn worker each, the same server settings, wrk with 2 threads and fixed connections
-and duration, PostgreSQL on this machine. Targets (issue 8): reading an incident ≥ 40% of the
-bare endpoint's requests per second; creating an incident p99 ≤ 100 ms at 32 connections; the
-server's RSS after 100,000 requests ≤ 250 MB.
+and duration, PostgreSQL on this machine. Goals (the speed issue): reading an incident at
+≥ 40% of the bare endpoint's requests per second; creating an incident with p99 ≤ 100 ms at
+32 connections; the server's RSS after 100,000 requests ≤ 250 MB.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import redis
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -65,6 +66,13 @@ def _postgres_database() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+# Property tests check answers, not speed: on a loaded 2-core CI machine one example can take
+# longer than Hypothesis's default 200 ms deadline and fail a correct test ("unreliable
+# timings"). Speed lives in bench/.
+hypothesis_settings.register_profile("resolution-tracker", deadline=None)
+hypothesis_settings.load_profile("resolution-tracker")
 
 
 @pytest.fixture

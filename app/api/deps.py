@@ -12,12 +12,12 @@ from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from app.api.idempotency.marking import mark_with_the_work
+from app.api.authentication import Authenticator
+from app.api.one_thread import finish_request_unit, is_finished, open_request_unit
 from app.core.errors import Forbidden, Unauthorized, ValidationFailed
 from app.core.settings import Settings
-from app.core.tenancy import Principal, authenticate
+from app.core.tenancy import Principal
 from app.db.engine import Database
-from app.db.unit_of_work import finish
 
 # Dependencies that do no I/O are ``async``: FastAPI runs a plain ``def`` dependency in the
 # thread pool, and a thread hop per dependency per request is most of a cheap read's cost.
@@ -38,20 +38,22 @@ async def get_session(
 
     An error anywhere in the handler rolls everything back (``app.db.unit_of_work``), so routers
     never commit. A request holding an Idempotency-Key claim marks it in this same transaction
-    (``app.api.idempotency``). Opening a session does no I/O, so it happens on the event loop;
-    finishing it (commit, close) runs in the thread pool, shielded so that a client hanging up
-    cannot leave the connection checked out.
+    (``app.api.idempotency``). Opening a session does no I/O, so it happens on the event loop.
+    An ``OneThreadRoute`` commits it in the handler's own worker thread
+    (``app.api.one_thread``); otherwise it is finished here, in the thread pool, shielded so
+    that a client hanging up cannot leave the connection checked out.
     """
-    session = db.new_session()
+    session = open_request_unit(db.new_session(), request, response)
     try:
         yield session
     except BaseException:
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(partial(finish, session, commit=False))
+        if not is_finished(session):
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(partial(finish_request_unit, session, commit=False))
         raise
-    mark_with_the_work(session, request, response)
-    with anyio.CancelScope(shield=True):
-        await anyio.to_thread.run_sync(partial(finish, session, commit=True))
+    if not is_finished(session):
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(partial(finish_request_unit, session, commit=True))
 
 
 async def get_now(request: Request) -> datetime:
@@ -99,9 +101,7 @@ async def bearer_secret(
 
 
 async def get_principal(
-    request: Request,
-    db: Annotated[Database, Depends(get_database)],
-    secret: Annotated[str, Depends(bearer_secret)],
+    request: Request, secret: Annotated[str, Depends(bearer_secret)]
 ) -> Principal:
     """The caller: the one the request gate (``app.api.gate``) authenticated before the body
     was read, or, for a request that did not pass the gate, looked up in a short transaction
@@ -113,16 +113,12 @@ async def get_principal(
     passed = request.scope.get("state", {}).get("principal")
     if isinstance(passed, Principal):
         return passed
-    principal = await anyio.to_thread.run_sync(_look_up, db, secret)
+    authenticator: Authenticator = request.app.state.authenticator
+    principal = await authenticator.principal(secret)
     if principal is None:
         raise Unauthorized("the API key is unknown or revoked")
     request.state.principal = principal
     return principal
-
-
-def _look_up(db: Database, secret: str) -> Principal | None:
-    with db.session() as session:
-        return authenticate(session, secret)
 
 
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:

@@ -6,10 +6,12 @@ In this order, each step answering problem+json at once when it refuses:
    prefix (the first 12 characters of the presented key), that failed authentication
    ``RT_AUTH_FAILURES_PER_MINUTE`` times in the last 60 s is refused before any database
    lookup.
-2. **Authentication** (401): the bearer key is looked up in a short transaction of its own;
-   the caller (``Principal``) is left at ``scope["state"]["principal"]``, where the route's
-   ``get_principal`` and the idempotency middleware find it. No body byte has been read yet,
-   so a stranger's 200 MB upload costs nothing but the bytes the kernel buffered.
+2. **Authentication** (401): the bearer key is looked up in a short transaction of its own,
+   or found among the keys this process saw active in the last ``RT_API_KEY_CACHE_SECONDS``
+   (``app.api.authentication``); the caller (``Principal``) is left at
+   ``scope["state"]["principal"]``, where the route's ``get_principal`` and the idempotency
+   middleware find it. No body byte has been read yet, so a stranger's 200 MB upload costs
+   nothing but the bytes the kernel buffered.
 3. **Per-key rate limit** (429 + ``Retry-After``): ``RT_RATE_LIMIT_PER_MINUTE``; every answer
    to an authenticated request carries the ``RateLimit-*`` fields.
 4. **Body size** (413): over ``RT_MAX_BODY_BYTES`` (or the route's own cap in ``body_caps``)
@@ -23,18 +25,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import anyio
 from sqlalchemy.exc import OperationalError
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.authentication import Authenticator
 from app.api.problems import database_unavailable
 from app.api.rate_limits import Quota, RateLimits, key_prefix_subject
 from app.core.errors import Unauthorized, problem_response
-from app.core.tenancy import Principal, authenticate
-from app.db.engine import Database
+from app.core.tenancy import Principal
 
 GATED_PREFIX = "/v1"
 
@@ -70,12 +71,12 @@ class RequestGate:
         self,
         app: ASGIApp,
         *,
-        database: Database,
+        authenticator: Authenticator,
         caps: BodyCaps,
         limits: RateLimits | None,
     ) -> None:
         self.app = app
-        self.db = database
+        self.authenticator = authenticator
         self.caps = caps
         self.limits = limits
 
@@ -99,7 +100,7 @@ class RequestGate:
         principal: Principal | None = None
         if secret:
             try:
-                principal = await anyio.to_thread.run_sync(self._authenticate, secret)
+                principal = await self.authenticator.principal(secret)
             except OperationalError:
                 await _answer(scope, send, database_unavailable())
                 return
@@ -121,10 +122,6 @@ class RequestGate:
             await _answer(scope, send, self._too_large(cap), extra)
             return
         await self._pass(scope, receive, send, cap, extra)
-
-    def _authenticate(self, secret: str) -> Principal | None:
-        with self.db.session() as session:
-            return authenticate(session, secret)
 
     def _too_large(self, cap: int) -> Response:
         setting = " (RT_MAX_BODY_BYTES)" if cap == self.caps.default else ""

@@ -6,10 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 
+from app.api.one_thread import OneThreadRoute
 from app.core.errors import problem_response
 from app.db.migrate import current_revision, known_revisions
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=OneThreadRoute)
 
 
 @router.get("/healthz")

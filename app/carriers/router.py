@@ -7,12 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 
 from app.api.deps import ReadDep
+from app.api.one_thread import OneThreadRoute
 from app.carriers import service as carriers
 from app.carriers.schemas import CarrierRead, DetectionRead
 from app.core.carrier_hub import CarrierHub
 from app.core.schemas import TrackingNumber
 
-router = APIRouter(prefix="/v1/carriers", tags=["carriers"])
+router = APIRouter(prefix="/v1/carriers", tags=["carriers"], route_class=OneThreadRoute)
 
 
 @router.get("", response_model=list[CarrierRead])

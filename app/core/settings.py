@@ -205,6 +205,14 @@ class Settings(BaseSettings):
         description="Failed authentications in any 60 seconds from one client address, or with "
         "one key prefix, before further attempts get 429 unchecked. 0 = no throttle.",
     )
+    api_key_cache_seconds: float = Field(
+        5,
+        ge=0,
+        le=300,
+        description="An API key found active is remembered by each process this many seconds, "
+        "so most requests need no lookup; it is also how long a revoked key may still work. "
+        "0 = look every request up.",
+    )
     rate_limit_storage: str = Field(
         "memory://",
         description="Where the rate limits count: memory:// (this process only: one replica) "

@@ -11,12 +11,15 @@ from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
 from app.api.deps import NowDep, ReadDep, SettingsDep
+from app.api.one_thread import OneThreadRoute
 from app.db.engine import Database
 from app.dispute_pack import pack as evidence_pack
 from app.dispute_pack import pdf as evidence_pdf
 from app.incidents.service import get_incident_with_parcel
 
-router = APIRouter(prefix="/v1/incidents/{incident_id}", tags=["evidence"])
+router = APIRouter(
+    prefix="/v1/incidents/{incident_id}", tags=["evidence"], route_class=OneThreadRoute
+)
 
 
 @router.get(

@@ -19,6 +19,7 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
+from app.api.one_thread import OneThreadRoute
 from app.api.pages import (
     PageSizeQuery,
     PageTokenQuery,
@@ -33,7 +34,9 @@ from app.evidence import service as evidence
 from app.evidence.schemas import EvidenceKind, EvidenceRead
 from app.incidents.service import get_incident_with_parcel
 
-router = APIRouter(prefix="/v1/incidents/{incident_id}", tags=["evidence"])
+router = APIRouter(
+    prefix="/v1/incidents/{incident_id}", tags=["evidence"], route_class=OneThreadRoute
+)
 FIELD_LIMIT = 2000
 MULTIPART_OVERHEAD = 64 * 1024  # headers, boundaries and the small text fields
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from sqlmodel import Session
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
+from app.api.one_thread import OneThreadRoute
 from app.api.pages import (
     PageSizeQuery,
     PageTokenQuery,
@@ -41,7 +42,7 @@ from app.parcels import service as parcels
 from app.parcels.models import Parcel
 from app.parcels.schemas import ParcelCreate
 
-router = APIRouter(prefix="/v1/incidents", tags=["incidents"])
+router = APIRouter(prefix="/v1/incidents", tags=["incidents"], route_class=OneThreadRoute)
 
 
 def _answer(response: Response, incident: Incident, parcel: Parcel, now: datetime) -> IncidentRead:

@@ -22,7 +22,7 @@ from app.db.engine import Database
 from app.incidents import process
 from app.incidents.models import Incident
 from app.incidents.schemas import ActionCreate, IncidentUpdate, NextStep, TransitionCreate
-from app.incidents.timeline import append_entry
+from app.incidents.timeline import append_entry, chained_entry
 from app.incidents.views import incident_view
 from app.outbox.events import emit
 from app.parcels.models import Parcel
@@ -110,10 +110,11 @@ def open_incident(
     )
     session.add(incident)
     session.flush()
-    append_entry(
-        session,
+    # the incident is new: its first entry starts the chain, no earlier entry to look up
+    opened = chained_entry(
         tenant_id=incident.tenant_id,
         incident_id=incident.id,
+        after=None,
         kind="opened",
         actor=actor,
         summary=f"{type} incident opened ({source}); next step: {next_step.action} "
@@ -129,6 +130,7 @@ def open_incident(
             **(details or {}),
         },
     )
+    session.add(opened)
     emit_incident_event(session, "incident.opened", incident, parcel, now)
     return incident
 

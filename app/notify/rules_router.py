@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import AdminDep, NowDep, ReadDep, SessionDep
+from app.api.one_thread import OneThreadRoute
 from app.notify import rules
 from app.notify.rules_schemas import NoticeRulesRead, NoticeRulesUpdate
 
-router = APIRouter(prefix="/v1/settings", tags=["settings"])
+router = APIRouter(prefix="/v1/settings", tags=["settings"], route_class=OneThreadRoute)
 
 
 @router.get("/notice-rules", response_model=NoticeRulesRead)

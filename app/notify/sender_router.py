@@ -5,10 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import AdminDep, NowDep, ReadDep, SessionDep, SettingsDep
+from app.api.one_thread import OneThreadRoute
 from app.notify import sender
 from app.notify.sender import SenderSettingsRead, SenderSettingsUpdate
 
-router = APIRouter(prefix="/v1/settings", tags=["settings"])
+router = APIRouter(prefix="/v1/settings", tags=["settings"], route_class=OneThreadRoute)
 
 
 @router.get("/sender", response_model=SenderSettingsRead)

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from adapters.base import ScanStatus
 from app.api.deps import NowDep, ParcelsWriteDep, ReadDep, SessionDep, SettingsDep
+from app.api.one_thread import OneThreadRoute
 from app.api.pages import (
     PageSizeQuery,
     PageTokenQuery,
@@ -24,7 +25,7 @@ from app.parcels import stuck_now
 from app.parcels.schemas import ParcelCreate, ParcelRead, ParcelUpdate, ScanRead
 from app.stuck.verdict import rule_name
 
-router = APIRouter(prefix="/v1/parcels", tags=["parcels"])
+router = APIRouter(prefix="/v1/parcels", tags=["parcels"], route_class=OneThreadRoute)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ParcelRead)

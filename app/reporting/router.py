@@ -11,6 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4 as CONTENT_TYPE
 
 from app.api.deps import NowDep, ReadDep, SessionDep, SettingsDep
+from app.api.one_thread import OneThreadRoute
 from app.carriers import service as carriers
 from app.core.carrier_hub import CarrierHub
 from app.core.errors import Unauthorized, ValidationFailed
@@ -21,7 +22,7 @@ from app.reporting.metrics import exposition
 from app.reporting.metrics_db import SnapshotCache
 from app.reporting.schemas import SummaryRead
 
-router = APIRouter(tags=["metrics"])
+router = APIRouter(tags=["metrics"], route_class=OneThreadRoute)
 DEFAULT_WINDOW = timedelta(days=30)
 MAX_WINDOW = timedelta(days=366)
 

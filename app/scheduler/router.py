@@ -8,12 +8,13 @@ from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
 from app.api.deps import AdminDep, NowDep
+from app.api.one_thread import OneThreadRoute
 from app.core.errors import NotFound
 from app.core.jobs import JobContext
 from app.scheduler.jobs import JOBS
 from app.scheduler.runner import run_job
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], route_class=OneThreadRoute)
 
 
 class JobRunRead(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import AdminDep, NowDep, ReadDep, SessionDep
+from app.api.one_thread import OneThreadRoute
 from app.carriers.service import carrier_codes
 from app.core.errors import ValidationFailed
 from app.stuck import checks as stuck_checks
@@ -12,7 +13,7 @@ from app.stuck import rules as stuck_rules
 from app.stuck.schemas import StuckRuleIn, StuckRulesRead, StuckRulesUpdate
 from app.stuck.verdict import RULE_STATUSES
 
-router = APIRouter(prefix="/v1/settings", tags=["settings"])
+router = APIRouter(prefix="/v1/settings", tags=["settings"], route_class=OneThreadRoute)
 
 
 def _read(rules: list[StuckRuleIn]) -> StuckRulesRead:

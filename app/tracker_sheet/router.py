@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from starlette.datastructures import UploadFile
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SettingsDep
+from app.api.one_thread import OneThreadRoute
 from app.core.actors import Actor
 from app.core.errors import AppError, ValidationFailed
 from app.core.schemas import UtcDatetime
@@ -31,7 +32,7 @@ from app.tracker_sheet.importer import import_table
 from app.tracker_sheet.reader import MAX_IMPORT_BYTES, read_table
 from app.tracker_sheet.report import MAX_LISTED_ERRORS, ImportReport
 
-router = APIRouter(prefix="/v1/incidents", tags=["tracker spreadsheet"])
+router = APIRouter(prefix="/v1/incidents", tags=["tracker spreadsheet"], route_class=OneThreadRoute)
 
 
 class ContentTooLarge(AppError):

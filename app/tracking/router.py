@@ -11,13 +11,14 @@ import uuid
 from fastapi import APIRouter, Request
 
 from app.api.deps import NowDep, ParcelsWriteDep, SessionDep, SettingsDep
+from app.api.one_thread import OneThreadRoute
 from app.parcels import service as parcels
 from app.parcels.schemas import ScanBatchCreate, ScanBatchResult
 from app.tracking import apply
 from app.tracking.refresh import refresh_parcel as refresh_from_carrier
 from app.tracking.schemas import RefreshRead
 
-router = APIRouter(prefix="/v1/parcels", tags=["parcels"])
+router = APIRouter(prefix="/v1/parcels", tags=["parcels"], route_class=OneThreadRoute)
 
 
 @router.post("/{parcel_id}/scans", response_model=ScanBatchResult)

@@ -12,6 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 
 from app.api.deps import NowDep, ReadDep, SessionDep, SettingsDep, require
+from app.api.one_thread import OneThreadRoute
 from app.api.pages import (
     PageSizeQuery,
     PageTokenQuery,
@@ -39,7 +40,7 @@ from app.webhooks.schemas import (
     WebhookEndpointUpdate,
 )
 
-router = APIRouter(tags=["webhooks"])
+router = APIRouter(tags=["webhooks"], route_class=OneThreadRoute)
 ManageDep = Annotated[Principal, Depends(require("webhooks:manage"))]
 
 

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep, require
+from app.api.one_thread import OneThreadRoute
 from app.core.actors import Actor
 from app.core.tenancy import Principal
 from app.incidents.service import get_incident_with_parcel
@@ -29,7 +30,9 @@ from app.workflow.schemas import (
     RootCauseCreate,
 )
 
-router = APIRouter(prefix="/v1/incidents/{incident_id}/process", tags=["process"])
+router = APIRouter(
+    prefix="/v1/incidents/{incident_id}/process", tags=["process"], route_class=OneThreadRoute
+)
 ApproveDep = Annotated[Principal, Depends(require("incidents:approve"))]
 
 

@@ -27,7 +27,11 @@ def test_missing_or_unknown_key_is_401_problem(client: TestClient) -> None:
         assert response.json()["status"] == 401
 
 
-def test_revoked_key_is_refused(client: TestClient, db: Database) -> None:
+def test_a_revoked_key_is_refused_once_the_process_stops_remembering_it(
+    client: TestClient, db: Database, clock: FakeClock, settings: Settings
+) -> None:
+    """Keys found active are remembered for RT_API_KEY_CACHE_SECONDS: revocation (the CLI,
+    another process) takes effect within that bound, never later."""
     secret = new_api_key(db, tenant="acme")
     api = ApiClient(client, secret)
     assert api.get("/v1/parcels").status_code == 200
@@ -36,7 +40,32 @@ def test_revoked_key_is_refused(client: TestClient, db: Database) -> None:
         revoke_key(session, key_id=key.id)
         session.commit()
 
-    assert api.get("/v1/parcels").status_code == 401
+    clock.advance(seconds=settings.api_key_cache_seconds - 1)
+    still_remembered = api.get("/v1/parcels")
+    clock.advance(seconds=1)
+    past_the_bound = api.get("/v1/parcels")
+
+    assert settings.api_key_cache_seconds == 5
+    assert still_remembered.status_code == 200
+    assert past_the_bound.status_code == 401
+
+
+def test_without_remembering_a_revoked_key_is_refused_on_the_next_request(
+    db: Database, clock: FakeClock, settings: Settings
+) -> None:
+    app = create_app(
+        settings.model_copy(update={"api_key_cache_seconds": 0}), database=db, clock=clock
+    )
+    secret = new_api_key(db, tenant="acme")
+    with TestClient(app) as client:
+        api = ApiClient(client, secret)
+        assert api.get("/v1/parcels").status_code == 200
+        with db.session() as session:
+            key = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).one()
+            revoke_key(session, key_id=key.id)
+            session.commit()
+
+        assert api.get("/v1/parcels").status_code == 401
 
 
 def test_key_is_stored_only_as_a_hash(db: Database) -> None:

@@ -54,6 +54,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.api.authentication import Authenticator
 from app.api.idempotency import records
 from app.api.idempotency.answers import (
     bad_key,
@@ -65,7 +66,7 @@ from app.api.idempotency.answers import (
     replayed,
 )
 from app.api.idempotency.marking import CLAIM_STATE
-from app.core.tenancy import Principal, authenticate
+from app.core.tenancy import Principal
 from app.db.engine import Database
 
 log = structlog.get_logger("idempotency")
@@ -80,12 +81,14 @@ class IdempotencyMiddleware:
         app: ASGIApp,
         *,
         database: Database,
+        authenticator: Authenticator,
         ttl_hours: int,
         clock: Callable[[], datetime],
         server_key: Callable[[], bytes],
     ) -> None:
         self.app = app
         self.db = database
+        self.authenticator = authenticator
         self.ttl = timedelta(hours=ttl_hours)
         self.clock = clock
         self._server_key_source = server_key
@@ -146,11 +149,7 @@ class IdempotencyMiddleware:
         scheme, _, secret = headers.get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not secret.strip():
             return None
-        return await anyio.to_thread.run_sync(self._authenticate, secret.strip())
-
-    def _authenticate(self, secret: str) -> Principal | None:
-        with self.db.session() as session:
-            return authenticate(session, secret)
+        return await self.authenticator.principal(secret.strip())
 
     def _key(self) -> bytes:
         if self._server_key is None:

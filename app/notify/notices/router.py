@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
+from app.api.one_thread import OneThreadRoute
 from app.api.pages import PageSizeQuery, PageTokenQuery, keyset_page
 from app.core.actors import Actor
 from app.core.schemas import Page
@@ -14,7 +15,7 @@ from app.notify.notices import service as notices
 from app.notify.notices import views
 from app.notify.notices.schemas import NoticeCreate, NoticeDryRunRead, NoticeRead
 
-router = APIRouter(prefix="/v1/notices", tags=["notices"])
+router = APIRouter(prefix="/v1/notices", tags=["notices"], route_class=OneThreadRoute)
 
 
 @router.post(

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
+from app.api.one_thread import OneThreadRoute
 from app.api.pages import (
     PageSizeQuery,
     PageTokenQuery,
@@ -18,7 +19,9 @@ from app.incidents.service import get_incident_with_parcel
 from app.workflow.claims import service as claims
 from app.workflow.claims.schemas import ClaimCreate, ClaimRead, ClaimTransitionCreate
 
-router = APIRouter(prefix="/v1/incidents/{incident_id}/claims", tags=["claims"])
+router = APIRouter(
+    prefix="/v1/incidents/{incident_id}/claims", tags=["claims"], route_class=OneThreadRoute
+)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ClaimRead)

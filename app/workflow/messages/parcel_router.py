@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter
 
 from app.api.deps import ReadDep, SessionDep, SettingsDep
+from app.api.one_thread import OneThreadRoute
 from app.api.pages import PageSizeQuery, PageTokenQuery, keyset_page
 from app.core.schemas import Page
 from app.parcels.service import get_parcel
@@ -14,7 +15,9 @@ from app.workflow.messages import service as messages
 from app.workflow.messages.schemas import MessageRead
 from app.workflow.messages.views import message_view
 
-router = APIRouter(prefix="/v1/parcels/{parcel_id}/messages", tags=["messages"])
+router = APIRouter(
+    prefix="/v1/parcels/{parcel_id}/messages", tags=["messages"], route_class=OneThreadRoute
+)
 
 
 @router.get("", response_model=Page[MessageRead])

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Response, status
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep, SettingsDep
+from app.api.one_thread import OneThreadRoute
 from app.api.pages import (
     PageSizeQuery,
     PageTokenQuery,
@@ -24,7 +25,9 @@ from app.workflow.messages.schemas import (
 )
 from app.workflow.messages.views import message_view
 
-router = APIRouter(prefix="/v1/incidents/{incident_id}/messages", tags=["messages"])
+router = APIRouter(
+    prefix="/v1/incidents/{incident_id}/messages", tags=["messages"], route_class=OneThreadRoute
+)
 
 
 @router.post("/preview", response_model=MessagePreviewRead)

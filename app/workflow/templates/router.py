@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Response, status
 from sqlmodel import Session
 
 from app.api.deps import IncidentsWriteDep, NowDep, ReadDep, SessionDep
+from app.api.one_thread import OneThreadRoute
 from app.core.schemas import Page
 from app.workflow.templates import library
 from app.workflow.templates.catalogue import CATALOGUE, TemplateSpec, spec_for
@@ -21,7 +22,7 @@ from app.workflow.templates.schemas import (
     TemplateTextRead,
 )
 
-router = APIRouter(prefix="/v1/templates", tags=["templates"])
+router = APIRouter(prefix="/v1/templates", tags=["templates"], route_class=OneThreadRoute)
 LanguagePath = Annotated[
     str, Path(min_length=2, max_length=8, description="ISO 639-1 code", examples=["de"])
 ]

@@ -13,6 +13,7 @@ from sqlmodel import func, select
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
+from app.api.authentication import Authenticator
 from app.api.idempotency.middleware import IdempotencyMiddleware
 from app.core.models import IdempotencyRecord
 from app.core.tenancy import Principal, hash_key
@@ -108,7 +109,12 @@ def test_the_caller_authenticated_in_front_is_used_without_a_lookup(
         await JSONResponse({"run": len(runs)}, status_code=201)(scope, receive, send)
 
     keyed = IdempotencyMiddleware(
-        route, database=db, ttl_hours=24, clock=clock, server_key=lambda: b"server-key"
+        route,
+        database=db,
+        authenticator=Authenticator(db, remember_seconds=0, clock=clock),
+        ttl_hours=24,
+        clock=clock,
+        server_key=lambda: b"server-key",
     )
 
     async def authenticated(scope: Scope, receive: Receive, send: Send) -> None:

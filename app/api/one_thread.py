@@ -1,0 +1,106 @@
+"""One worker thread per request: a synchronous handler and the commit of its unit of work.
+
+FastAPI runs a plain ``def`` handler in the thread pool, then validates its answer in the pool
+again, and our session dependency commits and closes in a third hop. A thread hop is a cheap
+read's whole cost again, so every ``/v1`` route is an ``OneThreadRoute``: its plain handler is
+wrapped into an ``async`` one that runs, in one worker thread, the handler and then, when the
+answer needs nothing more from the database, the request's commit (``finish_request_unit``).
+The answer is then validated and serialised on the event loop with no thread at all.
+
+"Needs nothing more from the database": an answer that is a Response, a (non-table) pydantic
+model, None, or a list of those; they were built from rows while the session was open. Any
+other answer (a table row, a dict) may still load attributes while FastAPI serialises it, so
+its session is finished afterwards, by ``app.api.deps.get_session``, as it always was.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from sqlmodel import Session, SQLModel
+
+from app.api.idempotency.marking import mark_with_the_work
+from app.db.unit_of_work import finish
+
+_REQUEST = "rt_request"  # session.info: (request, response) of the request it is the unit of
+_FINISHED = "rt_request_finished"
+
+
+def open_request_unit(session: Session, request: Request, response: Response) -> Session:
+    """Mark ``session`` as the request's unit of work (no I/O)."""
+    session.info[_REQUEST] = (request, response)
+    return session
+
+
+def is_finished(session: Session) -> bool:
+    return bool(session.info.get(_FINISHED))
+
+
+def finish_request_unit(session: Session, *, commit: bool) -> None:
+    """Commit (marking the request's Idempotency-Key with the work) or roll back, and close.
+
+    Blocking: run it in a worker thread. Runs once; a second call does nothing.
+    """
+    if is_finished(session):
+        return
+    session.info[_FINISHED] = True
+    if commit:
+        request, response = session.info[_REQUEST]
+        mark_with_the_work(session, request, response)
+    finish(session, commit=commit)
+
+
+def _needs_no_session(answer: Any) -> bool:
+    if answer is None or isinstance(answer, Response):
+        return True
+    if isinstance(answer, list):
+        return all(_needs_no_session(item) for item in answer)
+    is_row = isinstance(answer, SQLModel) and getattr(type(answer), "__table__", None) is not None
+    return isinstance(answer, BaseModel) and not is_row
+
+
+def _call_then_finish(handler: Callable[..., Any], arguments: dict[str, Any]) -> Any:
+    units = [
+        value
+        for value in arguments.values()
+        if isinstance(value, Session) and _REQUEST in value.info
+    ]
+    try:
+        answer = handler(**arguments)
+    except BaseException:
+        for unit in units:
+            finish_request_unit(unit, commit=False)
+        raise
+    if _needs_no_session(answer):
+        for unit in units:
+            finish_request_unit(unit, commit=True)
+    return answer
+
+
+def in_one_thread(handler: Callable[..., Any]) -> Callable[..., Any]:
+    """``handler`` (a plain function) as a coroutine that runs it and its commit in one thread."""
+
+    @functools.wraps(handler)  # FastAPI reads the parameters through __wrapped__
+    async def run(**arguments: Any) -> Any:
+        return await anyio.to_thread.run_sync(_call_then_finish, handler, arguments)
+
+    return run
+
+
+class OneThreadRoute(APIRoute):
+    """An API route whose plain ``def`` handler runs, with its commit, in one worker thread."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:
+        plain = inspect.isfunction(endpoint) and not (
+            inspect.iscoroutinefunction(endpoint)
+            or inspect.isgeneratorfunction(endpoint)
+            or inspect.isasyncgenfunction(endpoint)
+        )
+        super().__init__(path, in_one_thread(endpoint) if plain else endpoint, **options)
