@@ -4,7 +4,8 @@
 webhook fan-out (``app.webhooks.publish``) adds its outbox rows there, so an event and its
 deliveries commit together or not at all. Subscribers are registered once at start-up
 (``app.startup.wire``), never as a side effect of an import; emitting with none registered
-is a programming error and says so.
+is a programming error and says so. ``emit_many`` writes a batch's events with one bulk insert
+(a detection tick opens thousands of incidents) and hands each to the subscribers alike.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlmodel import Session
 
 from app.core.schemas import json_default
@@ -52,6 +54,7 @@ EVENT_TYPES: dict[str, str] = {
     "webhook_endpoint.disabled": "A webhook endpoint was disabled (gone, or failing for days).",
 }
 
+_EVENT_CLASS = inspect(Event).class_manager
 Subscriber = Callable[[Session, Event], object]
 _subscribers: list[Subscriber] = []
 
@@ -72,9 +75,11 @@ def emit(
     parcel_id: uuid.UUID | None = None,
     incident_id: uuid.UUID | None = None,
 ) -> Event:
-    event = _new_event(
-        NewEvent(
-            type, occurred_at, tenant_id, payload, parcel_id=parcel_id, incident_id=incident_id
+    event = Event(
+        **_row(
+            NewEvent(
+                type, occurred_at, tenant_id, payload, parcel_id=parcel_id, incident_id=incident_id
+            )
         )
     )
     _require_subscribers()
@@ -99,28 +104,38 @@ def emit_many(session: Session, events: Sequence[NewEvent]) -> list[Event]:
     """``emit`` for thousands at once (a detection tick): the rows go in with one bulk insert
     (``app.db.bulk_insert``) instead of one ORM object each, then every event goes to the
     subscribers as ``emit`` hands it. The rows they reference must already be written."""
-    built = [_new_event(new) for new in events]
-    if not built:
+    rows = [_row(new) for new in events]
+    if not rows:
         return []
     _require_subscribers()
-    rows = [event.model_dump() for event in built]
     insert_rows(session, Event.__table__, rows)  # type: ignore[attr-defined]
-    for event in built:
+    written = [_as_loaded(row) for row in rows]
+    for event in written:
         _publish(session, event)
-    return built
+    return written
 
 
-def _new_event(new: NewEvent) -> Event:
+def _row(new: NewEvent) -> dict[str, Any]:
     if new.type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {new.type!r}")
-    return Event(
-        tenant_id=new.tenant_id,
-        type=new.type,
-        occurred_at=new.occurred_at,
-        parcel_id=new.parcel_id,
-        incident_id=new.incident_id,
-        payload=json.dumps(new.payload, separators=(",", ":"), default=json_default),
-    )
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": new.tenant_id,
+        "type": new.type,
+        "occurred_at": new.occurred_at,
+        "parcel_id": new.parcel_id,
+        "incident_id": new.incident_id,
+        "payload": json.dumps(new.payload, separators=(",", ":"), default=json_default),
+    }
+
+
+def _as_loaded(row: dict[str, Any]) -> Event:
+    """The event of a row already written, built as the ORM builds one it loads: without
+    ``__init__``, whose per-field work cost ~0.1 ms an event (a detection tick emits 20,000).
+    Not in the session, like a just-written row nobody has read yet."""
+    event: Event = _EVENT_CLASS.new_instance()
+    event.__dict__.update(row)
+    return event
 
 
 def _require_subscribers() -> None:
