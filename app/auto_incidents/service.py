@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from adapters.base import ScanStatus
 from app.core.calendars import add_business_days
-from app.db.bulk_insert import insert_rows
+from app.db.bulk_insert import insert_ignore_rows, insert_rows
 from app.db.upsert import insert_ignore_many
 from app.incidents import service as incidents
 from app.incidents.models import Incident, TimelineEntry
@@ -214,7 +214,7 @@ def open_auto_incidents(
                 now=now,
             )
         )
-    inserted = insert_ignore_many(session, Incident.__table__, rows)  # type: ignore[attr-defined]
+    inserted = insert_ignore_rows(session, Incident.__table__, rows)  # type: ignore[attr-defined]
     if not inserted:
         return []
     opened = list(session.exec(select(Incident).where(col(Incident.id).in_(inserted))))
