@@ -1,9 +1,10 @@
 """Detect-stuck on PostgreSQL: 100,000 and 1,000,000 active parcels, 1% of them stuck.
 
 Two figures per size: the tick that opens an incident for every stuck parcel, and the next
-tick, with nothing new to open. Targets (issue 4): ≤ 10 s for a million parcels with 10,000
+tick, with nothing new to open. Targets (issue 20): ≤ 5 s for a million parcels with 10,000
 to open, ≤ 1 s when there is nothing new. Parcels are generated in the database itself
-(``generate_series``), so set-up does not dominate the run.
+(``generate_series``), so set-up does not dominate the run. The outbox's subscribers are wired
+as in the scheduler process, so each event's fan-out is part of the figure.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ from app.core.jobs import JobContext
 from app.core.settings import Settings
 from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
+from app.startup import wire
 from bench.figures import Figure
 from bench.pg import throwaway_database
 
 NOW = datetime(2026, 3, 26, 9, 0, tzinfo=UTC)  # a Thursday, no holiday in CN or US
 STUCK_SHARE = 100  # one parcel in a hundred is stuck
+OPENING_TARGET_SECONDS = 5.0  # a million parcels, 10,000 of them to open (issue 20)
 
 _INSERT = text(
     """
@@ -91,6 +94,7 @@ def _timed(tick: Callable[[], dict[str, int]]) -> tuple[float, dict[str, int]]:
 
 
 def _measure(size: int, runs: int) -> list[Figure]:
+    wire()  # as the scheduler process does: events go to the webhook fan-out and notices
     opening: list[float] = []
     idle: list[float] = []
     with throwaway_database("detect") as db:
@@ -119,8 +123,8 @@ def _measure(size: int, runs: int) -> list[Figure]:
             f"detect-stuck tick, {size:,} parcels, {expected:,} to open",
             "s",
             tuple(opening),
-            target="≤ 10 s" if big else None,
-            met=max(opening) <= 10 if big else None,
+            target=f"≤ {OPENING_TARGET_SECONDS:g} s" if big else None,
+            met=max(opening) <= OPENING_TARGET_SECONDS if big else None,
         ),
         Figure(
             f"detect-stuck tick, {size:,} parcels, nothing new",

@@ -12,17 +12,19 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlmodel import Session, col, insert, select
+from sqlmodel import Session, col, select
 
 from adapters.base import ScanStatus
 from app.core.calendars import add_business_days
+from app.db.bulk_insert import insert_ignore_rows, insert_rows
 from app.db.upsert import insert_ignore_many
 from app.incidents import service as incidents
 from app.incidents.models import Incident, TimelineEntry
 from app.incidents.schemas import NextStep, TransitionCreate
-from app.incidents.timeline import SYSTEM, append_entry, chained_entry
-from app.outbox.events import emit
+from app.incidents.timeline import SYSTEM, append_entry, chained_entry, chained_values
+from app.outbox.events import NewEvent, emit, emit_many
 from app.parcels.models import Parcel
 from app.parcels.service import carrier_name_of, parcel_payload
 from app.stuck.verdict import Verdict, rule_name
@@ -212,16 +214,25 @@ def open_auto_incidents(
                 now=now,
             )
         )
-    inserted = insert_ignore_many(session, Incident.__table__, rows)  # type: ignore[attr-defined]
+    inserted = insert_ignore_rows(session, Incident.__table__, rows)  # type: ignore[attr-defined]
     if not inserted:
         return []
     opened = list(session.exec(select(Incident).where(col(Incident.id).in_(inserted))))
-    entries = [_opening_entry(incident, *steps[incident.id], now) for incident in opened]
-    # the first entry of each chain, in one statement: no chain to read, nothing to lock
-    session.execute(insert(TimelineEntry), [entry.model_dump() for entry in entries])
-    for incident in opened:
-        opening, _step = steps[incident.id]
-        _announce_opening(session, incident, opening, now)
+    told = [_told(incident, *steps[incident.id]) for incident in opened]
+    # the first entry of each chain and the events, one bulk insert each: no chain to read,
+    # nothing to lock, and thousands of rows in a tick
+    entries = [_opening_entry(t, now) for t in told]
+    insert_rows(session, TimelineEntry.__table__, entries)  # type: ignore[attr-defined]
+    emit_many(session, [event for t in told for event in _opening_events(t, now)])
+    for t in told:  # presumed lost escalates at once
+        if t.opening.verdict.kind == "presumed_lost":
+            escalate_as_lost(
+                session,
+                incident=t.incident,
+                parcel=t.opening.parcel,
+                verdict=t.opening.verdict,
+                now=now,
+            )
     return opened
 
 
@@ -304,48 +315,72 @@ def _reserve_numbers(
     return reserved
 
 
-def _opening_entry(
-    incident: Incident, opening: Opening, step: NextStep, now: datetime
-) -> TimelineEntry:
-    """The automatic incident's first timeline entry: which rule fired, and its numbers."""
+@dataclass(frozen=True, slots=True)
+class _Told:
+    """An incident just opened, with what its entry and its events both say."""
+
+    incident: Incident
+    opening: Opening
+    step: NextStep
+    details: dict[str, object]
+    parcel_json: dict[str, Any]
+
+
+def _told(incident: Incident, opening: Opening, step: NextStep) -> _Told:
+    """Computed once per incident: the detection details and the parcel's payload."""
     details = _rule_data(opening.verdict, opening.parcel)
-    return chained_entry(
+    return _Told(incident, opening, step, details, parcel_payload(opening.parcel))
+
+
+def _opening_entry(told: _Told, now: datetime) -> dict[str, Any]:
+    """The automatic incident's first timeline entry: which rule fired, and its numbers."""
+    incident, step = told.incident, told.step
+    return chained_values(
         tenant_id=incident.tenant_id,
         incident_id=incident.id,
         after=None,
         kind="opened",
         actor=SYSTEM,
-        summary=f"{incident.type} incident opened automatically: {details['rule']} fired; "
+        summary=f"{incident.type} incident opened automatically: {told.details['rule']} fired; "
         f"next step: {step.action}",
         now=now,
         data={
             "type": incident.type,
             "source": "auto",
-            "detection": details,
+            "detection": told.details,
             "next_step": step.model_dump(mode="json"),
             "suggested_template": SUGGESTED_TEMPLATES.get(incident.type),
         },
     )
 
 
-def _announce_opening(
-    session: Session, incident: Incident, opening: Opening, now: datetime
-) -> None:
-    """The opened incident's events (same transaction); presumed lost escalates at once."""
-    parcel, verdict = opening.parcel, opening.verdict
-    if verdict.kind not in AT_ONCE_TYPES:  # a return or failed attempts is not silence
-        emit(
-            session,
-            type="parcel.stuck",
-            occurred_at=now,
-            tenant_id=parcel.tenant_id,
+def _opening_events(told: _Told, now: datetime) -> list[NewEvent]:
+    """The opened incident's events: ``parcel.stuck`` (unless a return or failed attempts,
+    which are not silence), then ``incident.opened``."""
+    incident, parcel = told.incident, told.opening.parcel
+    events = []
+    if told.opening.verdict.kind not in AT_ONCE_TYPES:
+        events.append(
+            NewEvent(
+                "parcel.stuck",
+                now,
+                parcel.tenant_id,
+                {"parcel": told.parcel_json, "detection": told.details},
+                parcel_id=parcel.id,
+                incident_id=incident.id,
+            )
+        )
+    events.append(
+        NewEvent(
+            "incident.opened",
+            now,
+            incident.tenant_id,
+            incidents.incident_event_payload(incident, parcel, now, told.parcel_json),
             parcel_id=parcel.id,
             incident_id=incident.id,
-            payload={"parcel": parcel_payload(parcel), "detection": _rule_data(verdict, parcel)},
         )
-    incidents.emit_incident_event(session, "incident.opened", incident, parcel, now)
-    if verdict.kind == "presumed_lost":
-        escalate_as_lost(session, incident=incident, parcel=parcel, verdict=verdict, now=now)
+    )
+    return events
 
 
 def escalate_as_lost(

@@ -11,6 +11,9 @@ times and converts to UTC, exactly as an INSERT would), then psycopg's text form
 Python value, which PostgreSQL reads back losslessly (times to the microsecond, decimals to
 the digit). Only what a row gives is written: the table's server defaults fill the rest, as
 they would for an INSERT naming the same columns. SQLite keeps the multi-row INSERT.
+
+``insert_ignore_rows`` is ``INSERT ... ON CONFLICT DO NOTHING`` for a batch (a detection tick's
+incidents): one array per column through ``unnest``, for the same reason.
 """
 
 from __future__ import annotations
@@ -18,10 +21,20 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, bindparam, cast, func, insert, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
+from app.db.upsert import insert_ignore_many
+
 Processor = Callable[[Any], Any] | None
+
+
+def _same_columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    if any(row.keys() != rows[0].keys() for row in rows):
+        raise ValueError(f"rows for {table.name} name different columns")
+    return list(rows[0])
 
 
 def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
@@ -34,9 +47,7 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
         # RETURNING lets SQLAlchemy send up to 1,000 rows per statement instead of one each
         session.execute(insert(table).returning(*table.primary_key.columns), rows).all()
         return
-    names = list(rows[0])
-    if any(row.keys() != rows[0].keys() for row in rows):
-        raise ValueError(f"rows for {table.name} name different columns")
+    names = _same_columns(table, rows)
     dialect = connection.dialect
     processors: list[Processor] = [
         table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
@@ -58,3 +69,34 @@ def insert_rows(session: Session, table: Table, rows: Sequence[Mapping[str, Any]
                     )
                 ]
             )
+
+
+def insert_ignore_rows(
+    session: Session, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> set[Any]:
+    """``insert_ignore_many`` (``app.db.upsert``) for a batch of thousands: the primary keys of
+    the rows no unique constraint already held.
+
+    On PostgreSQL one ``INSERT ... SELECT * FROM unnest(<an array per column>) ON CONFLICT DO
+    NOTHING RETURNING``: its text is the same whatever the number of rows, so psycopg does not
+    rewrite a statement of thousands of placeholders (see above) and PostgreSQL may keep it
+    prepared. Each array's items go through their column's bind processing, as in an INSERT.
+    """
+    if not rows:
+        return set()
+    if session.connection().dialect.name != "postgresql":
+        return insert_ignore_many(session, table, [dict(row) for row in rows])
+    names = _same_columns(table, rows)
+    arrays = (
+        func.unnest(*(cast(bindparam(name), ARRAY(table.c[name].type)) for name in names))
+        .table_valued(*names)
+        .render_derived()
+    )
+    statement = (
+        postgresql.insert(table)
+        .from_select(names, select(*(arrays.c[name] for name in names)))
+        .on_conflict_do_nothing()
+        .returning(next(iter(table.primary_key.columns)))
+    )
+    values = {name: [row[name] for row in rows] for name in names}
+    return set(session.execute(statement, values).scalars())

@@ -429,11 +429,19 @@ def emit_incident_event(
         tenant_id=incident.tenant_id,
         parcel_id=parcel.id,
         incident_id=incident.id,
-        payload={
-            "incident": incident_view(incident, parcel, now=now).model_dump(mode="json"),
-            "parcel": parcel_payload(parcel),
-        },
+        payload=incident_event_payload(incident, parcel, now),
     )
+
+
+def incident_event_payload(
+    incident: Incident, parcel: Parcel, now: datetime, parcel_json: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An incident event's payload; ``parcel_json``: ``parcel_payload(parcel)``, when the
+    caller has it already (detection puts the same parcel in two events)."""
+    return {
+        "incident": incident_view(incident, parcel, now=now).model_dump(mode="json"),
+        "parcel": parcel_json if parcel_json is not None else parcel_payload(parcel),
+    }
 
 
 def etag(incident: Incident) -> str:

@@ -4,20 +4,24 @@
 webhook fan-out (``app.webhooks.publish``) adds its outbox rows there, so an event and its
 deliveries commit together or not at all. Subscribers are registered once at start-up
 (``app.startup.wire``), never as a side effect of an import; emitting with none registered
-is a programming error and says so.
+is a programming error and says so. ``emit_many`` writes a batch's events with one bulk insert
+(a detection tick opens thousands of incidents) and hands each to the subscribers alike.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlmodel import Session
 
 from app.core.schemas import json_default
+from app.db.bulk_insert import insert_rows
 from app.outbox.models import Event
 
 EVENT_TYPES: dict[str, str] = {
@@ -50,6 +54,7 @@ EVENT_TYPES: dict[str, str] = {
     "webhook_endpoint.disabled": "A webhook endpoint was disabled (gone, or failing for days).",
 }
 
+_EVENT_CLASS = inspect(Event).class_manager
 Subscriber = Callable[[Session, Event], object]
 _subscribers: list[Subscriber] = []
 
@@ -70,19 +75,75 @@ def emit(
     parcel_id: uuid.UUID | None = None,
     incident_id: uuid.UUID | None = None,
 ) -> Event:
-    if type not in EVENT_TYPES:
-        raise ValueError(f"unknown event type {type!r}")
     event = Event(
-        tenant_id=tenant_id,
-        type=type,
-        occurred_at=occurred_at,
-        parcel_id=parcel_id,
-        incident_id=incident_id,
-        payload=json.dumps(payload, separators=(",", ":"), default=json_default),
+        **_row(
+            NewEvent(
+                type, occurred_at, tenant_id, payload, parcel_id=parcel_id, incident_id=incident_id
+            )
+        )
     )
+    _require_subscribers()
+    session.add(event)
+    _publish(session, event)
+    return event
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """One event for ``emit_many``: ``emit``'s arguments."""
+
+    type: str
+    occurred_at: datetime
+    tenant_id: uuid.UUID | None
+    payload: dict[str, Any]
+    parcel_id: uuid.UUID | None = None
+    incident_id: uuid.UUID | None = None
+
+
+def emit_many(session: Session, events: Sequence[NewEvent]) -> list[Event]:
+    """``emit`` for thousands at once (a detection tick): the rows go in with one bulk insert
+    (``app.db.bulk_insert``) instead of one ORM object each, then every event goes to the
+    subscribers as ``emit`` hands it. The rows they reference must already be written."""
+    rows = [_row(new) for new in events]
+    if not rows:
+        return []
+    _require_subscribers()
+    insert_rows(session, Event.__table__, rows)  # type: ignore[attr-defined]
+    written = [_as_loaded(row) for row in rows]
+    for event in written:
+        _publish(session, event)
+    return written
+
+
+def _row(new: NewEvent) -> dict[str, Any]:
+    if new.type not in EVENT_TYPES:
+        raise ValueError(f"unknown event type {new.type!r}")
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": new.tenant_id,
+        "type": new.type,
+        "occurred_at": new.occurred_at,
+        "parcel_id": new.parcel_id,
+        "incident_id": new.incident_id,
+        "payload": json.dumps(new.payload, separators=(",", ":"), default=json_default),
+    }
+
+
+def _as_loaded(row: dict[str, Any]) -> Event:
+    """The event of a row already written, built as the ORM builds one it loads: without
+    ``__init__``, whose per-field work cost ~0.1 ms an event (a detection tick emits 20,000).
+    Not in the session, like a just-written row nobody has read yet."""
+    event: Event = _EVENT_CLASS.new_instance()
+    event.__dict__.update(row)
+    return event
+
+
+def _require_subscribers() -> None:
     if not _subscribers:
         raise RuntimeError("no outbox subscriber is registered: call app.startup.wire() first")
-    session.add(event)
+
+
+def _publish(session: Session, event: Event) -> None:
+    """What happens to every event once its row is written (or added): the subscribers."""
     for subscriber in _subscribers:
         subscriber(session, event)  # its rows commit with the event, or neither does
-    return event

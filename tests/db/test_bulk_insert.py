@@ -1,0 +1,65 @@
+"""Bulk writes keep an INSERT's guarantees: conflicting rows are skipped and said so, times
+are stored as the same instants (SQLite: a multi-row INSERT; PostgreSQL: unnest and COPY)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlmodel import col, select
+
+from app.db.bulk_insert import insert_ignore_rows
+from app.db.engine import Database
+from app.incidents.models import Incident
+from tests.factories import FakeClock
+from tests.webhooks.helpers import make_parcels, tenant_id
+
+
+def _incident(tenant: uuid.UUID, parcel: uuid.UUID, number: int, now: datetime) -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": tenant,
+        "number": number,
+        "parcel_id": parcel,
+        "type": "delay",
+        "source": "auto",
+        "status": "open",
+        "detected_at": now,
+        "opened_at": now,
+        "next_step_action": None if number % 2 else f"Call the carrier ({number})",
+        "next_step_due_at": now + timedelta(days=1),
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def test_rows_already_held_by_a_unique_index_are_skipped_and_left_out_of_the_answer(
+    db: Database, clock: FakeClock
+) -> None:
+    tenant = tenant_id(db)
+    first, second, third = make_parcels(db, tenant, 3, clock.now)
+    held = _incident(tenant, first, 1, clock.now)
+    with db.session() as session:
+        assert insert_ignore_rows(session, Incident.__table__, [held]) == {held["id"]}  # type: ignore[attr-defined]
+        session.commit()
+
+    local = clock.now.astimezone(timezone(timedelta(hours=8)))  # the same instant, in CN time
+    again = _incident(tenant, first, 2, clock.now)  # a second open automatic one: refused
+    fresh = [_incident(tenant, second, 3, local), _incident(tenant, third, 4, clock.now)]
+    with db.session() as session:
+        inserted = insert_ignore_rows(session, Incident.__table__, [again, *fresh])  # type: ignore[attr-defined]
+        session.commit()
+
+    assert inserted == {row["id"] for row in fresh}
+    with db.session() as session:
+        stored = session.exec(select(Incident).order_by(col(Incident.number))).all()
+    assert [(i.number, i.parcel_id) for i in stored] == [(1, first), (3, second), (4, third)]
+    assert all(i.detected_at == clock.now for i in stored)
+    assert [i.next_step_action for i in stored] == [None, None, "Call the carrier (4)"]
+
+
+def test_nothing_to_insert_inserts_nothing(db: Database) -> None:
+    with db.session() as session:
+        assert insert_ignore_rows(session, Incident.__table__, []) == set()  # type: ignore[attr-defined]
