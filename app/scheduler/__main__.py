@@ -46,7 +46,7 @@ async def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     scheduler.start()
-    log.info("scheduler started", jobs=[job.id for job in scheduler.get_jobs()])
+    log.info("scheduler started", jobs=scheduler.job_names)
     try:
         await stop.wait()
     finally:
