@@ -115,9 +115,8 @@ class Listener:
             self.listening.set()
             while True:
                 async for notice in connection.notifies(timeout=CHECK_EVERY):
-                    bell = self.bells.get(notice.channel)
-                    if bell is not None:
-                        bell.ring()
+                    if (rung := self.bells.get(notice.channel)) is not None:
+                        rung.ring()
                 await connection.execute("SELECT 1")  # quiet for a while: still there?
 
     async def run(self) -> None:

@@ -52,7 +52,7 @@ def _received_until_end(db: Database, connection: psycopg.Connection[object]) ->
     in commit order, so nothing committed before the marker can arrive after it)."""
     with db.engine.begin() as marker:
         marker.execute(text(f"NOTIFY {CHANNEL}, '{END}'"))
-    payloads = []
+    payloads: list[str] = []
     for notice in connection.notifies(timeout=30):
         if notice.payload == END:
             return payloads

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -34,8 +35,8 @@ AN_HOUR = 3600
 WAIT = 30.0  # seconds a test waits for something that should take milliseconds
 
 
-def _settings(database_url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
+def _settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
         "database_url": database_url,
         "auto_migrate": False,
         "secret_key": "test-secret-key-for-page-tokens-0123456789",
