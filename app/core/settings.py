@@ -127,7 +127,16 @@ class Settings(BaseSettings):
         5.0, gt=0, description="An endpoint failing without a success this long is disabled."
     )
     webhook_dispatch_interval_seconds: int = Field(
-        1, ge=1, description="How often the deliver-webhooks job ticks."
+        1,
+        ge=1,
+        description="How often the deliver-webhooks job ticks (on PostgreSQL a commit also "
+        "wakes it, see RT_WEBHOOK_WAKE_ON_COMMIT: the tick is the fallback).",
+    )
+    webhook_wake_on_commit: bool = Field(
+        True,
+        description="PostgreSQL: each scheduler LISTENs, and a transaction that makes webhook "
+        "deliveries due NOTIFYs it on commit, so they are sent at once rather than at the next "
+        "tick. Turn off where LISTEN cannot work (a transaction-pooling PgBouncer).",
     )
     webhook_concurrency: int = Field(
         64, ge=1, description="Webhook requests one dispatcher process has in flight at most."

@@ -1,8 +1,10 @@
-"""Every job the scheduler runs, in one list: its name, its tick, its interval setting."""
+"""Every job the scheduler runs, in one list: its name, its tick, its interval setting, and
+whether a commit wakes it (``Wake``: see ``app.scheduler.wake``)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 
 from app.auto_incidents import job as detect
@@ -11,9 +13,24 @@ from app.core.settings import Settings
 from app.incidents import job as overdue
 from app.notify import job as deliver_messages
 from app.tracking import job as poll
+from app.webhooks import wake as webhook_wake
 from app.webhooks.dispatch import job as deliver
 
 Tick = Callable[[JobContext], Awaitable[dict[str, int]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Wake:
+    """Run the job when a transaction that NOTIFYs ``channel`` commits, besides every interval.
+
+    ``resident(ctx)`` opens the tick the scheduler runs for as long as it runs, so what the
+    job keeps between passes (the webhook sender's kept-alive connections) outlives one pass.
+    ``enabled`` says whether these settings want the wake-up at all.
+    """
+
+    channel: str
+    resident: Callable[[JobContext], AbstractAsyncContextManager[Tick]]
+    enabled: Callable[[Settings], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +39,7 @@ class Job:
     tick: Tick
     interval: Callable[[Settings], int]
     description: str
+    wake: Wake | None = None
 
 
 JOBS: dict[str, Job] = {
@@ -50,6 +68,11 @@ JOBS: dict[str, Job] = {
             deliver.run,
             lambda s: s.webhook_dispatch_interval_seconds,
             "Send due webhook deliveries (signed, retried, in order per parcel and endpoint).",
+            Wake(
+                webhook_wake.CHANNEL,
+                deliver.resident,
+                lambda s: s.webhook_wake_on_commit,
+            ),
         ),
         Job(
             "deliver-messages",

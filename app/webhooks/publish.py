@@ -24,6 +24,7 @@ from app.db.tx_cache import forget, per_transaction
 from app.outbox.events import subscribe
 from app.outbox.models import Event
 from app.webhooks.models import IS_PENDING, WebhookDelivery, WebhookEndpoint
+from app.webhooks.wake import wake_dispatcher_on_commit
 
 ALL_TYPES = "*"
 TARGETED_TYPES = frozenset({"webhook.test"})
@@ -81,6 +82,8 @@ def fan_out(session: Session, event: Event) -> int:
     matching = [route for route in _routes(session, event.tenant_id) if route.accepts(event.type)]
     for route in matching:
         session.add(delivery_for(event, endpoint_id=route.endpoint_id, tenant_id=route.tenant_id))
+    if matching:
+        wake_dispatcher_on_commit(session)
     return len(matching)
 
 
@@ -154,3 +157,4 @@ def resume(session: Session, endpoint_id: uuid.UUID, now: datetime) -> None:
         .values(next_attempt_at=now)
         .execution_options(synchronize_session=False)
     )
+    wake_dispatcher_on_commit(session)

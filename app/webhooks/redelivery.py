@@ -20,6 +20,7 @@ from app.outbox.events import emit
 from app.outbox.models import Event
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
 from app.webhooks.publish import ALL_TYPES, TARGETED_TYPES, delivery_for
+from app.webhooks.wake import wake_dispatcher_on_commit
 
 CHUNK = 500
 T = TypeVar("T")
@@ -58,6 +59,8 @@ def retry_delivery(
         setattr(delivery, name, value)
     session.add(delivery)
     session.flush()
+    if endpoint.enabled:
+        wake_dispatcher_on_commit(session)
     return delivery
 
 
@@ -108,6 +111,8 @@ def replay(
                 session.add(delivery)
         queued += len(chunk)
         session.flush()
+    if queued and endpoint.enabled:
+        wake_dispatcher_on_commit(session)
     return queued
 
 
@@ -127,4 +132,5 @@ def send_test(session: Session, *, endpoint: WebhookEndpoint, now: datetime) -> 
     delivery = delivery_for(event, endpoint_id=endpoint.id, tenant_id=endpoint.tenant_id)
     session.add(delivery)
     session.flush()
+    wake_dispatcher_on_commit(session)
     return delivery

@@ -32,6 +32,8 @@ due and nothing is in flight, or the tick budget is spent.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 
 import anyio
@@ -45,6 +47,7 @@ from app.webhooks.dispatch.records import Result, record_results
 from app.webhooks.dispatch.sender import Message, Outcome, Sender
 
 log = structlog.get_logger("webhooks")
+Counts = dict[str, int]
 LINGER = 0.02  # seconds to gather more finished attempts into one bookkeeping transaction
 
 
@@ -179,5 +182,18 @@ async def dispatch(ctx: JobContext, sender: Sender) -> dict[str, int]:
 
 
 async def run(ctx: JobContext) -> dict[str, int]:
+    """One tick with a sender of its own (the operator's "run now", tests)."""
     async with Sender.from_settings(ctx.settings, clock=ctx.clock) as sender:
         return await dispatch(ctx, sender)
+
+
+@asynccontextmanager
+async def resident(ctx: JobContext) -> AsyncIterator[Callable[[JobContext], Awaitable[Counts]]]:
+    """The scheduler's dispatcher: one sender for every pass, so its connections to the
+    receivers stay open from one pass to the next instead of being made again each time."""
+    async with Sender.from_settings(ctx.settings, clock=ctx.clock) as sender:
+
+        async def tick(ctx: JobContext) -> Counts:
+            return await dispatch(ctx, sender)
+
+        yield tick
