@@ -35,7 +35,7 @@ from datetime import datetime, timedelta
 
 import anyio
 import structlog
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, col, or_, select, update
 
 from adapters.base import (
     CarrierAdapter,
@@ -93,6 +93,18 @@ def carrier_is_down(session: Session, ctx: JobContext, carrier: str, evidence: E
     return down
 
 
+# what a carrier is asked about a parcel (``tracking.query_for``), and its place in the queue
+_QUERY_COLUMNS = (
+    col(Parcel.id),
+    col(Parcel.next_poll_at),
+    col(Parcel.tracking_number),
+    col(Parcel.created_at),
+    col(Parcel.shipped_at),
+    col(Parcel.origin_country),
+    col(Parcel.destination_country),
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Leased:
     parcel_id: uuid.UUID
@@ -101,27 +113,34 @@ class Leased:
 
 
 def lease_due(ctx: JobContext, *, carrier: str) -> list[Leased]:
-    """Lease up to ``poll_claim_size`` due parcels of ``carrier`` that nobody else holds."""
+    """Lease up to ``poll_claim_size`` due parcels of ``carrier`` that nobody else holds.
+
+    One statement: the due rows are picked (skipping rows another poller has locked),
+    leased and returned at once, soonest due first.
+    """
     now = ctx.clock()
     lease_until = now + timedelta(seconds=ctx.settings.poll_lease_seconds)
+    due = (
+        select(col(Parcel.id))
+        .where(
+            col(Parcel.next_poll_at) <= now,
+            col(Parcel.carrier) == carrier,
+            or_(col(Parcel.poll_lease_until).is_(None), col(Parcel.poll_lease_until) < now),
+        )
+        .order_by(col(Parcel.next_poll_at))
+        .limit(ctx.settings.poll_claim_size)
+        .with_for_update(skip_locked=True)
+    )
+    lease = (
+        update(Parcel)
+        .where(col(Parcel.id).in_(due.scalar_subquery()))
+        .values(poll_lease_until=lease_until)
+        .returning(*_QUERY_COLUMNS)
+        .execution_options(synchronize_session=False)
+    )
     with ctx.db.unit_of_work() as session:
-        parcels = session.exec(
-            select(Parcel)
-            .where(
-                col(Parcel.next_poll_at) <= now,
-                col(Parcel.carrier) == carrier,
-                or_(col(Parcel.poll_lease_until).is_(None), col(Parcel.poll_lease_until) < now),
-            )
-            .order_by(col(Parcel.next_poll_at))
-            .limit(ctx.settings.poll_claim_size)
-            .with_for_update(skip_locked=True)
-        ).all()
-        leased = []
-        for parcel in parcels:
-            parcel.poll_lease_until = lease_until
-            session.add(parcel)
-            leased.append(Leased(parcel.id, tracking.query_for(parcel), lease_until))
-    return leased
+        rows = sorted(session.execute(lease), key=lambda row: (row.next_poll_at, row.id))
+    return [Leased(row.id, tracking.query_for(row), lease_until) for row in rows]
 
 
 def _locked(session: Session, leased: Sequence[Leased]) -> dict[uuid.UUID, Parcel]:
@@ -292,43 +311,93 @@ def store_page(
 async def poll_carrier(ctx: JobContext, adapter: CarrierAdapter, deadline: float) -> Counter[str]:
     """Lease, fetch and store pages of the carrier's due parcels until none is left.
 
-    Storing a page runs while the next page is leased and fetched, so the carrier's
-    concurrency limit, not our database round trips, sets the pace.
+    The carrier's concurrency limit, not our database round trips, sets the pace: the calls
+    of every leased page share one queue, the next page is leased while the current one's
+    last calls are still queued (so no slot idles at a page's end), and a fetched page is
+    stored while later ones are fetched. Until the carrier has answered someone in this
+    poll, a page is fetched whole before the next is leased: a page that fails whole then
+    stops the poll and leaves the rest for the next tick (``Pipeline``).
     """
-    counts: Counter[str] = Counter()
-    evidence = Evidence()
-    size = max(1, adapter.capabilities.batch_size)
-    slots = asyncio.Semaphore(max(1, adapter.capabilities.max_concurrency))
-
-    async def bounded(chunk: list[Leased]) -> Fetched:
-        async with slots:
-            return await _fetch_chunk(adapter, chunk, evidence, counts)
-
-    storing: list[asyncio.Task[Counter[str]]] = []
+    flow = Pipeline(ctx, adapter)
     try:
         while ctx.monotonic() < deadline:
             leased = await anyio.to_thread.run_sync(lambda: lease_due(ctx, carrier=adapter.code))
             if not leased:
                 break
-            counts["claimed"] += len(leased)
-            chunks = [leased[i : i + size] for i in range(0, len(leased), size)]
-            fetched = await asyncio.gather(*(bounded(c) for c in chunks))
-            if len(storing) >= STORES_IN_FLIGHT:
-                counts.update(await storing.pop(0))
-            storing.append(
-                asyncio.create_task(
-                    anyio.to_thread.run_sync(store_page, ctx, adapter.code, fetched, evidence)
-                )
-            )
-            if evidence.answered == 0 and all(
-                isinstance(outcome, CarrierError) or all(r.call_failed for r in outcome)
-                for _, outcome in fetched
-            ):
-                break  # the carrier is failing: leave the rest for the next tick
+            flow.counts["claimed"] += len(leased)
+            fetching = flow.fetch(leased)
+            if flow.evidence.answered == 0:
+                fetched = await fetching
+                if flow.evidence.answered == 0 and all(
+                    isinstance(outcome, CarrierError) or all(r.call_failed for r in outcome)
+                    for _, outcome in fetched
+                ):
+                    break  # the carrier is failing: leave the rest for the next tick
+            await flow.room_for_a_page()
     finally:
-        for task in storing:
-            counts.update(await task)
-    return counts
+        await flow.finish()
+    return flow.counts
+
+
+class Pipeline:
+    """One carrier's pages between leasing and storing: calls in flight, pages being stored.
+
+    ``room_for_a_page`` holds the next lease back until fewer calls wait for a slot than the
+    carrier takes at once, and at most ``STORES_IN_FLIGHT`` earlier pages are unstored, so
+    leased parcels never wait long for their call or their store (their lease runs on).
+    """
+
+    def __init__(self, ctx: JobContext, adapter: CarrierAdapter) -> None:
+        self.ctx, self.adapter = ctx, adapter
+        self.counts: Counter[str] = Counter()
+        self.evidence = Evidence()
+        self.size = max(1, adapter.capabilities.batch_size)
+        self.concurrency = max(1, adapter.capabilities.max_concurrency)
+        self.slots = asyncio.Semaphore(self.concurrency)
+        self.stores = asyncio.Semaphore(STORES_IN_FLIGHT)
+        self.waiting = 0  # calls queued for a slot
+        self.pages: list[asyncio.Task[Counter[str]]] = []
+        self.progress = asyncio.Event()
+
+    def fetch(self, leased: list[Leased]) -> asyncio.Future[list[Fetched]]:
+        """Queue the page's calls; its store follows once every call has answered."""
+        chunks = [leased[i : i + self.size] for i in range(0, len(leased), self.size)]
+        self.waiting += len(chunks)
+        fetching = asyncio.gather(*(self._call(chunk) for chunk in chunks))
+        page = asyncio.create_task(self._store(fetching))
+        page.add_done_callback(lambda _: self.progress.set())
+        self.pages.append(page)
+        return fetching
+
+    async def _call(self, chunk: list[Leased]) -> Fetched:
+        async with self.slots:
+            self.waiting -= 1
+            self.progress.set()
+            return await _fetch_chunk(self.adapter, chunk, self.evidence, self.counts)
+
+    async def _store(self, fetching: asyncio.Future[list[Fetched]]) -> Counter[str]:
+        fetched = await fetching
+        async with self.stores:
+            return await anyio.to_thread.run_sync(
+                store_page, self.ctx, self.adapter.code, fetched, self.evidence
+            )
+
+    async def room_for_a_page(self) -> None:
+        while True:
+            self._collect()
+            if self.waiting < self.concurrency and len(self.pages) <= STORES_IN_FLIGHT:
+                return
+            self.progress.clear()
+            await self.progress.wait()
+
+    def _collect(self) -> None:
+        """Count what stored pages did (a failed store raises here, as it would awaited)."""
+        while self.pages and self.pages[0].done():
+            self.counts.update(self.pages.pop(0).result())
+
+    async def finish(self) -> None:
+        while self.pages:
+            self.counts.update(await self.pages.pop(0))
 
 
 def carriers_to_poll(ctx: JobContext) -> list[CarrierAdapter]:
