@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Column, Insert, String, Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Session
 
 
@@ -71,6 +71,8 @@ def _from_arrays(table: Table, rows: Sequence[dict[str, Any]]) -> Insert:
 def _element_type(column: Column[Any]) -> TypeEngine[Any]:
     """The column's type, strings without their length: an array cast to ``VARCHAR(n)[]``
     would cut a long value silently, where the column refuses it as a plain INSERT does."""
-    if isinstance(column.type, String) and column.type.length is not None:
+    type_ = column.type
+    impl = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
+    if isinstance(impl, String) and impl.length is not None:
         return String()
-    return column.type
+    return type_
