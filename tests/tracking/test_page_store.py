@@ -34,7 +34,7 @@ from app.outbox.models import Event
 from app.parcels.models import Parcel, ScanRecord
 from app.tracking import poll_schedule
 from app.tracking.apply import query_for
-from app.tracking.job import Evidence, Leased, store_results
+from app.tracking.store import Evidence, Leased, store_results
 from tests.factories import ApiClient, FakeClock, new_api_key, open_incident, register_parcel
 from tests.jobs import run_job
 
