@@ -321,11 +321,18 @@ def _fingerprint(scan: Scan) -> str:
     return hashlib.sha256("|".join(parts).encode()).hexdigest()
 
 
+# each scan column's length, read once: a poll page fits tens of thousands of values
+_LENGTHS: dict[str, int | None] = {
+    column.name: getattr(column.type, "length", None)
+    for column in ScanRecord.__table__.columns  # type: ignore[attr-defined]
+}
+
+
 def _fit(column: str, value: str | None) -> str | None:
     """Carrier text is untrusted: cut it to its column rather than fail the whole poll."""
     if value is None:
         return None
-    length = getattr(ScanRecord.__table__.c[column].type, "length", None)  # type: ignore[attr-defined]
+    length = _LENGTHS[column]
     return value[:length] if length else value
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 from sqlmodel import Session, col, select
@@ -45,7 +46,22 @@ DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=10)
 log = structlog.get_logger("tracking.apply")
 
 
-def query_for(parcel: Parcel) -> TrackingQuery:
+class Trackable(Protocol):
+    """What a carrier is asked about a parcel: a parcel, or a row of those columns."""
+
+    @property
+    def tracking_number(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def shipped_at(self) -> datetime | None: ...
+    @property
+    def origin_country(self) -> str | None: ...
+    @property
+    def destination_country(self) -> str | None: ...
+
+
+def query_for(parcel: Trackable) -> TrackingQuery:
     return TrackingQuery(
         number=parcel.tracking_number,
         registered_at=parcel.created_at,

@@ -27,203 +27,72 @@ A failing number is that number's problem, never its carrier's
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import anyio
 import structlog
-from sqlmodel import Session, col, or_, select
+from sqlmodel import col, or_, select, update
 
 from adapters.base import (
     CarrierAdapter,
-    CarrierAuthError,
     CarrierError,
-    CarrierRateLimited,
-    TrackingQuery,
     TrackingResult,
 )
 from app.carriers import service as carriers
-from app.carriers import states as carrier_states
 from app.core import metrics
 from app.core.jobs import JobContext
 from app.parcels import service as parcels
 from app.parcels.models import Parcel
 from app.tracking import apply as tracking
+from app.tracking.store import Evidence, Fetched, Leased, store_page
 
 log = structlog.get_logger("scheduler.poll")
 # pages being stored while the next is fetched; their parcels differ, so they never contend
 STORES_IN_FLIGHT = 2
 
 
-@dataclass
-class Evidence:
-    """What one poll of one carrier has seen so far: does the carrier answer anyone?"""
-
-    answered: int = 0
-    failed_numbers: set[str] = field(default_factory=set)
-    judged: int = -1
-    """How many failed numbers ``carrier_is_down`` last judged, and what it found (``down``)."""
-    down: bool = False
-
-    def saw(self, results: Sequence[TrackingResult]) -> None:
-        for result in results:
-            if result.call_failed:
-                self.failed_numbers.add(result.tracking_number)
-            else:
-                self.answered += 1
-
-
-def carrier_is_down(session: Session, ctx: JobContext, carrier: str, evidence: Evidence) -> bool:
-    """Carrier-wide evidence that the carrier, not a number, is failing (module docstring)."""
-    if evidence.answered:
-        return False
-    if evidence.judged == len(evidence.failed_numbers):
-        return evidence.down  # nothing new since this poll last asked: no second row lock
-    if carrier_states.is_unavailable(session, carrier):
-        down = True
-    else:
-        failed = carrier_states.note_failures(
-            session, carrier=carrier, numbers=evidence.failed_numbers
-        )
-        down = failed >= ctx.settings.carrier_outage_min_numbers
-    evidence.judged, evidence.down = len(evidence.failed_numbers), down
-    return down
-
-
-@dataclass(frozen=True, slots=True)
-class Leased:
-    parcel_id: uuid.UUID
-    query: TrackingQuery
-    lease_until: datetime
+# what a carrier is asked about a parcel (``tracking.query_for``), and its place in the queue
+_QUERY_COLUMNS = (
+    col(Parcel.id),
+    col(Parcel.next_poll_at),
+    col(Parcel.tracking_number),
+    col(Parcel.created_at),
+    col(Parcel.shipped_at),
+    col(Parcel.origin_country),
+    col(Parcel.destination_country),
+)
 
 
 def lease_due(ctx: JobContext, *, carrier: str) -> list[Leased]:
-    """Lease up to ``poll_claim_size`` due parcels of ``carrier`` that nobody else holds."""
+    """Lease up to ``poll_claim_size`` due parcels of ``carrier`` that nobody else holds.
+
+    One statement: the due rows are picked (skipping rows another poller has locked),
+    leased and returned at once, soonest due first.
+    """
     now = ctx.clock()
     lease_until = now + timedelta(seconds=ctx.settings.poll_lease_seconds)
-    with ctx.db.unit_of_work() as session:
-        parcels = session.exec(
-            select(Parcel)
-            .where(
-                col(Parcel.next_poll_at) <= now,
-                col(Parcel.carrier) == carrier,
-                or_(col(Parcel.poll_lease_until).is_(None), col(Parcel.poll_lease_until) < now),
-            )
-            .order_by(col(Parcel.next_poll_at))
-            .limit(ctx.settings.poll_claim_size)
-            .with_for_update(skip_locked=True)
-        ).all()
-        leased = []
-        for parcel in parcels:
-            parcel.poll_lease_until = lease_until
-            session.add(parcel)
-            leased.append(Leased(parcel.id, tracking.query_for(parcel), lease_until))
-    return leased
-
-
-def _locked(session: Session, leased: Sequence[Leased]) -> dict[uuid.UUID, Parcel]:
-    rows = session.exec(
-        select(Parcel)
-        .where(col(Parcel.id).in_([c.parcel_id for c in leased]))
-        .order_by(col(Parcel.id))
-        .with_for_update()
-    ).all()
-    return {p.id: p for p in rows}
-
-
-def store_results(
-    ctx: JobContext,
-    carrier: str,
-    leased: Sequence[Leased],
-    results: Sequence[TrackingResult],
-    evidence: Evidence,
-) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    now = ctx.clock()
-    by_number = {r.tracking_number: r for r in results}
-    with ctx.db.unit_of_work() as session, session.no_autoflush:
-        # no flush per parcel: every parcel's changes go out together at commit
-        failed_calls = any(r.call_failed for r in results)
-        down = failed_calls and carrier_is_down(session, ctx, carrier, evidence)
-        parcels = _locked(session, leased)
-        batch: list[tuple[Parcel, TrackingResult]] = []
-        unanswered: list[tuple[Parcel, TrackingResult]] = []
-        for item in leased:
-            parcel = parcels.get(item.parcel_id)
-            if parcel is None:  # deleted meanwhile
-                continue
-            result = by_number.get(item.query.number) or TrackingResult.failed(
-                item.query.number, "the carrier's answer did not include this number"
-            )
-            parcel.poll_lease_until = None
-            counts["parcels_failed" if result.call_failed else f"parcels_{result.outcome}"] += 1
-            if result.call_failed and down:
-                unanswered.append((parcel, result))  # the carrier's silence, not the number's
-            else:
-                batch.append((parcel, result))
-        new_scans = tracking.apply_results(
-            session,
-            batch,
-            now=now,
-            max_age=ctx.settings.max_tracking_age,
-            future_tolerance=ctx.settings.scan_future_tolerance,
+    due = (
+        select(col(Parcel.id))
+        .where(
+            col(Parcel.next_poll_at) <= now,
+            col(Parcel.carrier) == carrier,
+            or_(col(Parcel.poll_lease_until).is_(None), col(Parcel.poll_lease_until) < now),
         )
-        counts["scans_new"] += sum(len(ids) for ids in new_scans)
-        for parcel, result in batch:
-            if result.outcome == "error":  # refused, or its call failed while others answered
-                counts["number_errors"] += 1
-                metrics.CARRIER_NUMBER_ERRORS.labels(carrier).inc()
-                if tracking.count_number_failure(session, parcel, ctx.settings, now):
-                    counts["tracking_errors_opened"] += 1
-        for parcel, result in unanswered:
-            tracking.record_failure(session, parcel=parcel, message=result.error or "", now=now)
-        if evidence.answered and carrier_states.record_success(session, carrier=carrier, now=now):
-            counts["carrier_recovered"] += 1
-        if down:
-            error = unanswered[0][1].error if unanswered else None
-            counts.update(_record_outage(session, carrier, error or "no answer", now))
-    return counts
-
-
-def store_failure(
-    ctx: JobContext,
-    carrier: str,
-    leased: Sequence[Leased],
-    error: CarrierError,
-    evidence: Evidence,
-) -> Counter[str]:
-    """A whole call failed and could not be narrowed to a number: the carrier's silence."""
-    counts: Counter[str] = Counter({"parcels_failed": len(leased)})
-    now = ctx.clock()
-    retry_at = None
-    if isinstance(error, CarrierRateLimited) and error.retry_after is not None:
-        retry_at = now + timedelta(seconds=error.retry_after)
-    message = f"{type(error).__name__}: {error.message}"
+        .order_by(col(Parcel.next_poll_at))
+        .limit(ctx.settings.poll_claim_size)
+        .with_for_update(skip_locked=True)
+    )
+    lease = (
+        update(Parcel)
+        .where(col(Parcel.id).in_(due.scalar_subquery()))
+        .values(poll_lease_until=lease_until)
+        .returning(*_QUERY_COLUMNS)
+        .execution_options(synchronize_session=False)
+    )
     with ctx.db.unit_of_work() as session:
-        for parcel in _locked(session, leased).values():
-            tracking.record_failure(
-                session, parcel=parcel, message=message, now=now, retry_at=retry_at
-            )
-            parcel.poll_lease_until = None
-        # being asked to slow down is not an outage; refused credentials always are
-        outage = isinstance(error, CarrierAuthError) or (
-            not isinstance(error, CarrierRateLimited)
-            and carrier_is_down(session, ctx, carrier, evidence)
-        )
-        if outage:
-            counts.update(_record_outage(session, carrier, message, now))
-    return counts
-
-
-def _record_outage(session: Session, carrier: str, error: str, now: datetime) -> Counter[str]:
-    started = carrier_states.record_outage(session, carrier=carrier, error=error[:500], now=now)
-    return Counter({"carrier_unavailable": 1}) if started else Counter()
-
-
-Fetched = tuple[list[Leased], list[TrackingResult] | CarrierError]
+        rows = sorted(session.execute(lease), key=lambda row: (row.next_poll_at, row.id))
+    return [Leased(row.id, tracking.query_for(row), lease_until) for row in rows]
 
 
 async def _fetch_chunk(
@@ -271,64 +140,96 @@ async def _split(
     return chunk, results
 
 
-def store_page(
-    ctx: JobContext, carrier: str, fetched: Sequence[Fetched], evidence: Evidence
-) -> Counter[str]:
-    """Store one leased page's answers: failed calls first, then every answer in one transaction."""
-    counts: Counter[str] = Counter()
-    answered: list[Leased] = []
-    results: list[TrackingResult] = []
-    for chunk, outcome in fetched:
-        if isinstance(outcome, CarrierError):
-            counts.update(store_failure(ctx, carrier, chunk, outcome, evidence))
-        else:
-            answered += chunk
-            results += outcome
-    if answered:  # the carrier answered, so it is available: recorded after any failure
-        counts.update(store_results(ctx, carrier, answered, results, evidence))
-    return counts
-
-
 async def poll_carrier(ctx: JobContext, adapter: CarrierAdapter, deadline: float) -> Counter[str]:
     """Lease, fetch and store pages of the carrier's due parcels until none is left.
 
-    Storing a page runs while the next page is leased and fetched, so the carrier's
-    concurrency limit, not our database round trips, sets the pace.
+    The carrier's concurrency limit, not our database round trips, sets the pace: the calls
+    of every leased page share one queue, the next page is leased while the current one's
+    last calls are still queued (so no slot idles at a page's end), and a fetched page is
+    stored while later ones are fetched. Until the carrier has answered someone in this
+    poll, a page is fetched whole before the next is leased: a page that fails whole then
+    stops the poll and leaves the rest for the next tick (``Pipeline``).
     """
-    counts: Counter[str] = Counter()
-    evidence = Evidence()
-    size = max(1, adapter.capabilities.batch_size)
-    slots = asyncio.Semaphore(max(1, adapter.capabilities.max_concurrency))
-
-    async def bounded(chunk: list[Leased]) -> Fetched:
-        async with slots:
-            return await _fetch_chunk(adapter, chunk, evidence, counts)
-
-    storing: list[asyncio.Task[Counter[str]]] = []
+    flow = Pipeline(ctx, adapter)
     try:
         while ctx.monotonic() < deadline:
             leased = await anyio.to_thread.run_sync(lambda: lease_due(ctx, carrier=adapter.code))
             if not leased:
                 break
-            counts["claimed"] += len(leased)
-            chunks = [leased[i : i + size] for i in range(0, len(leased), size)]
-            fetched = await asyncio.gather(*(bounded(c) for c in chunks))
-            if len(storing) >= STORES_IN_FLIGHT:
-                counts.update(await storing.pop(0))
-            storing.append(
-                asyncio.create_task(
-                    anyio.to_thread.run_sync(store_page, ctx, adapter.code, fetched, evidence)
-                )
-            )
-            if evidence.answered == 0 and all(
-                isinstance(outcome, CarrierError) or all(r.call_failed for r in outcome)
-                for _, outcome in fetched
-            ):
-                break  # the carrier is failing: leave the rest for the next tick
+            flow.counts["claimed"] += len(leased)
+            fetching = flow.fetch(leased)
+            if flow.evidence.answered == 0:
+                fetched = await fetching
+                if flow.evidence.answered == 0 and all(
+                    isinstance(outcome, CarrierError) or all(r.call_failed for r in outcome)
+                    for _, outcome in fetched
+                ):
+                    break  # the carrier is failing: leave the rest for the next tick
+            await flow.room_for_a_page()
     finally:
-        for task in storing:
-            counts.update(await task)
-    return counts
+        await flow.finish()
+    return flow.counts
+
+
+class Pipeline:
+    """One carrier's pages between leasing and storing: calls in flight, pages being stored.
+
+    ``room_for_a_page`` holds the next lease back until fewer calls wait for a slot than the
+    carrier takes at once, and at most ``STORES_IN_FLIGHT`` earlier pages are unstored, so
+    leased parcels never wait long for their call or their store (their lease runs on).
+    """
+
+    def __init__(self, ctx: JobContext, adapter: CarrierAdapter) -> None:
+        self.ctx, self.adapter = ctx, adapter
+        self.counts: Counter[str] = Counter()
+        self.evidence = Evidence()
+        self.size = max(1, adapter.capabilities.batch_size)
+        self.concurrency = max(1, adapter.capabilities.max_concurrency)
+        self.slots = asyncio.Semaphore(self.concurrency)
+        self.stores = asyncio.Semaphore(STORES_IN_FLIGHT)
+        self.waiting = 0  # calls queued for a slot
+        self.pages: list[asyncio.Task[Counter[str]]] = []
+        self.progress = asyncio.Event()
+
+    def fetch(self, leased: list[Leased]) -> asyncio.Future[list[Fetched]]:
+        """Queue the page's calls; its store follows once every call has answered."""
+        chunks = [leased[i : i + self.size] for i in range(0, len(leased), self.size)]
+        self.waiting += len(chunks)
+        fetching = asyncio.gather(*(self._call(chunk) for chunk in chunks))
+        page = asyncio.create_task(self._store(fetching))
+        page.add_done_callback(lambda _: self.progress.set())
+        self.pages.append(page)
+        return fetching
+
+    async def _call(self, chunk: list[Leased]) -> Fetched:
+        async with self.slots:
+            self.waiting -= 1
+            self.progress.set()
+            return await _fetch_chunk(self.adapter, chunk, self.evidence, self.counts)
+
+    async def _store(self, fetching: asyncio.Future[list[Fetched]]) -> Counter[str]:
+        fetched = await fetching
+        async with self.stores:
+            return await anyio.to_thread.run_sync(
+                store_page, self.ctx, self.adapter.code, fetched, self.evidence
+            )
+
+    async def room_for_a_page(self) -> None:
+        while True:
+            self._collect()
+            if self.waiting < self.concurrency and len(self.pages) <= STORES_IN_FLIGHT:
+                return
+            self.progress.clear()
+            await self.progress.wait()
+
+    def _collect(self) -> None:
+        """Count what stored pages did (a failed store raises here, as it would awaited)."""
+        while self.pages and self.pages[0].done():
+            self.counts.update(self.pages.pop(0).result())
+
+    async def finish(self) -> None:
+        while self.pages:
+            self.counts.update(await self.pages.pop(0))
 
 
 def carriers_to_poll(ctx: JobContext) -> list[CarrierAdapter]:

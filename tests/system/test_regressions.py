@@ -18,7 +18,7 @@ from app.core.settings import Settings
 from app.core.tenancy import SCOPES, ensure_bootstrap_key, ensure_tenant, generate_secret
 from app.db.engine import Database
 from app.parcels.models import Parcel
-from app.tracking.job import Evidence, Leased, store_results
+from app.tracking.store import Evidence, Leased, store_results
 from tests.factories import START
 from tests.system.processes import wait_for
 
