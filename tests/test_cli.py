@@ -15,13 +15,13 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from app import cli
-from app.core.settings import get_settings
+from app.core.settings import Settings, get_settings
 from app.db.engine import Database
 from app.db.types import utcnow
 from app.people.models import User
 from app.people.sign_in import sign_in
 from app.webhooks.dispatch.payloads import api_base_url
-from tests.factories import ApiClient
+from tests.factories import ApiClient, FakeClock
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +43,11 @@ def cli_env(db: Database, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.mark.usefixtures("cli_env")
-def test_keys_create_list_revoke(capsys: pytest.CaptureFixture[str], client: TestClient) -> None:
+def test_keys_create_list_revoke(
+    capsys: pytest.CaptureFixture[str], client: TestClient, clock: FakeClock, settings: Settings
+) -> None:
+    """A key revoked with the CLI (another process) is refused once the service's processes
+    stop remembering it: RT_API_KEY_CACHE_SECONDS at most."""
     assert cli.main(["keys", "create", "--tenant", "acme", "--scopes", "read", "--name", "bi"]) == 0
     out = capsys.readouterr().out
     secret = re.search(r"API key: (\S+)", out).group(1)  # type: ignore[union-attr]
@@ -58,6 +62,7 @@ def test_keys_create_list_revoke(capsys: pytest.CaptureFixture[str], client: Tes
     assert secret not in listing
 
     assert cli.main(["keys", "revoke", key_id]) == 0
+    clock.advance(seconds=settings.api_key_cache_seconds)
     assert reader.get("/v1/incidents").status_code == 401
 
 

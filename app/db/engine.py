@@ -28,15 +28,19 @@ def _make_engine(url: str) -> Engine:
         )
         _make_sqlite_serialisable(engine)
         return engine
-    engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=0, pool_timeout=30)
+    engine = create_engine(
+        url, pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW, pool_timeout=POOL_TIMEOUT_SECONDS
+    )
     _ping_after_idle(engine, IDLE_BEFORE_PING_SECONDS)
     return engine
 
 
-# As many connections as there are worker threads busy at once under load, kept open: a pool
-# that opens and closes "overflow" connections under load spends more on PostgreSQL's
-# connection start-up than on the queries. Past it a thread waits for one (pool_timeout).
-POOL_SIZE = 20
+# Per process: 10 kept open, 10 more opened under load and closed again (plus 4 of
+# ``commit_apart``): 24 at most, so a few replicas and schedulers fit PostgreSQL's default of
+# 100 connections. Past it a thread waits for one, up to the timeout.
+POOL_SIZE = 10
+MAX_OVERFLOW = 10
+POOL_TIMEOUT_SECONDS = 30
 IDLE_BEFORE_PING_SECONDS = 5.0
 _CHECKED_IN_AT = "rt_checked_in_at"
 
