@@ -7,8 +7,10 @@ from typing import Any
 
 import httpx
 from fastapi.testclient import TestClient
+from sqlmodel import select
 
-from app.core.tenancy import SCOPES, ensure_tenant, issue_key
+from app.core.models import ApiKey
+from app.core.tenancy import SCOPES, ensure_tenant, hash_key, issue_key, revoke_key
 from app.db.engine import Database
 
 START = datetime(2026, 3, 12, 9, 30, tzinfo=UTC)  # a Thursday
@@ -75,6 +77,14 @@ class ApiClient:
     ) -> httpx.Response:
         response: httpx.Response = self.client.delete(url, headers=self._headers(headers), **kw)
         return response
+
+
+def revoke_api_key(db: Database, secret: str) -> None:
+    """Revoke a key the way the CLI does: from outside the service, in its own transaction."""
+    with db.session() as session:
+        key = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).one()
+        revoke_key(session, key_id=key.id)
+        session.commit()
 
 
 def parcel_payload(**overrides: Any) -> dict[str, Any]:

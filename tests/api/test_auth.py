@@ -12,7 +12,14 @@ from app.core.settings import Settings
 from app.core.tenancy import hash_key, revoke_key
 from app.db.engine import Database
 from app.main import create_app
-from tests.factories import ApiClient, FakeClock, new_api_key, open_incident, register_parcel
+from tests.factories import (
+    ApiClient,
+    FakeClock,
+    new_api_key,
+    open_incident,
+    register_parcel,
+    revoke_api_key,
+)
 
 
 def test_missing_or_unknown_key_is_401_problem(client: TestClient) -> None:
@@ -35,10 +42,7 @@ def test_a_revoked_key_is_refused_once_the_process_stops_remembering_it(
     secret = new_api_key(db, tenant="acme")
     api = ApiClient(client, secret)
     assert api.get("/v1/parcels").status_code == 200
-    with db.session() as session:
-        key = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).one()
-        revoke_key(session, key_id=key.id)
-        session.commit()
+    revoke_api_key(db, secret)
 
     clock.advance(seconds=settings.api_key_cache_seconds - 1)
     still_remembered = api.get("/v1/parcels")
@@ -60,10 +64,7 @@ def test_without_remembering_a_revoked_key_is_refused_on_the_next_request(
     with TestClient(app) as client:
         api = ApiClient(client, secret)
         assert api.get("/v1/parcels").status_code == 200
-        with db.session() as session:
-            key = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).one()
-            revoke_key(session, key_id=key.id)
-            session.commit()
+        revoke_api_key(db, secret)
 
         assert api.get("/v1/parcels").status_code == 401
 

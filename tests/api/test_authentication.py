@@ -9,13 +9,11 @@ from typing import Any
 
 import anyio
 from sqlalchemy import event
-from sqlmodel import select
 
 from app.api.authentication import Authenticator
-from app.core.models import ApiKey
-from app.core.tenancy import Principal, hash_key, revoke_key
+from app.core.tenancy import Principal, hash_key
 from app.db.engine import Database
-from tests.factories import FakeClock, new_api_key
+from tests.factories import FakeClock, new_api_key, revoke_api_key
 
 
 @contextmanager
@@ -35,13 +33,6 @@ def key_lookups(db: Database) -> Iterator[list[str]]:
 
 def principal_of(authenticator: Authenticator, secret: str) -> Principal | None:
     return anyio.run(authenticator.principal, secret)
-
-
-def revoke(db: Database, secret: str) -> None:
-    with db.session() as session:
-        key = session.exec(select(ApiKey).where(ApiKey.key_hash == hash_key(secret))).one()
-        revoke_key(session, key_id=key.id)
-        session.commit()
 
 
 def test_a_key_is_looked_up_once_then_remembered_until_the_bound(
@@ -69,7 +60,7 @@ def test_a_revoked_key_stops_working_within_the_bound(db: Database, clock: FakeC
     authenticator = Authenticator(db, remember_seconds=5, clock=clock)
     assert principal_of(authenticator, secret) is not None
 
-    revoke(db, secret)
+    revoke_api_key(db, secret)
     clock.advance(seconds=5)
 
     assert principal_of(authenticator, secret) is None
@@ -79,7 +70,7 @@ def test_unknown_and_revoked_keys_are_never_remembered(db: Database, clock: Fake
     """A key that did not exist yet works the moment it is created; a stranger's guesses are
     each a lookup (the gate's failure throttle bounds those), never an entry in memory."""
     secret = new_api_key(db, tenant="acme")
-    revoke(db, secret)
+    revoke_api_key(db, secret)
     authenticator = Authenticator(db, remember_seconds=5, clock=clock)
 
     with key_lookups(db) as lookups:
