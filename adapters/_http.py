@@ -50,6 +50,7 @@ import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from adapters.base import (
+    ISOLATING_A_NUMBER,
     Capabilities,
     CarrierAuthError,
     CarrierError,
@@ -170,6 +171,8 @@ class CircuitBreaker:
         self.failures, self.opened_at, self.trial_running = 0, None, False
 
     def failed(self) -> None:
+        if ISOLATING_A_NUMBER.get() and self.state == "closed":
+            return  # a bisection's expected failure (see ``isolating_a_number``)
         self.failures += 1
         if self.state == "half_open" or self.failures >= self.threshold:
             self.opened_at = self.clock()

@@ -41,7 +41,9 @@ from __future__ import annotations
 import enum
 import logging
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, Protocol, get_args, runtime_checkable
@@ -305,3 +307,20 @@ time_zone_guesses: Counter[tuple[str, TimeZoneHow]] = Counter()
 def record_time_zone(carrier: str, how: TimeZoneHow) -> None:
     """Count how one scan's time was placed: ``rt_scan_time_zone_guess_total{carrier,how}``."""
     time_zone_guesses[(carrier, how)] += 1
+
+
+# Set while the poller bisects a failed batch to find the one number that broke it: those
+# calls are expected to fail (the half holding the bad number always does), so they tell
+# nothing of the carrier's health and must not open its breaker for every other number.
+# A context variable, so it covers exactly the calls made inside the bisection's own task.
+ISOLATING_A_NUMBER: ContextVar[bool] = ContextVar("isolating_a_number", default=False)
+
+
+@contextmanager
+def isolating_a_number() -> Iterator[None]:
+    """Calls made in this block fail without counting towards the circuit breaker."""
+    token = ISOLATING_A_NUMBER.set(True)
+    try:
+        yield
+    finally:
+        ISOLATING_A_NUMBER.reset(token)

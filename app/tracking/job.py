@@ -38,6 +38,7 @@ from adapters.base import (
     CarrierAdapter,
     CarrierError,
     TrackingResult,
+    isolating_a_number,
 )
 from app.carriers import service as carriers
 from app.core import metrics
@@ -127,8 +128,9 @@ async def _split(
     """Bisect a failed batch: each half again, unless both fail while nothing answers."""
     counts["batches_split"] += 1
     middle = len(chunk) // 2
-    first = await _fetch_chunk(adapter, chunk[:middle], evidence, counts)
-    second = await _fetch_chunk(adapter, chunk[middle:], evidence, counts)
+    with isolating_a_number():  # the half holding the bad number fails: not the carrier's health
+        first = await _fetch_chunk(adapter, chunk[:middle], evidence, counts)
+        second = await _fetch_chunk(adapter, chunk[middle:], evidence, counts)
     halves = (first, second)
     if evidence.answered == 0 and all(isinstance(o, CarrierError) for _, o in halves):
         return chunk, error  # the carrier, not a number

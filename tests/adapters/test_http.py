@@ -28,6 +28,7 @@ from adapters.base import (
     CarrierMalformedResponse,
     CarrierRateLimited,
     CarrierUnavailable,
+    isolating_a_number,
 )
 
 BASE = "https://carrier.test"
@@ -643,3 +644,32 @@ def test_a_half_open_breaker_lets_one_trial_through_until_it_is_judged() -> None
 
     # a second concurrent caller is refused while the trial runs
     assert seen == ["half_open", True, False, "open", True, "closed", True, True]
+
+
+def test_failures_while_isolating_a_bad_number_never_open_the_breaker() -> None:
+    """Bisecting a failed batch fails the half with the bad number every time: that is the
+    number's problem. Outside the bisection, the same failures open the breaker as always."""
+    moment = [0.0]
+    breaker = CircuitBreaker(threshold=3, reset=30, clock=lambda: moment[0])
+
+    with isolating_a_number():
+        for _ in range(10):
+            breaker.failed()
+    isolating = breaker.state
+    for _ in range(3):
+        breaker.failed()
+
+    assert (isolating, breaker.state) == ("closed", "open")
+
+
+def test_a_failed_trial_reopens_the_breaker_even_while_isolating_a_number() -> None:
+    moment = [0.0]
+    breaker = CircuitBreaker(threshold=1, reset=30, clock=lambda: moment[0])
+    breaker.failed()
+    moment[0] = 31.0
+    assert breaker.allow()
+
+    with isolating_a_number():
+        breaker.failed()
+
+    assert breaker.state == "open"
