@@ -144,11 +144,28 @@ class Service:
 
             async def one(i: int, parcel: PlannedParcel) -> str:
                 async with slots:
-                    response = await client.post(self.url(i, "/v1/parcels"), json=parcel.payload(i))
+                    response = await self._post_retrying(client, i, parcel)
                 assert response.status_code == 201, response.text
                 return str(response.json()["id"])
 
             return list(await asyncio.gather(*(one(offset + i, p) for i, p in enumerate(parcels))))
+
+    async def _post_retrying(
+        self, client: httpx.AsyncClient, i: int, parcel: PlannedParcel
+    ) -> httpx.Response:
+        """As a storefront does: a connection lost mid-request is retried with the same
+        Idempotency-Key, so the retry is answered once (a kept-alive connection the server
+        closes just as the client reuses it is lost that way under load)."""
+        headers = {"Idempotency-Key": f"soak-register-{i}"}
+        for attempt in range(3):
+            try:
+                return await client.post(
+                    self.url(i, "/v1/parcels"), json=parcel.payload(i), headers=headers
+                )
+            except httpx.TransportError:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def close(self) -> None:
         self.client.close()
