@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from functools import partial
 from typing import Annotated
 
-import anyio
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from app.api.authentication import Authenticator
-from app.api.one_thread import finish_request_unit, is_finished, open_request_unit
+from app.api.request_unit import open_request_unit
 from app.core.errors import Forbidden, Unauthorized, ValidationFailed
 from app.core.settings import Settings
 from app.core.tenancy import Principal
@@ -23,37 +21,21 @@ from app.db.engine import Database
 # thread pool, and a thread hop per dependency per request is most of a cheap read's cost.
 
 
-async def get_database(request: Request) -> Database:
-    return request.app.state.db  # type: ignore[no-any-return]
-
-
 async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-async def get_session(
-    request: Request, response: Response, db: Annotated[Database, Depends(get_database)]
-) -> AsyncIterator[Session]:
-    """The request's unit of work: committed when the handler returns, before the answer leaves.
+async def get_session(request: Request, response: Response) -> Session:
+    """The request's unit of work, committed when the handler returns, before the answer leaves.
 
     An error anywhere in the handler rolls everything back (``app.db.unit_of_work``), so routers
     never commit. A request holding an Idempotency-Key claim marks it in this same transaction
-    (``app.api.idempotency``). Opening a session does no I/O, so it happens on the event loop.
-    An ``OneThreadRoute`` commits it in the handler's own worker thread
-    (``app.api.one_thread``); otherwise it is finished here, in the thread pool, shielded so
-    that a client hanging up cannot leave the connection checked out.
+    (``app.api.idempotency``). Opening a session does no I/O, so it happens on the event loop;
+    the route finishes it (``app.api.request_unit.UnitOfWorkRoute``), an ``OneThreadRoute`` in
+    the handler's own worker thread (``app.api.one_thread``).
     """
-    session = open_request_unit(db.new_session(), request, response)
-    try:
-        yield session
-    except BaseException:
-        if not is_finished(session):
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(partial(finish_request_unit, session, commit=False))
-        raise
-    if not is_finished(session):
-        with anyio.CancelScope(shield=True):
-            await anyio.to_thread.run_sync(partial(finish_request_unit, session, commit=True))
+    db: Database = request.app.state.db
+    return open_request_unit(db.new_session(), request, response)
 
 
 async def get_now(request: Request) -> datetime:
@@ -75,8 +57,7 @@ async def refuse_nul(request: Request) -> None:
                 raise ValidationFailed(name, message, errors=errors)
 
 
-# scope "function": the commit runs when the handler returns, not after the answer was sent
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 NowDep = Annotated[datetime, Depends(get_now)]
 
@@ -91,18 +72,10 @@ api_key_scheme = HTTPBearer(
 )
 
 
-async def bearer_secret(
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(api_key_scheme)],
-) -> str:
-    """The key sent as ``Authorization: Bearer <key>`` (any case of "bearer"), stripped."""
-    if credentials is None or not credentials.credentials:
-        raise Unauthorized("send 'Authorization: Bearer <api key>'")
-    return credentials.credentials
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(api_key_scheme)]
 
 
-async def get_principal(
-    request: Request, secret: Annotated[str, Depends(bearer_secret)]
-) -> Principal:
+async def get_principal(request: Request, credentials: Credentials) -> Principal:
     """The caller: the one the request gate (``app.api.gate``) authenticated before the body
     was read, or, for a request that did not pass the gate, looked up in a short transaction
     of its own.
@@ -110,11 +83,13 @@ async def get_principal(
     Not the request's unit of work: a handler that does long work outside any transaction (a
     carrier call, an upload, a job run) then holds none while it waits.
     """
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("send 'Authorization: Bearer <api key>'")
     passed = request.scope.get("state", {}).get("principal")
     if isinstance(passed, Principal):
         return passed
     authenticator: Authenticator = request.app.state.authenticator
-    principal = await authenticator.principal(secret)
+    principal = await authenticator.principal(credentials.credentials)
     if principal is None:
         raise Unauthorized("the API key is unknown or revoked")
     request.state.principal = principal
@@ -122,9 +97,13 @@ async def get_principal(
 
 
 def require(scope: str) -> Callable[..., Awaitable[Principal]]:
-    """A dependency that lets the call through only with ``scope`` (or ``admin``)."""
+    """A dependency that lets the call through only with ``scope`` (or ``admin``).
 
-    async def _check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    It reads the caller itself rather than through ``Depends(get_principal)``: every node of
+    FastAPI's dependency tree costs on every request, and this one is on all of them."""
+
+    async def _check(request: Request, credentials: Credentials) -> Principal:
+        principal = await get_principal(request, credentials)
         if not principal.has(scope):
             raise Forbidden(f"this API key lacks the '{scope}' scope", required_scope=scope)
         return principal

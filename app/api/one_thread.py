@@ -10,7 +10,8 @@ The answer is then validated and serialised on the event loop with no thread at 
 "Needs nothing more from the database": an answer that is a Response, a (non-table) pydantic
 model, None, or a list of those; they were built from rows while the session was open. Any
 other answer (a table row, a dict) may still load attributes while FastAPI serialises it, so
-its session is finished afterwards, by ``app.api.deps.get_session``, as it always was.
+its session is finished afterwards, by the route (``app.api.request_unit.UnitOfWorkRoute``),
+once the answer is built.
 """
 
 from __future__ import annotations
@@ -21,40 +22,11 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
-from fastapi import Request, Response
-from fastapi.routing import APIRoute
+from fastapi import Response
 from pydantic import BaseModel
-from sqlmodel import Session, SQLModel
+from sqlmodel import SQLModel
 
-from app.api.idempotency.marking import mark_with_the_work
-from app.db.unit_of_work import finish
-
-_REQUEST = "rt_request"  # session.info: (request, response) of the request it is the unit of
-_FINISHED = "rt_request_finished"
-
-
-def open_request_unit(session: Session, request: Request, response: Response) -> Session:
-    """Mark ``session`` as the request's unit of work (no I/O)."""
-    session.info[_REQUEST] = (request, response)
-    return session
-
-
-def is_finished(session: Session) -> bool:
-    return bool(session.info.get(_FINISHED))
-
-
-def finish_request_unit(session: Session, *, commit: bool) -> None:
-    """Commit (marking the request's Idempotency-Key with the work) or roll back, and close.
-
-    Blocking: run it in a worker thread. Runs once; a second call does nothing.
-    """
-    if is_finished(session):
-        return
-    session.info[_FINISHED] = True
-    if commit:
-        request, response = session.info[_REQUEST]
-        mark_with_the_work(session, request, response)
-    finish(session, commit=commit)
+from app.api.request_unit import UnitOfWorkRoute, finish_request_unit, is_request_unit
 
 
 def _needs_no_session(answer: Any) -> bool:
@@ -67,11 +39,7 @@ def _needs_no_session(answer: Any) -> bool:
 
 
 def _call_then_finish(handler: Callable[..., Any], arguments: dict[str, Any]) -> Any:
-    units = [
-        value
-        for value in arguments.values()
-        if isinstance(value, Session) and _REQUEST in value.info
-    ]
+    units = [value for value in arguments.values() if is_request_unit(value)]
     try:
         answer = handler(**arguments)
     except BaseException:
@@ -94,7 +62,7 @@ def in_one_thread(handler: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-class OneThreadRoute(APIRoute):
+class OneThreadRoute(UnitOfWorkRoute):
     """An API route whose plain ``def`` handler runs, with its commit, in one worker thread."""
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **options: Any) -> None:

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from app.api.deps import NowDep, SessionDep, SettingsDep
+from app.api.request_unit import UnitOfWorkRoute
 from app.core.settings import Settings
 from app.desk.web import login_csrf
 from app.desk.web.auth import CsrfRefused, PostDep, is_https, session_tokens
@@ -22,7 +23,7 @@ from app.desk.web.render import page
 from app.people.sessions import COOKIE_NAME, resume
 from app.people.sign_in import SignInRefused, sign_in
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 NextQuery = Annotated[str | None, Query(alias="next", max_length=2000)]
 
 

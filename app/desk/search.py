@@ -16,6 +16,7 @@ from sqlalchemy import exists, or_
 from sqlmodel import Session, col, select
 
 from app.api.deps import SessionDep
+from app.api.request_unit import UnitOfWorkRoute
 from app.desk.web.auth import DeskDep
 from app.desk.web.render import page
 from app.incidents import queries as incident_queries
@@ -25,7 +26,7 @@ from app.incidents.views import incident_view
 from app.parcels.models import TRIGRAM_COLUMNS, Parcel
 from app.parcels.service import tracking_url_of
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 LIMIT = 50
 
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from app.api.deps import SessionDep
 from app.api.pages import PageTokenQuery, keyset_page
+from app.api.request_unit import UnitOfWorkRoute
 from app.auto_incidents.service import incident_type_for, next_step_for
 from app.carriers.service import carrier_codes
 from app.desk.actor import desk_actor
@@ -33,7 +34,7 @@ from app.stuck.checks import facts_of
 from app.stuck.rules import rules_for
 from app.stuck.verdict import judge, rule_name
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 PAGE_SIZE = 50
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
 from app.api.deps import SessionDep
+from app.api.request_unit import UnitOfWorkRoute
 from app.desk.dashboard.charts import BarChart, bars, duration_chart, percent
 from app.desk.web.auth import DeskDep
 from app.desk.web.render import page
@@ -23,7 +24,7 @@ from app.incidents.models import Incident
 from app.reporting import summary
 from app.reporting.router import DEFAULT_WINDOW
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 AGE_BUCKETS: tuple[tuple[str, timedelta | None], ...] = (
     ("under 1 day", timedelta(days=1)),
     ("1-3 days", timedelta(days=3)),

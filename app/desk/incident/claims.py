@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.api.deps import SessionDep
+from app.api.request_unit import UnitOfWorkRoute
 from app.carriers.service import carrier_codes
 from app.core.schemas import money_text
 from app.desk.actor import desk_actor
@@ -29,7 +30,7 @@ from app.parcels.models import Parcel
 from app.workflow.claims import service as claims
 from app.workflow.claims.schemas import ClaimCreate, ClaimRead, ClaimTransitionCreate, ClaimType
 
-router = APIRouter(prefix="/incidents/{incident_id}/claims")
+router = APIRouter(prefix="/incidents/{incident_id}/claims", route_class=UnitOfWorkRoute)
 ANCHOR = "#claims"
 CLAIM_TYPES: tuple[str, ...] = ClaimType.__args__  # type: ignore[attr-defined]
 # what each move's button says, in the order a claim meets them

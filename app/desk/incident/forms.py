@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from app.api.deps import SessionDep
+from app.api.request_unit import UnitOfWorkRoute
 from app.core.errors import AppError, ValidationFailed
 from app.desk.actor import desk_actor
 from app.desk.web.auth import Desk, PostDep
@@ -37,7 +38,7 @@ from app.workflow.messages import service as messages
 from app.workflow.messages.schemas import Channel, MessageCreate
 from app.workflow.templates.catalogue import spec_for
 
-router = APIRouter(prefix="/incidents/{incident_id}")
+router = APIRouter(prefix="/incidents/{incident_id}", route_class=UnitOfWorkRoute)
 CHUNK = 256 * 1024
 
 

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.api.deps import SessionDep
+from app.api.request_unit import UnitOfWorkRoute
 from app.core.models import Tenant
 from app.desk.actor import desk_actor
 from app.desk.incident.forms import back
@@ -26,7 +27,7 @@ from app.incidents.assignment import assign, find_assignee
 from app.people.models import User
 from app.people.service import list_users
 
-router = APIRouter(prefix="/incidents/{incident_id}")
+router = APIRouter(prefix="/incidents/{incident_id}", route_class=UnitOfWorkRoute)
 NOBODY = ""
 
 

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from sqlmodel import Session
 
 from app.api.deps import SessionDep
+from app.api.request_unit import UnitOfWorkRoute
 from app.core.errors import Forbidden, ValidationFailed
 from app.desk.actor import desk_actor, tenant_slug
 from app.desk.incident.forms import back, checked
@@ -36,7 +37,7 @@ from app.workflow.schemas import (
     RootCauseCreate,
 )
 
-router = APIRouter(prefix="/incidents/{incident_id}/process")
+router = APIRouter(prefix="/incidents/{incident_id}/process", route_class=UnitOfWorkRoute)
 ANCHOR = "#process"
 # a workflow step such as workflow.assess: (session, *, incident, body, actor, now)
 Step = Callable[..., Any]

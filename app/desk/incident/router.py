@@ -15,6 +15,7 @@ from sqlmodel import Session
 from starlette.background import BackgroundTask
 
 from app.api.deps import SessionDep
+from app.api.request_unit import UnitOfWorkRoute
 from app.desk.incident.page import IMAGE_TYPES, incident_context
 from app.desk.web.auth import Desk, DeskDep
 from app.desk.web.render import page
@@ -23,7 +24,7 @@ from app.dispute_pack import pdf as evidence_pdf
 from app.evidence import service as evidence
 from app.incidents.service import get_incident_with_parcel
 
-router = APIRouter(prefix="/incidents/{incident_id}")
+router = APIRouter(prefix="/incidents/{incident_id}", route_class=UnitOfWorkRoute)
 
 
 @router.get("", response_class=HTMLResponse)

@@ -14,13 +14,14 @@ from fastapi.responses import HTMLResponse
 
 from app.api.deps import SessionDep
 from app.api.pages import PageTokenQuery, keyset_page
+from app.api.request_unit import UnitOfWorkRoute
 from app.desk.notices.forms import FILTER_LABELS
 from app.desk.notices.messages import notice_messages
 from app.desk.web.auth import DeskDep
 from app.desk.web.render import local_time, page
 from app.notify.notices import views
 
-router = APIRouter(prefix="/notices")
+router = APIRouter(prefix="/notices", route_class=UnitOfWorkRoute)
 PAGE_SIZE = 50
 Delivery = Literal["queued", "sent", "failed", "not_sent"]
 

@@ -22,6 +22,7 @@ from sqlmodel import Session
 from adapters.base import ScanStatus
 from app.api.deps import SessionDep
 from app.api.pages import PageTokenQuery, keyset_page
+from app.api.request_unit import UnitOfWorkRoute
 from app.carriers.service import carrier_codes
 from app.core.errors import AppError, Forbidden, ValidationFailed
 from app.desk.actor import desk_actor
@@ -43,7 +44,7 @@ from app.notify.notices import views
 from app.notify.notices.schemas import NoticeDryRunRead
 from app.people.roles import Permission
 
-router = APIRouter(prefix="/notices")
+router = APIRouter(prefix="/notices", route_class=UnitOfWorkRoute)
 EARLIER_PAGE = 20
 
 

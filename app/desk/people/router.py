@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
 from app.api.deps import SessionDep
+from app.api.request_unit import UnitOfWorkRoute
 from app.core.errors import AppError, Conflict, Forbidden, NotFound, ValidationFailed
 from app.core.models import Tenant
 from app.desk.web.auth import Desk, DeskDep, PostDep
@@ -29,7 +30,7 @@ from app.people.models import User
 from app.people.passwords import generate_password
 from app.people.roles import ROLES
 
-router = APIRouter(prefix="/people")
+router = APIRouter(prefix="/people", route_class=UnitOfWorkRoute)
 # what a refused form kept: the add form's fields as typed, so nothing has to be typed again
 TYPED_FIELDS = ("email", "name", "role")
 

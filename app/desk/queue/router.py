@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from app.api.deps import SessionDep
 from app.api.pages import PageTokenQuery, keyset_page
+from app.api.request_unit import UnitOfWorkRoute
 from app.carriers.service import carrier_codes
 from app.core.errors import ValidationFailed
 from app.desk.queue import query as queue
@@ -18,7 +19,7 @@ from app.desk.web.render import page
 from app.incidents.schemas import IncidentType
 from app.incidents.views import incident_view
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 ViewKey = Literal[
     "open",
     "mine",
