@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import httpcore
 
+from app.webhooks.dispatch.network import AsyncioBackend
 from app.webhooks.endpoints.ssrf import Target
 
 IDLE_SECONDS = 30.0  # a kept-alive connection (and a target's slots) unused this long is closed
@@ -65,12 +66,16 @@ class Connections:
     def __init__(self, *, tls: ssl.SSLContext, limit: int) -> None:
         self.tls = tls
         self.limit = max(1, limit)
+        self.network = AsyncioBackend()
         self._slots: dict[Key, _Slots] = {}
         self._swept = time.monotonic()
 
     def _open(self) -> httpcore.AsyncConnectionPool:
         return httpcore.AsyncConnectionPool(
-            ssl_context=self.tls, max_connections=1, keepalive_expiry=IDLE_SECONDS
+            ssl_context=self.tls,
+            max_connections=1,
+            keepalive_expiry=IDLE_SECONDS,
+            network_backend=self.network,
         )
 
     @asynccontextmanager
