@@ -25,6 +25,7 @@ def _plan(db: Database, statement: tuple[str, dict[str, object]]) -> str:
     query, params = statement
     with db.session() as session:
         driver = session.connection().connection.driver_connection
+        assert driver is not None
         driver.execute(pg_export.SESSION)
         driver.execute("SET LOCAL enable_seqscan = off")
         rows = driver.execute(f"EXPLAIN {query}", params).fetchall()
