@@ -108,13 +108,16 @@ class _RowCells:
         append = cells.append
         suffix = str(number)
         letters = self.letters
-        for at, value in enumerate(row.values):
+        values = row.values
+        # one search of the row's text for a control character instead of one per cell
+        clean = _ILLEGAL.search("".join([v for v in values if type(v) is str])) is None
+        for at, value in enumerate(values):
             if at in _SPECIAL:
                 append(self._special(at, letters[at] + suffix, value, row))
             elif value is None:
                 continue
             elif type(value) is str:  # most cells: text, never a formula (see data_text_cell)
-                if len(value) > EXCEL_MAX_TEXT or _ILLEGAL.search(value) is not None:
+                if not clean or len(value) > EXCEL_MAX_TEXT:
                     value = excel_text(value)
                 append(data_text_cell(letters[at] + suffix, value))
             else:
