@@ -18,12 +18,13 @@ import io
 import re
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg import Connection
+from psycopg import Connection, ServerCursor
 from sqlalchemy.exc import OperationalError
 
 from app.db.engine import Database
@@ -172,13 +173,31 @@ def sheet_pages(
         with _as_sqlalchemy_errors(query):
             cursor.execute(query, params)
         carriers = _Carriers()
-        while rows := cursor.fetchmany(batch_rows):
+        # left before the cursor closes: a batch being fetched is waited for first
+        for rows in stack.enter_context(_ahead(cursor, batch_rows)):
             page = []
             for row in rows:
                 exotic = row[width + 1]
                 built = None if exotic else _sheet_row(carriers, list(row[:width]), row[width:])
                 page.append(built if built is not None else fallback.row(row[width]))
             yield page
+
+
+@contextlib.contextmanager
+def _ahead(cursor: ServerCursor[Any], batch_rows: int) -> Iterator[Iterator[list[Any]]]:
+    """The cursor's batches, each next one fetched in a thread while the caller writes the
+    one it has: PostgreSQL builds rows while Python writes them (a fetch waits on the
+    server with the GIL released), instead of each waiting for the other. At most two
+    batches are held."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tracker-export") as pool:
+
+        def batches() -> Iterator[list[Any]]:
+            pending = pool.submit(cursor.fetchmany, batch_rows)
+            while rows := pending.result():
+                pending = pool.submit(cursor.fetchmany, batch_rows)
+                yield rows
+
+        yield batches()
 
 
 def _sheet_row(carriers: _Carriers, values: list[Any], extra: tuple[Any, ...]) -> SheetRow | None:

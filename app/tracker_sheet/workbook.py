@@ -36,11 +36,14 @@ from app.tracker_sheet.xlsx_sheet import (
     Styles,
     column_letters,
     copy_parts,
+    data_text_cell,
+    date_cell,
     empty_cell,
     number_cell,
     sheet_head,
     sheet_tail,
     text_cell,
+    time_cell,
 )
 
 EXCEL_MAX_TEXT = 32_767
@@ -60,6 +63,9 @@ OVERDUE_FONT = Font(color="9C0006", bold=True)
 LINK_FONT = Font(color="0563C1", underline="single")
 HEADER_FONT = Font(bold=True)
 DEADLINE_FORMAT = "yyyy-mm-dd hh:mm"
+
+
+_ILLEGAL = ILLEGAL_CHARACTERS_RE
 
 
 def excel_text(text: str) -> str:
@@ -95,24 +101,27 @@ class _RowCells:
         self.deadline_style = styles.id(
             number_format=DEADLINE_FORMAT, font=OVERDUE_FONT, fill=OVERDUE_FILL
         )
+        self.time_styles: dict[type, int] = {}
 
     def __call__(self, number: int, row: SheetRow) -> list[CellText]:
         cells: list[CellText] = []
         append = cells.append
         suffix = str(number)
-        for at, value in enumerate(row.values):
-            if value is None and at not in _SPECIAL:
-                continue
-            ref = self.letters[at] + suffix
+        letters = self.letters
+        values = row.values
+        # one search of the row's text for a control character instead of one per cell
+        clean = _ILLEGAL.search("".join([v for v in values if type(v) is str])) is None
+        for at, value in enumerate(values):
             if at in _SPECIAL:
-                append(self._special(at, ref, value, row))
-            elif type(value) is str:  # most cells: text, written as openpyxl types it
-                if value.startswith("="):  # text, never a formula
-                    append(text_cell(ref, excel_text(value)))
-                else:
-                    append(text_cell(ref, excel_text(value), as_typed=True))
+                append(self._special(at, letters[at] + suffix, value, row))
+            elif value is None:
+                continue
+            elif type(value) is str:  # most cells: text, never a formula (see data_text_cell)
+                if not clean or len(value) > EXCEL_MAX_TEXT:
+                    value = excel_text(value)
+                append(data_text_cell(letters[at] + suffix, value))
             else:
-                append(self._plain(ref, value))
+                append(self._plain(letters[at] + suffix, value))
         return cells
 
     def _special(self, at: int, ref: str, value: CellValue, row: SheetRow) -> CellText:
@@ -130,6 +139,12 @@ class _RowCells:
         return self._plain(ref, value) if value is not None else ""
 
     def _plain(self, ref: str, value: CellValue) -> CellText:
+        if type(value) is datetime:
+            if not value.utcoffset() and value.year >= EXCEL_FIRST_YEAR:
+                # in UTC already (or naive, taken as UTC): excel_value's moment, as it is
+                return time_cell(ref, value, self._time_style(value))
+        elif type(value) is date and value.year >= EXCEL_FIRST_YEAR:
+            return date_cell(ref, value, self._time_style(value))
         if isinstance(value, str) and value.startswith("="):  # text, never a formula
             return text_cell(ref, excel_text(value))
         shown = excel_value(value)
@@ -139,6 +154,12 @@ class _RowCells:
             return number_cell(ref, shown, self.styles.time(shown))
         assert isinstance(shown, Decimal)
         return number_cell(ref, shown)
+
+    def _time_style(self, value: date) -> int:
+        found = self.time_styles.get(type(value))
+        if found is None:  # asked for when first used, as before: style ids keep their order
+            found = self.time_styles[type(value)] = self.styles.time(value)
+        return found
 
     def _money(self, ref: str, amount: Decimal) -> CellText:
         """Shown with its currency's minor units (59.90, 5990); Excel keeps doubles."""

@@ -6,6 +6,7 @@ import tempfile
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from openpyxl import load_workbook
 
@@ -35,7 +36,12 @@ VALUES: list[CellValue] = [
     datetime(2026, 3, 12, 9, 30, 15, 123456, tzinfo=UTC),
     datetime(2026, 3, 12, 9, 30, tzinfo=timezone(timedelta(hours=5, minutes=30))),
     datetime(1899, 12, 31, 23, 0, tzinfo=UTC),
+    datetime(2026, 3, 12, 9, 30, 15, tzinfo=ZoneInfo("Etc/UTC")),  # as PostgreSQL's rows have it
+    datetime(1900, 2, 28, 23, 59, 59, tzinfo=UTC),  # before Excel's 1900-02-29
+    datetime(1900, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=2))),  # 1899 in UTC: text
     date(2026, 2, 28),
+    date(1900, 1, 1),
+    date(1900, 3, 1),
     date(1850, 1, 1),
     Decimal("10"),
     Decimal("1E+1"),
