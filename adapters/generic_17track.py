@@ -96,7 +96,12 @@ def parse_key(code: str) -> int:
 
 
 def key_of(code: str) -> int | None:
-    """The key of a valid ``17track:<key>`` code, else None (any other code)."""
+    """The key of a valid ``17track:<key>`` code, else None (any other code).
+
+    Asked for every carrier code of every exported row and view: the other carriers' codes
+    are turned away before an exception (with its message) is built for them."""
+    if not code.startswith(PREFIX):
+        return None
     try:
         return parse_key(code)
     except ValueError:
