@@ -39,16 +39,19 @@ import logging
 import math
 import random
 import re
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from http.cookiejar import CookieJar
 from typing import Any, Literal
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from adapters._lanes import ONE_CONNECTION, Lanes
 from adapters.base import (
     ISOLATING_A_NUMBER,
     Capabilities,
@@ -202,14 +205,10 @@ class CarrierHttpClient:
         self.capabilities = capabilities
         self.policy = policy or HttpPolicy()
         self._sleep, self._clock, self._now = sleep, clock, now
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            transport=transport,
-            timeout=httpx.Timeout(self.policy.timeout, connect=self.policy.connect_timeout),
-            follow_redirects=False,
-            headers={"Accept": "application/json", "User-Agent": "resolution-tracker/0.1"},
-        )
-        self._slots = asyncio.Semaphore(max(1, capabilities.max_concurrency))
+        self._base_url, self._transport = base_url, transport
+        self._tls: ssl.SSLContext | None = None  # one for every lane: loading CAs is slow
+        self._cookies = CookieJar()  # one jar, as one client had: a cookie set is sent on
+        self._lanes = Lanes(capabilities.max_concurrency, self._open_client)
         self._pace_lock = asyncio.Lock()
         self._next_slot = 0.0
         self._quota_day = now().date()
@@ -235,7 +234,22 @@ class CarrierHttpClient:
             self.breaker.failed()
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._lanes.aclose()
+
+    def _open_client(self) -> httpx.AsyncClient:
+        """A lane's client (``adapters._lanes``): the same settings on every lane."""
+        if self._transport is None and self._tls is None:
+            self._tls = httpx.create_ssl_context()
+        return httpx.AsyncClient(
+            base_url=self._base_url,
+            transport=self._transport,
+            verify=self._tls or True,
+            cookies=self._cookies,
+            limits=ONE_CONNECTION,
+            timeout=httpx.Timeout(self.policy.timeout, connect=self.policy.connect_timeout),
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": "resolution-tracker/0.1"},
+        )
 
     async def request(
         self,
@@ -289,13 +303,13 @@ class CarrierHttpClient:
         accept_statuses: Collection[int],
     ) -> httpx.Response:
         self._take_quota()  # per attempt: the carrier counts every call, retries included
-        async with self._slots:
+        async with self._lanes.lane() as client:
             await self._pace()
-            request = self._client.build_request(
+            request = client.build_request(
                 method, path, params=params, headers=headers, json=json_body, data=data
             )
             try:
-                response = await self._client.send(request, stream=True)
+                response = await client.send(request, stream=True)
                 try:
                     body = await self._read_capped(response)
                 finally:
