@@ -233,6 +233,10 @@ class CarrierHttpClient:
         if outage:
             self.breaker.failed()
 
+    @property
+    def is_closed(self) -> bool:
+        return self._lanes.is_closed
+
     async def aclose(self) -> None:
         await self._lanes.aclose()
 

@@ -54,6 +54,10 @@ class Lanes:
         self._opened.append(client)
         return client
 
+    @property
+    def is_closed(self) -> bool:
+        return self._closed
+
     async def aclose(self) -> None:
         """Close every lane's connection; later calls raise, as a closed httpx client does."""
         self._closed = True
