@@ -307,7 +307,8 @@ class CarrierHttpClient:
         accept_statuses: Collection[int],
     ) -> httpx.Response:
         self._take_quota()  # per attempt: the carrier counts every call, retries included
-        async with self._lanes.lane() as client:
+        client = await self._lanes.take()
+        try:
             await self._pace()
             request = client.build_request(
                 method, path, params=params, headers=headers, json=json_body, data=data
@@ -324,6 +325,8 @@ class CarrierHttpClient:
                 raise retryable from exc
             except httpx.TransportError as exc:
                 raise _Retryable(f"connection failed: {exc or type(exc).__name__}") from exc
+        finally:
+            self._lanes.give_back(client)
         status = response.status_code
         if status in RETRYABLE_STATUSES and status not in accept_statuses:
             raise self._retry_or_give_up(status, response.headers.get("Retry-After"))

@@ -17,8 +17,7 @@ than calls allowed in flight; one is opened only when every open one is busy.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 import httpx
 
@@ -36,16 +35,23 @@ class Lanes:
         self._opened: list[httpx.AsyncClient] = []
         self._closed = False
 
-    @asynccontextmanager
-    async def lane(self) -> AsyncIterator[httpx.AsyncClient]:
-        """Wait for a free slot, then hold a lane's client until the block ends."""
-        async with self._slots:
-            client = self._free.pop() if self._free else self._open()
-            try:
-                yield client
-            finally:
-                if not self._closed:
-                    self._free.append(client)
+    async def take(self) -> httpx.AsyncClient:
+        """Wait for a free slot and hold a lane's client; hand it back with ``give_back``.
+
+        A pair of calls, not a context manager: this runs once per carrier call, and a
+        generator-based context manager cost more than the rest of the lane's bookkeeping.
+        """
+        await self._slots.acquire()
+        try:
+            return self._free.pop() if self._free else self._open()
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def give_back(self, client: httpx.AsyncClient) -> None:
+        if not self._closed:
+            self._free.append(client)
+        self._slots.release()
 
     def _open(self) -> httpx.AsyncClient:
         if self._closed:

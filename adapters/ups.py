@@ -218,9 +218,16 @@ class UpsAdapter:
             ]
             raise CarrierAuthError(self.code, f"not configured: set {' and '.join(missing)}")
         token = self._token
-        outcomes = await asyncio.gather(
-            *(self._fetch_one(token, query) for query in queries), return_exceptions=True
-        )
+        outcomes: Sequence[TrackingResult | BaseException]
+        if len(queries) == 1:  # how the poller asks (batch size 1): no task for one call
+            try:
+                outcomes = [await self._fetch_one(token, queries[0])]
+            except CarrierError as error:
+                outcomes = [error]
+        else:
+            outcomes = await asyncio.gather(
+                *(self._fetch_one(token, query) for query in queries), return_exceptions=True
+            )
         results: list[TrackingResult] = []
         for query, outcome in zip(queries, outcomes, strict=True):
             if isinstance(outcome, CarrierError) and not outcome.carrier_wide:

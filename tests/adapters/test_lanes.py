@@ -29,8 +29,7 @@ def _counting_lanes(size: int) -> tuple[Lanes, list[httpx.AsyncClient]]:
 async def test_calls_one_after_another_share_one_lane() -> None:
     lanes, opened = _counting_lanes(8)
     for _ in range(5):
-        async with lanes.lane():
-            pass
+        lanes.give_back(await lanes.take())
     assert len(opened) == 1
     await lanes.aclose()
 
@@ -43,12 +42,13 @@ async def test_a_lane_opens_only_when_every_open_one_is_busy_and_never_past_the_
 
     async def call() -> httpx.AsyncClient:
         nonlocal busy, most_busy
-        async with lanes.lane() as client:
-            busy += 1
-            most_busy = max(most_busy, busy)
-            await asyncio.sleep(0.01)
-            busy -= 1
-            return client
+        client = await lanes.take()
+        busy += 1
+        most_busy = max(most_busy, busy)
+        await asyncio.sleep(0.01)
+        busy -= 1
+        lanes.give_back(client)
+        return client
 
     used = await asyncio.gather(*(call() for _ in range(10)))
     assert (len(opened), most_busy) == (3, 3)
@@ -59,14 +59,12 @@ async def test_a_lane_opens_only_when_every_open_one_is_busy_and_never_past_the_
 @pytest.mark.anyio
 async def test_after_closing_every_lane_is_closed_and_a_call_raises() -> None:
     lanes, opened = _counting_lanes(2)
-    async with lanes.lane():
-        pass
+    lanes.give_back(await lanes.take())
     await lanes.aclose()
     assert lanes.is_closed
     assert all(c.is_closed for c in opened)
     with pytest.raises(RuntimeError, match="closed"):
-        async with lanes.lane():
-            pass
+        await lanes.take()
 
 
 @pytest.fixture
