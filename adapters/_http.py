@@ -45,6 +45,7 @@ from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from functools import partial
 from http.cookiejar import CookieJar
 from typing import Any, Literal
 
@@ -269,6 +270,22 @@ class CarrierHttpClient:
         """Send with retries; return a 2xx or accepted response, else raise a CarrierError."""
         if not self.breaker.allow():
             raise CarrierUnavailable(self.carrier, "circuit breaker open after repeated failures")
+        send = partial(self._send_once, method, path, params, headers, json, data, accept_statuses)
+        try:
+            response = await send()
+        except _Retryable as exc:
+            response = await self._retry(exc, send)
+        return self._judge(response, accept_statuses)
+
+    async def _retry(
+        self, failed: _Retryable, send: Callable[[], Awaitable[httpx.Response]]
+    ) -> httpx.Response:
+        """Tenacity's retries after a failed first attempt, the first replayed to it.
+
+        Tenacity judges the first attempt's failure as if it had made the call itself (its
+        wait, its stop), so the retries are exactly tenacity's; most calls succeed at once
+        and never pay for setting it up.
+        """
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(1, self.policy.max_attempts)),
             wait=self._wait,
@@ -276,16 +293,17 @@ class CarrierHttpClient:
             sleep=self._sleep,
             reraise=True,
         )
+        first: list[_Retryable] = [failed]
         try:
             async for attempt in retrying:
                 with attempt:
-                    response = await self._send_once(
-                        method, path, params, headers, json, data, accept_statuses
-                    )
+                    if first:
+                        raise first.pop()
+                    response = await send()
         except _Retryable as exc:
             # keep an httpx.TimeoutException as the cause: the API answers 504 for it
             raise self._exhausted(exc) from (exc.__cause__ if exc.timed_out else None)
-        return self._judge(response, accept_statuses)
+        return response
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
