@@ -47,14 +47,14 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from functools import partial
 from http.cookiejar import CookieJar
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from adapters._breaker import CircuitBreaker
 from adapters._lanes import ONE_CONNECTION, Lanes
 from adapters.base import (
-    ISOLATING_A_NUMBER,
     Capabilities,
     CarrierAuthError,
     CarrierError,
@@ -70,8 +70,6 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # statuses whose Retry-After may ask for more than we wait in-call (RFC 9110 §10.2.3)
 _WAIT_STATUSES = frozenset({429, 503})
 _DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-
-BreakerState = Literal["closed", "open", "half_open"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,43 +142,6 @@ class _Retryable(Exception):
         self.status = status
         self.retry_after = retry_after
         self.timed_out = False
-
-
-class CircuitBreaker:
-    """Closed -> open after N failures in a row -> half open after ``reset`` -> a trial."""
-
-    def __init__(self, threshold: int, reset: float, clock: Callable[[], float]) -> None:
-        self.threshold, self.reset, self.clock = threshold, reset, clock
-        self.failures = 0
-        self.opened_at: float | None = None
-        self.trial_running = False
-
-    @property
-    def state(self) -> BreakerState:
-        if self.opened_at is None:
-            return "closed"
-        return "half_open" if self.clock() - self.opened_at >= self.reset else "open"
-
-    def allow(self) -> bool:
-        """Closed: yes. Open: no. Half open: only the one trial call, until it is judged."""
-        state = self.state
-        if state == "closed":
-            return True
-        if state == "open" or self.trial_running:
-            return False
-        self.trial_running = True
-        return True
-
-    def succeeded(self) -> None:
-        self.failures, self.opened_at, self.trial_running = 0, None, False
-
-    def failed(self) -> None:
-        if ISOLATING_A_NUMBER.get() and self.state == "closed":
-            return  # a bisection's expected failure (see ``isolating_a_number``)
-        self.failures += 1
-        if self.state == "half_open" or self.failures >= self.threshold:
-            self.opened_at = self.clock()
-        self.trial_running = False
 
 
 class CarrierHttpClient:
