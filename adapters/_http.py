@@ -39,18 +39,22 @@ import logging
 import math
 import random
 import re
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from typing import Any, Literal
+from functools import partial
+from http.cookiejar import CookieJar
+from typing import Any
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from adapters._breaker import CircuitBreaker
+from adapters._lanes import ONE_CONNECTION, Lanes
 from adapters.base import (
-    ISOLATING_A_NUMBER,
     Capabilities,
     CarrierAuthError,
     CarrierError,
@@ -66,8 +70,6 @@ RETRYABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # statuses whose Retry-After may ask for more than we wait in-call (RFC 9110 §10.2.3)
 _WAIT_STATUSES = frozenset({429, 503})
 _DELTA_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
-
-BreakerState = Literal["closed", "open", "half_open"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,43 +144,6 @@ class _Retryable(Exception):
         self.timed_out = False
 
 
-class CircuitBreaker:
-    """Closed -> open after N failures in a row -> half open after ``reset`` -> a trial."""
-
-    def __init__(self, threshold: int, reset: float, clock: Callable[[], float]) -> None:
-        self.threshold, self.reset, self.clock = threshold, reset, clock
-        self.failures = 0
-        self.opened_at: float | None = None
-        self.trial_running = False
-
-    @property
-    def state(self) -> BreakerState:
-        if self.opened_at is None:
-            return "closed"
-        return "half_open" if self.clock() - self.opened_at >= self.reset else "open"
-
-    def allow(self) -> bool:
-        """Closed: yes. Open: no. Half open: only the one trial call, until it is judged."""
-        state = self.state
-        if state == "closed":
-            return True
-        if state == "open" or self.trial_running:
-            return False
-        self.trial_running = True
-        return True
-
-    def succeeded(self) -> None:
-        self.failures, self.opened_at, self.trial_running = 0, None, False
-
-    def failed(self) -> None:
-        if ISOLATING_A_NUMBER.get() and self.state == "closed":
-            return  # a bisection's expected failure (see ``isolating_a_number``)
-        self.failures += 1
-        if self.state == "half_open" or self.failures >= self.threshold:
-            self.opened_at = self.clock()
-        self.trial_running = False
-
-
 class CarrierHttpClient:
     """A carrier's HTTP connection with its limits; see the module docstring.
 
@@ -202,14 +167,10 @@ class CarrierHttpClient:
         self.capabilities = capabilities
         self.policy = policy or HttpPolicy()
         self._sleep, self._clock, self._now = sleep, clock, now
-        self._client = httpx.AsyncClient(
-            base_url=base_url,
-            transport=transport,
-            timeout=httpx.Timeout(self.policy.timeout, connect=self.policy.connect_timeout),
-            follow_redirects=False,
-            headers={"Accept": "application/json", "User-Agent": "resolution-tracker/0.1"},
-        )
-        self._slots = asyncio.Semaphore(max(1, capabilities.max_concurrency))
+        self._base_url, self._transport = base_url, transport
+        self._tls: ssl.SSLContext | None = None  # one for every lane: loading CAs is slow
+        self._cookies = CookieJar()  # one jar, as one client had: a cookie set is sent on
+        self._lanes = Lanes(capabilities.max_concurrency, self._open_client)
         self._pace_lock = asyncio.Lock()
         self._next_slot = 0.0
         self._quota_day = now().date()
@@ -234,8 +195,27 @@ class CarrierHttpClient:
         if outage:
             self.breaker.failed()
 
+    @property
+    def is_closed(self) -> bool:
+        return self._lanes.is_closed
+
     async def aclose(self) -> None:
-        await self._client.aclose()
+        await self._lanes.aclose()
+
+    def _open_client(self) -> httpx.AsyncClient:
+        """A lane's client (``adapters._lanes``): the same settings on every lane."""
+        if self._transport is None and self._tls is None:
+            self._tls = httpx.create_ssl_context()
+        return httpx.AsyncClient(
+            base_url=self._base_url,
+            transport=self._transport,
+            verify=self._tls or True,
+            cookies=self._cookies,
+            limits=ONE_CONNECTION,
+            timeout=httpx.Timeout(self.policy.timeout, connect=self.policy.connect_timeout),
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": "resolution-tracker/0.1"},
+        )
 
     async def request(
         self,
@@ -251,6 +231,22 @@ class CarrierHttpClient:
         """Send with retries; return a 2xx or accepted response, else raise a CarrierError."""
         if not self.breaker.allow():
             raise CarrierUnavailable(self.carrier, "circuit breaker open after repeated failures")
+        send = partial(self._send_once, method, path, params, headers, json, data, accept_statuses)
+        try:
+            response = await send()
+        except _Retryable as exc:
+            response = await self._retry(exc, send)
+        return self._judge(response, accept_statuses)
+
+    async def _retry(
+        self, failed: _Retryable, send: Callable[[], Awaitable[httpx.Response]]
+    ) -> httpx.Response:
+        """Tenacity's retries after a failed first attempt, the first replayed to it.
+
+        Tenacity judges the first attempt's failure as if it had made the call itself (its
+        wait, its stop), so the retries are exactly tenacity's; most calls succeed at once
+        and never pay for setting it up.
+        """
         retrying = AsyncRetrying(
             stop=stop_after_attempt(max(1, self.policy.max_attempts)),
             wait=self._wait,
@@ -258,16 +254,17 @@ class CarrierHttpClient:
             sleep=self._sleep,
             reraise=True,
         )
+        first: list[_Retryable] = [failed]
         try:
             async for attempt in retrying:
                 with attempt:
-                    response = await self._send_once(
-                        method, path, params, headers, json, data, accept_statuses
-                    )
+                    if first:
+                        raise first.pop()
+                    response = await send()
         except _Retryable as exc:
             # keep an httpx.TimeoutException as the cause: the API answers 504 for it
             raise self._exhausted(exc) from (exc.__cause__ if exc.timed_out else None)
-        return self._judge(response, accept_statuses)
+        return response
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -289,13 +286,14 @@ class CarrierHttpClient:
         accept_statuses: Collection[int],
     ) -> httpx.Response:
         self._take_quota()  # per attempt: the carrier counts every call, retries included
-        async with self._slots:
+        client = await self._lanes.take()
+        try:
             await self._pace()
-            request = self._client.build_request(
+            request = client.build_request(
                 method, path, params=params, headers=headers, json=json_body, data=data
             )
             try:
-                response = await self._client.send(request, stream=True)
+                response = await client.send(request, stream=True)
                 try:
                     body = await self._read_capped(response)
                 finally:
@@ -306,6 +304,8 @@ class CarrierHttpClient:
                 raise retryable from exc
             except httpx.TransportError as exc:
                 raise _Retryable(f"connection failed: {exc or type(exc).__name__}") from exc
+        finally:
+            self._lanes.give_back(client)
         status = response.status_code
         if status in RETRYABLE_STATUSES and status not in accept_statuses:
             raise self._retry_or_give_up(status, response.headers.get("Retry-After"))

@@ -161,9 +161,9 @@ async def test_two_keys_share_the_connection_and_each_sends_its_own_key() -> Non
     assert generic.account.registered == {(DPD_UK, 100010), (YANWEN, 190012)}
     assert dpd.health() is yanwen.health() is generic.health()
     await dpd.aclose()
-    assert not generic.account.http._client.is_closed  # a keyed adapter only borrows it
+    assert not generic.account.http.is_closed  # a keyed adapter only borrows it
     await generic.aclose()
-    assert generic.account.http._client.is_closed
+    assert generic.account.http.is_closed
 
 
 @pytest.mark.anyio

@@ -14,9 +14,9 @@ import respx
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters._breaker import CircuitBreaker
 from adapters._http import (
     CarrierHttpClient,
-    CircuitBreaker,
     HttpPolicy,
     load_json,
     parse_retry_after,
