@@ -3,7 +3,9 @@
 Set-based: only parcels whose ``stuck_check_at`` has come are read, through its index, so a
 tick with nothing new touches no parcel rows. Parcels of a carrier we cannot currently poll,
 and parcels not polled since their carrier came back, are left alone: silence is not the
-same as not knowing.
+same as not knowing. Every parcel of a batch gets its next check time, and the batch stores
+them all in one statement (``app.stuck.checks.store_check_times``) rather than one ORM
+UPDATE each.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 import anyio
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from app.auto_incidents import service as auto_incidents
@@ -24,13 +27,19 @@ from app.incidents.timeline import SYSTEM, append_entry
 from app.parcels.models import Parcel
 from app.stuck import checks as stuck_checks
 from app.stuck.rules import rules_for
-from app.stuck.verdict import StuckRule
+from app.stuck.verdict import StuckRule, judge
 
 BATCH = 500
 JOB = "detect-stuck"
 # a configured carrier's parcel must have been polled this recently to be judged
 STALE_POLL = timedelta(hours=24)
 RECHECK_UNPOLLED = timedelta(hours=1)
+
+
+def _reschedule(parcel: Parcel, at: datetime | None) -> None:
+    """The parcel's next check time, as the batch's ``store_check_times`` will write it:
+    set on the object as already stored, so no ORM flush writes it a second time."""
+    set_committed_value(parcel, "stuck_check_at", at)
 
 
 def _poll_is_fresh(parcel: Parcel, state: CarrierState | None, now: datetime) -> bool:
@@ -64,8 +73,8 @@ def judge_parcel(
     counts: Counter[str],
 ) -> auto_incidents.Opening | None:
     """Judge one parcel; escalate or annotate its open incidents, or say what to open."""
-    verdict = stuck_checks.schedule(session, parcel=parcel, now=now, rules=rules)
-    parcel.stuck_check_at = stuck_checks.next_check(verdict)
+    verdict = judge(stuck_checks.facts_of(parcel), now=now, rules=rules)
+    _reschedule(parcel, stuck_checks.next_check(verdict))
     if not verdict.stuck:
         counts["not_stuck"] += 1
         return None
@@ -135,8 +144,7 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
             adapter = ctx.carriers.adapters.get(parcel.carrier)
             polled_by_us = adapter is not None and adapter.configured
             if polled_by_us and not _poll_is_fresh(parcel, states.get(parcel.carrier), now):
-                parcel.stuck_check_at = now + RECHECK_UNPOLLED
-                session.add(parcel)
+                _reschedule(parcel, now + RECHECK_UNPOLLED)
                 counts["waiting_for_poll"] += 1
                 continue
             if parcel.tenant_id not in rules:
@@ -151,6 +159,7 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
             )
             if opening is not None:
                 openings.append(opening)
+        stuck_checks.store_check_times(session, [(p.id, p.stuck_check_at) for p in parcels])
         opened = auto_incidents.open_auto_incidents(session, openings, now=now)
         counts["opened"] += len(opened)
         counts["checked"] += len(parcels)

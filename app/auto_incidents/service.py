@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from adapters.base import ScanStatus
 from app.core.calendars import add_business_days
-from app.db.bulk_insert import insert_ignore_rows, insert_rows
+from app.db.bulk_insert import insert_ignore_entities, insert_rows
 from app.db.upsert import insert_ignore_many
 from app.incidents import service as incidents
 from app.incidents.models import Incident, TimelineEntry
@@ -214,10 +214,9 @@ def open_auto_incidents(
                 now=now,
             )
         )
-    inserted = insert_ignore_rows(session, Incident.__table__, rows)  # type: ignore[attr-defined]
-    if not inserted:
+    opened = insert_ignore_entities(session, Incident, rows)
+    if not opened:
         return []
-    opened = list(session.exec(select(Incident).where(col(Incident.id).in_(inserted))))
     told = [_told(incident, *steps[incident.id]) for incident in opened]
     # the first entry of each chain and the events, one bulk insert each: no chain to read,
     # nothing to lock, and thousands of rows in a tick
