@@ -19,6 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from app.auto_incidents import service as auto_incidents
+from app.auto_incidents.opening import Opening, open_auto_incidents
 from app.carriers import states as carrier_states
 from app.carriers.models import CarrierState
 from app.core.jobs import JobContext, run_batches, try_tick_lock
@@ -71,7 +72,7 @@ def judge_parcel(
     rules: list[StuckRule],
     now: datetime,
     counts: Counter[str],
-) -> auto_incidents.Opening | None:
+) -> Opening | None:
     """Judge one parcel; escalate or annotate its open incidents, or say what to open."""
     verdict = judge(stuck_checks.facts_of(parcel), now=now, rules=rules)
     _reschedule(parcel, stuck_checks.next_check(verdict))
@@ -99,7 +100,7 @@ def judge_parcel(
             _annotate_human_incident(session, incident, summary, now)
         counts["annotated"] += 1
         return None
-    return auto_incidents.Opening(parcel=parcel, verdict=verdict)
+    return Opening(parcel=parcel, verdict=verdict)
 
 
 def _open_incidents_of(session: Session, parcels: list[Parcel]) -> dict[uuid.UUID, list[Incident]]:
@@ -139,7 +140,7 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
             return False
         incidents_by_parcel = _open_incidents_of(session, list(parcels))
         rules: dict[uuid.UUID, list[StuckRule]] = {}
-        openings: list[auto_incidents.Opening] = []
+        openings: list[Opening] = []
         for parcel in parcels:
             adapter = ctx.carriers.adapters.get(parcel.carrier)
             polled_by_us = adapter is not None and adapter.configured
@@ -160,7 +161,7 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
             if opening is not None:
                 openings.append(opening)
         stuck_checks.store_check_times(session, [(p.id, p.stuck_check_at) for p in parcels])
-        opened = auto_incidents.open_auto_incidents(session, openings, now=now)
+        opened = open_auto_incidents(session, openings, now=now)
         counts["opened"] += len(opened)
         counts["checked"] += len(parcels)
         return len(parcels) == BATCH
