@@ -4,8 +4,8 @@ Set-based: only parcels whose ``stuck_check_at`` has come are read, through its 
 tick with nothing new touches no parcel rows. Parcels of a carrier we cannot currently poll,
 and parcels not polled since their carrier came back, are left alone: silence is not the
 same as not knowing. Every parcel of a batch gets its next check time, and the batch stores
-them all in one statement (``app.stuck.checks.store_check_times``) rather than one ORM
-UPDATE each.
+them all in one statement (``app.stuck.checks.storing_check_times``) rather than one ORM
+UPDATE each, running on the server while the opened incidents' entries and events are built.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import anyio
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from app.auto_incidents import opening
 from app.auto_incidents import service as auto_incidents
-from app.auto_incidents.opening import Opening, open_auto_incidents
+from app.auto_incidents.opening import Opening
 from app.carriers import states as carrier_states
 from app.carriers.models import CarrierState
 from app.core.jobs import JobContext, run_batches, try_tick_lock
@@ -150,7 +151,7 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
                 continue
             if parcel.tenant_id not in rules:
                 rules[parcel.tenant_id] = rules_for(session, parcel.tenant_id)
-            opening = judge_parcel(
+            to_open = judge_parcel(
                 session,
                 parcel,
                 incidents_by_parcel.get(parcel.id, []),
@@ -158,10 +159,14 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
                 now,
                 counts,
             )
-            if opening is not None:
-                openings.append(opening)
-        stuck_checks.store_check_times(session, [(p.id, p.stuck_check_at) for p in parcels])
-        opened = open_auto_incidents(session, openings, now=now)
+            if to_open is not None:
+                openings.append(to_open)
+        opened = opening.insert_incidents(session, openings, now=now)
+        # every parcel's next check is written while the opened incidents' rows are built
+        moments = [(p.id, p.stuck_check_at) for p in parcels]
+        with stuck_checks.storing_check_times(session, moments):
+            told = opening.tell(opened, now=now)
+        opening.announce(session, told, now=now)
         counts["opened"] += len(opened)
         counts["checked"] += len(parcels)
         return len(parcels) == BATCH

@@ -6,6 +6,10 @@ entries and events are written only for the rows that really went in (another sc
 process may have opened some a moment ago; their reserved numbers are then skipped, as a
 sequence skips numbers). Entries and events go in with one bulk insert each.
 
+Three steps, so that the job can keep the server busy while Python builds rows:
+``insert_incidents`` (the INSERT), ``tell`` (entries and events, built without the
+database) and ``announce`` (their bulk inserts, the subscribers, escalations).
+
 Each incident's payloads are what ``emit`` would store for them, byte for byte, built once:
 the parcel's JSON is encoded once for both events, and views are encoded by pydantic's own
 encoder into text, never first into a tree of dicts that lives until the batch ends.
@@ -53,10 +57,28 @@ class Opening:
     verdict: Verdict
 
 
-def open_auto_incidents(
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """An incident that really went in, with what it was opened for."""
+
+    incident: Incident
+    opening: Opening
+    step: NextStep
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """What a batch's opened incidents say: their first timeline entries and their events."""
+
+    opened: list[Opened]
+    entries: list[dict[str, Any]]
+    events: list[NewEvent]
+
+
+def insert_incidents(
     session: Session, openings: Sequence[Opening], *, now: datetime
-) -> list[Incident]:
-    """Open an automatic incident for each parcel unless one is open already (see above)."""
+) -> list[Opened]:
+    """Reserve the numbers and insert the rows; the incidents that went in, in order."""
     if not openings:
         return []
     numbers = reserve_numbers(session, [o.parcel.tenant_id for o in openings])
@@ -76,25 +98,38 @@ def open_auto_incidents(
                 now=now,
             )
         )
-    opened = insert_ignore_entities(session, Incident, rows)
-    if not opened:
-        return []
-    told = [_told(incident, *steps[incident.id]) for incident in opened]
-    # the first entry of each chain and the events, one bulk insert each: no chain to read,
-    # nothing to lock, and thousands of rows in a tick
-    entries = [_opening_entry(t, now) for t in told]
-    insert_rows(session, TimelineEntry.__table__, entries)  # type: ignore[attr-defined]
-    emit_many(session, [event for t in told for event in _opening_events(t, now)])
-    for t in told:  # presumed lost escalates at once
-        if t.opening.verdict.kind == "presumed_lost":
+    return [
+        Opened(incident, *steps[incident.id])
+        for incident in insert_ignore_entities(session, Incident, rows)
+    ]
+
+
+def tell(opened: Sequence[Opened], *, now: datetime) -> Told:
+    """The first timeline entry and the events of each opened incident, built without the
+    database (the caller may have a statement of its own running meanwhile)."""
+    entries: list[dict[str, Any]] = []
+    events: list[NewEvent] = []
+    for one in opened:
+        details = rule_data(one.opening.verdict, one.opening.parcel)
+        entries.append(_opening_entry(one, details, now))
+        events.extend(_opening_events(one, details, now))
+    return Told(list(opened), entries, events)
+
+
+def announce(session: Session, told: Told, *, now: datetime) -> None:
+    """Write the entries and the events (one bulk insert each: no chain to read, nothing to
+    lock, thousands of rows in a tick), then escalate the presumed lost at once."""
+    insert_rows(session, TimelineEntry.__table__, told.entries)  # type: ignore[attr-defined]
+    emit_many(session, told.events)
+    for one in told.opened:
+        if one.opening.verdict.kind == "presumed_lost":
             escalate_as_lost(
                 session,
-                incident=t.incident,
-                parcel=t.opening.parcel,
-                verdict=t.opening.verdict,
+                incident=one.incident,
+                parcel=one.opening.parcel,
+                verdict=one.opening.verdict,
                 now=now,
             )
-    return opened
 
 
 def encoded_view(view: BaseModel) -> str:
@@ -114,61 +149,43 @@ def _dumps(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), default=json_default)
 
 
-@dataclass(frozen=True, slots=True)
-class _Told:
-    """An incident just opened, with what its entry and its events both say."""
-
-    incident: Incident
-    opening: Opening
-    step: NextStep
-    details: dict[str, object]
-    details_json: str
-    parcel_json: str
-
-
-def _told(incident: Incident, opening: Opening, step: NextStep) -> _Told:
-    """Computed once per incident: the detection details and the parcel's payload."""
-    details = rule_data(opening.verdict, opening.parcel)
-    parcel_json = encoded_view(parcel_view(opening.parcel))
-    return _Told(incident, opening, step, details, _dumps(details), parcel_json)
-
-
-def _opening_entry(told: _Told, now: datetime) -> dict[str, Any]:
+def _opening_entry(opened: Opened, details: dict[str, object], now: datetime) -> dict[str, Any]:
     """The automatic incident's first timeline entry: which rule fired, and its numbers."""
-    incident, step = told.incident, told.step
+    incident, step = opened.incident, opened.step
     return chained_values(
         tenant_id=incident.tenant_id,
         incident_id=incident.id,
         after=None,
         kind="opened",
         actor=SYSTEM,
-        summary=f"{incident.type} incident opened automatically: {told.details['rule']} fired; "
+        summary=f"{incident.type} incident opened automatically: {details['rule']} fired; "
         f"next step: {step.action}",
         now=now,
         data={
             "type": incident.type,
             "source": "auto",
-            "detection": told.details,
+            "detection": details,
             "next_step": step.model_dump(mode="json"),
             "suggested_template": SUGGESTED_TEMPLATES.get(incident.type),
         },
     )
 
 
-def _opening_events(told: _Told, now: datetime) -> list[NewEvent]:
+def _opening_events(opened: Opened, details: dict[str, object], now: datetime) -> list[NewEvent]:
     """The opened incident's events: ``parcel.stuck`` (unless a return or failed attempts,
     which are not silence), then ``incident.opened``. Their payloads are the dicts
     ``{"parcel", "detection"}`` and ``app.incidents.service.incident_event_payload``
     (``{"incident", "parcel"}``) encoded as ``emit`` encodes them, from the parts' text."""
-    incident, parcel = told.incident, told.opening.parcel
+    incident, parcel = opened.incident, opened.opening.parcel
+    parcel_json = encoded_view(parcel_view(parcel))  # in both events: encoded once
     events = []
-    if told.opening.verdict.kind not in AT_ONCE_TYPES:
+    if opened.opening.verdict.kind not in AT_ONCE_TYPES:
         events.append(
             NewEvent(
                 "parcel.stuck",
                 now,
                 parcel.tenant_id,
-                f'{{"parcel":{told.parcel_json},"detection":{told.details_json}}}',
+                f'{{"parcel":{parcel_json},"detection":{_dumps(details)}}}',
                 parcel_id=parcel.id,
                 incident_id=incident.id,
             )
@@ -179,7 +196,7 @@ def _opening_events(told: _Told, now: datetime) -> list[NewEvent]:
             "incident.opened",
             now,
             incident.tenant_id,
-            f'{{"incident":{incident_json},"parcel":{told.parcel_json}}}',
+            f'{{"incident":{incident_json},"parcel":{parcel_json}}}',
             parcel_id=parcel.id,
             incident_id=incident.id,
         )
