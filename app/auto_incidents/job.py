@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from app.auto_incidents import opening
 from app.auto_incidents import service as auto_incidents
+from app.auto_incidents.gc_pause import cycle_collector_paused
 from app.auto_incidents.opening import Opening
 from app.carriers import states as carrier_states
 from app.carriers.models import CarrierState
@@ -123,6 +124,11 @@ def _open_incidents_of(session: Session, parcels: list[Parcel]) -> dict[uuid.UUI
 
 def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
     """One claimed batch in one transaction; False when there was nothing (left) to do."""
+    with cycle_collector_paused():
+        return _tick_batch(ctx, counts)
+
+
+def _tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
     now = ctx.clock()
     with ctx.db.unit_of_work() as session:
         if not try_tick_lock(session, JOB, enabled=ctx.use_tick_lock):
