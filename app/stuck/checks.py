@@ -141,7 +141,8 @@ def storing_check_times(
     their eleven indexes) while the block builds the batch's rows. Until the block ends the
     connection is the pipeline's, so the block must not use the database: a statement there
     raises ``DatabaseBusy`` (on SQLite too, where the UPDATE simply runs first). Each moment
-    goes through ``UTCDateTime`` as an ORM write would.
+    goes through ``UTCDateTime`` as an ORM write would; both arrays travel in psycopg's binary
+    format (its text format escapes every item in Python).
     """
     connection = session.connection()
     dialect = connection.dialect
@@ -181,7 +182,7 @@ def _refuse_statements(*_args: object) -> None:
 
 _STORE_CHECK_TIMES = """
     UPDATE parcels SET stuck_check_at = given.moment
-    FROM unnest(%(ids)s::uuid[], %(moments)s::timestamptz[]) AS given (id, moment)
+    FROM unnest(%(ids)b::uuid[], %(moments)b::timestamptz[]) AS given (id, moment)
     WHERE parcels.id = given.id
 """
 
