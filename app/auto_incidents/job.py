@@ -32,7 +32,11 @@ from app.stuck import checks as stuck_checks
 from app.stuck.rules import rules_for
 from app.stuck.verdict import StuckRule, judge
 
-BATCH = 500
+# parcels per batch (one transaction): each batch's claim scans the index entries its
+# predecessors in the tick left behind, and pays a dozen fixed statements; 1,000 did a tick of
+# 300,000 parcels / 3,000 to open in 10-30% less wall time than 500; a batch then holds its
+# parcels' row locks for about half a second at a million parcels
+BATCH = 1000
 JOB = "detect-stuck"
 # a configured carrier's parcel must have been polled this recently to be judged
 STALE_POLL = timedelta(hours=24)
