@@ -3,7 +3,9 @@
 Set-based: only parcels whose ``stuck_check_at`` has come are read, through its index, so a
 tick with nothing new touches no parcel rows. Parcels of a carrier we cannot currently poll,
 and parcels not polled since their carrier came back, are left alone: silence is not the
-same as not knowing.
+same as not knowing. Every parcel of a batch gets its next check time, and the batch stores
+them all in one statement (``app.stuck.checks.storing_check_times``) rather than one ORM
+UPDATE each, running on the server while the opened incidents' entries and events are built.
 """
 
 from __future__ import annotations
@@ -13,9 +15,13 @@ from collections import Counter
 from datetime import datetime, timedelta
 
 import anyio
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from app.auto_incidents import opening
 from app.auto_incidents import service as auto_incidents
+from app.auto_incidents.gc_pause import cycle_collector_paused
+from app.auto_incidents.opening import Opening
 from app.carriers import states as carrier_states
 from app.carriers.models import CarrierState
 from app.core.jobs import JobContext, run_batches, try_tick_lock
@@ -24,13 +30,23 @@ from app.incidents.timeline import SYSTEM, append_entry
 from app.parcels.models import Parcel
 from app.stuck import checks as stuck_checks
 from app.stuck.rules import rules_for
-from app.stuck.verdict import StuckRule
+from app.stuck.verdict import StuckRule, judge
 
-BATCH = 500
+# parcels per batch (one transaction): each batch's claim scans the index entries its
+# predecessors in the tick left behind, and pays a dozen fixed statements; 1,000 did a tick of
+# 300,000 parcels / 3,000 to open in 10-30% less wall time than 500; a batch then holds its
+# parcels' row locks for about half a second at a million parcels
+BATCH = 1000
 JOB = "detect-stuck"
 # a configured carrier's parcel must have been polled this recently to be judged
 STALE_POLL = timedelta(hours=24)
 RECHECK_UNPOLLED = timedelta(hours=1)
+
+
+def _reschedule(parcel: Parcel, at: datetime | None) -> None:
+    """The parcel's next check time, as the batch's ``store_check_times`` will write it:
+    set on the object as already stored, so no ORM flush writes it a second time."""
+    set_committed_value(parcel, "stuck_check_at", at)
 
 
 def _poll_is_fresh(parcel: Parcel, state: CarrierState | None, now: datetime) -> bool:
@@ -62,10 +78,10 @@ def judge_parcel(
     rules: list[StuckRule],
     now: datetime,
     counts: Counter[str],
-) -> auto_incidents.Opening | None:
+) -> Opening | None:
     """Judge one parcel; escalate or annotate its open incidents, or say what to open."""
-    verdict = stuck_checks.schedule(session, parcel=parcel, now=now, rules=rules)
-    parcel.stuck_check_at = stuck_checks.next_check(verdict)
+    verdict = judge(stuck_checks.facts_of(parcel), now=now, rules=rules)
+    _reschedule(parcel, stuck_checks.next_check(verdict))
     if not verdict.stuck:
         counts["not_stuck"] += 1
         return None
@@ -90,7 +106,7 @@ def judge_parcel(
             _annotate_human_incident(session, incident, summary, now)
         counts["annotated"] += 1
         return None
-    return auto_incidents.Opening(parcel=parcel, verdict=verdict)
+    return Opening(parcel=parcel, verdict=verdict)
 
 
 def _open_incidents_of(session: Session, parcels: list[Parcel]) -> dict[uuid.UUID, list[Incident]]:
@@ -112,6 +128,11 @@ def _open_incidents_of(session: Session, parcels: list[Parcel]) -> dict[uuid.UUI
 
 def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
     """One claimed batch in one transaction; False when there was nothing (left) to do."""
+    with cycle_collector_paused():
+        return _tick_batch(ctx, counts)
+
+
+def _tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
     now = ctx.clock()
     with ctx.db.unit_of_work() as session:
         if not try_tick_lock(session, JOB, enabled=ctx.use_tick_lock):
@@ -130,18 +151,17 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
             return False
         incidents_by_parcel = _open_incidents_of(session, list(parcels))
         rules: dict[uuid.UUID, list[StuckRule]] = {}
-        openings: list[auto_incidents.Opening] = []
+        openings: list[Opening] = []
         for parcel in parcels:
             adapter = ctx.carriers.adapters.get(parcel.carrier)
             polled_by_us = adapter is not None and adapter.configured
             if polled_by_us and not _poll_is_fresh(parcel, states.get(parcel.carrier), now):
-                parcel.stuck_check_at = now + RECHECK_UNPOLLED
-                session.add(parcel)
+                _reschedule(parcel, now + RECHECK_UNPOLLED)
                 counts["waiting_for_poll"] += 1
                 continue
             if parcel.tenant_id not in rules:
                 rules[parcel.tenant_id] = rules_for(session, parcel.tenant_id)
-            opening = judge_parcel(
+            to_open = judge_parcel(
                 session,
                 parcel,
                 incidents_by_parcel.get(parcel.id, []),
@@ -149,9 +169,14 @@ def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
                 now,
                 counts,
             )
-            if opening is not None:
-                openings.append(opening)
-        opened = auto_incidents.open_auto_incidents(session, openings, now=now)
+            if to_open is not None:
+                openings.append(to_open)
+        opened = opening.insert_incidents(session, openings, now=now)
+        # every parcel's next check is written while the opened incidents' rows are built
+        moments = [(p.id, p.stuck_check_at) for p in parcels]
+        with stuck_checks.storing_check_times(session, moments):
+            told = opening.tell(opened, now=now)
+        opening.announce(session, told, now=now)
         counts["opened"] += len(opened)
         counts["checked"] += len(parcels)
         return len(parcels) == BATCH

@@ -10,21 +10,18 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlmodel import Session, col, select
 
 from adapters.base import ScanStatus
 from app.core.calendars import add_business_days
-from app.db.bulk_insert import insert_ignore_rows, insert_rows
 from app.db.upsert import insert_ignore_many
 from app.incidents import service as incidents
 from app.incidents.models import Incident, TimelineEntry
 from app.incidents.schemas import NextStep, TransitionCreate
-from app.incidents.timeline import SYSTEM, append_entry, chained_entry, chained_values
-from app.outbox.events import NewEvent, emit, emit_many
+from app.incidents.timeline import SYSTEM, append_entry, chained_entry
+from app.outbox.events import emit
 from app.parcels.models import Parcel
 from app.parcels.service import carrier_name_of, parcel_payload
 from app.stuck.verdict import Verdict, rule_name
@@ -157,7 +154,7 @@ def next_step_for(verdict: Verdict, parcel: Parcel, now: datetime) -> NextStep:
     )
 
 
-def _rule_data(verdict: Verdict, parcel: Parcel) -> dict[str, object]:
+def rule_data(verdict: Verdict, parcel: Parcel) -> dict[str, object]:
     data: dict[str, object] = {
         "rule": rule_name(verdict),
         "kind": verdict.kind,
@@ -176,66 +173,6 @@ def _rule_data(verdict: Verdict, parcel: Parcel) -> dict[str, object]:
     return data
 
 
-@dataclass(frozen=True, slots=True)
-class Opening:
-    """A parcel detection found stuck with no open incident: what to open for it."""
-
-    parcel: Parcel
-    verdict: Verdict
-
-
-def open_auto_incidents(
-    session: Session, openings: Sequence[Opening], *, now: datetime
-) -> list[Incident]:
-    """Open an automatic incident for each parcel unless one is open already.
-
-    Set-based, because a tick may open thousands: numbers are reserved per tenant in one
-    statement, the rows go in with one ``INSERT ... ON CONFLICT DO NOTHING`` per chunk against
-    the partial unique index, and timeline entries and events are written only for the rows
-    that really went in (another scheduler process may have opened some a moment ago; their
-    reserved numbers are then skipped, as a sequence skips numbers).
-    """
-    if not openings:
-        return []
-    numbers = _reserve_numbers(session, [o.parcel.tenant_id for o in openings])
-    rows, steps = [], {}
-    for opening in openings:
-        parcel, verdict = opening.parcel, opening.verdict
-        step = next_step_for(verdict, parcel, now)
-        incident_id = uuid.uuid4()
-        steps[incident_id] = (opening, step)
-        rows.append(
-            _incident_row(
-                incident_id,
-                parcel,
-                number=next(numbers[parcel.tenant_id]),
-                type=incident_type_for(verdict, parcel),
-                step=step,
-                now=now,
-            )
-        )
-    inserted = insert_ignore_rows(session, Incident.__table__, rows)  # type: ignore[attr-defined]
-    if not inserted:
-        return []
-    opened = list(session.exec(select(Incident).where(col(Incident.id).in_(inserted))))
-    told = [_told(incident, *steps[incident.id]) for incident in opened]
-    # the first entry of each chain and the events, one bulk insert each: no chain to read,
-    # nothing to lock, and thousands of rows in a tick
-    entries = [_opening_entry(t, now) for t in told]
-    insert_rows(session, TimelineEntry.__table__, entries)  # type: ignore[attr-defined]
-    emit_many(session, [event for t in told for event in _opening_events(t, now)])
-    for t in told:  # presumed lost escalates at once
-        if t.opening.verdict.kind == "presumed_lost":
-            escalate_as_lost(
-                session,
-                incident=t.incident,
-                parcel=t.opening.parcel,
-                verdict=t.opening.verdict,
-                now=now,
-            )
-    return opened
-
-
 def open_tracking_error(session: Session, *, parcel: Parcel, now: datetime) -> Incident | None:
     """The carrier keeps failing for this one number: a ``tracking_error`` incident, unless an
     automatic incident of the parcel is open already (then it says nothing new)."""
@@ -247,8 +184,8 @@ def open_tracking_error(session: Session, *, parcel: Parcel, now: datetime) -> I
         due_at=add_business_days(now, 1, parcel.destination_country or parcel.origin_country),
     )
     incident_id = uuid.uuid4()
-    number = next(_reserve_numbers(session, [parcel.tenant_id])[parcel.tenant_id])
-    row = _incident_row(
+    number = next(reserve_numbers(session, [parcel.tenant_id])[parcel.tenant_id])
+    row = incident_row(
         incident_id, parcel, number=number, type="tracking_error", step=step, now=now
     )
     if not insert_ignore_many(session, Incident.__table__, [row]):  # type: ignore[attr-defined]
@@ -281,7 +218,7 @@ def open_tracking_error(session: Session, *, parcel: Parcel, now: datetime) -> I
     return incident
 
 
-def _incident_row(
+def incident_row(
     incident_id: uuid.UUID, parcel: Parcel, *, number: int, type: str, step: NextStep, now: datetime
 ) -> dict[str, object]:
     """An automatic incident's row, for ``INSERT ... ON CONFLICT DO NOTHING``."""
@@ -303,7 +240,7 @@ def _incident_row(
     }
 
 
-def _reserve_numbers(
+def reserve_numbers(
     session: Session, tenant_ids: Sequence[uuid.UUID]
 ) -> dict[uuid.UUID, Iterator[int]]:
     """Consecutive human numbers per tenant, one UPDATE per tenant however many are needed."""
@@ -313,74 +250,6 @@ def _reserve_numbers(
         last = incidents.next_number(session, tenant_id, count=count)
         reserved[tenant_id] = iter(range(last - count + 1, last + 1))
     return reserved
-
-
-@dataclass(frozen=True, slots=True)
-class _Told:
-    """An incident just opened, with what its entry and its events both say."""
-
-    incident: Incident
-    opening: Opening
-    step: NextStep
-    details: dict[str, object]
-    parcel_json: dict[str, Any]
-
-
-def _told(incident: Incident, opening: Opening, step: NextStep) -> _Told:
-    """Computed once per incident: the detection details and the parcel's payload."""
-    details = _rule_data(opening.verdict, opening.parcel)
-    return _Told(incident, opening, step, details, parcel_payload(opening.parcel))
-
-
-def _opening_entry(told: _Told, now: datetime) -> dict[str, Any]:
-    """The automatic incident's first timeline entry: which rule fired, and its numbers."""
-    incident, step = told.incident, told.step
-    return chained_values(
-        tenant_id=incident.tenant_id,
-        incident_id=incident.id,
-        after=None,
-        kind="opened",
-        actor=SYSTEM,
-        summary=f"{incident.type} incident opened automatically: {told.details['rule']} fired; "
-        f"next step: {step.action}",
-        now=now,
-        data={
-            "type": incident.type,
-            "source": "auto",
-            "detection": told.details,
-            "next_step": step.model_dump(mode="json"),
-            "suggested_template": SUGGESTED_TEMPLATES.get(incident.type),
-        },
-    )
-
-
-def _opening_events(told: _Told, now: datetime) -> list[NewEvent]:
-    """The opened incident's events: ``parcel.stuck`` (unless a return or failed attempts,
-    which are not silence), then ``incident.opened``."""
-    incident, parcel = told.incident, told.opening.parcel
-    events = []
-    if told.opening.verdict.kind not in AT_ONCE_TYPES:
-        events.append(
-            NewEvent(
-                "parcel.stuck",
-                now,
-                parcel.tenant_id,
-                {"parcel": told.parcel_json, "detection": told.details},
-                parcel_id=parcel.id,
-                incident_id=incident.id,
-            )
-        )
-    events.append(
-        NewEvent(
-            "incident.opened",
-            now,
-            incident.tenant_id,
-            incidents.incident_event_payload(incident, parcel, now, told.parcel_json),
-            parcel_id=parcel.id,
-            incident_id=incident.id,
-        )
-    )
-    return events
 
 
 def escalate_as_lost(
@@ -430,7 +299,7 @@ def reclassify(
         data={
             "from": previous,
             "to": kind,
-            "detection": _rule_data(verdict, parcel),
+            "detection": rule_data(verdict, parcel),
             "next_step": step.model_dump(mode="json"),
             "suggested_template": SUGGESTED_TEMPLATES.get(kind),
         },

@@ -19,9 +19,9 @@ incidents): one array per column through ``unnest``, for the same reason.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, bindparam, cast, func, insert, select
+from sqlalchemy import Insert, Table, bindparam, cast, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
@@ -29,6 +29,7 @@ from sqlmodel import Session
 from app.db.upsert import insert_ignore_many
 
 Processor = Callable[[Any], Any] | None
+M = TypeVar("M")
 
 
 def _same_columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -78,25 +79,80 @@ def insert_ignore_rows(
     the rows no unique constraint already held.
 
     On PostgreSQL one ``INSERT ... SELECT * FROM unnest(<an array per column>) ON CONFLICT DO
-    NOTHING RETURNING``: its text is the same whatever the number of rows, so psycopg does not
-    rewrite a statement of thousands of placeholders (see above) and PostgreSQL may keep it
-    prepared. Each array's items go through their column's bind processing, as in an INSERT.
+    NOTHING RETURNING`` (see ``_unnest_insert``).
     """
     if not rows:
         return set()
     if session.connection().dialect.name != "postgresql":
         return insert_ignore_many(session, table, [dict(row) for row in rows])
+    statement, values = _unnest_insert(table, rows)
+    primary_key = next(iter(table.primary_key.columns))
+    return set(session.execute(statement.returning(primary_key), values).scalars())
+
+
+def insert_ignore_entities(
+    session: Session, model: type[M], rows: Sequence[Mapping[str, Any]]
+) -> list[M]:
+    """``insert_ignore_rows`` for a mapped class: the objects of the rows that went in, in the
+    rows' order, loaded into the session as a query loads them.
+
+    On PostgreSQL the INSERT returns the stored rows itself (defaults filled in), so no second
+    query reads back thousands of just-written rows by a list of their keys.
+    """
+    if not rows:
+        return []
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    primary_key = next(iter(table.primary_key.columns))
+    if session.connection().dialect.name == "postgresql":
+        statement, values = _unnest_insert(table, rows)
+        loaded = session.scalars(
+            select(model).from_statement(statement.returning(*table.columns)), values
+        ).all()
+    else:
+        inserted = insert_ignore_many(session, table, [dict(row) for row in rows])
+        if not inserted:
+            return []
+        loaded = session.scalars(select(model).where(primary_key.in_(inserted))).all()
+    by_key = {getattr(entity, primary_key.key): entity for entity in loaded}
+    return [by_key[row[primary_key.key]] for row in rows if row[primary_key.key] in by_key]
+
+
+def _unnest_insert(
+    table: Table, rows: Sequence[Mapping[str, Any]]
+) -> tuple[Insert, dict[str, Any]]:
+    """``INSERT ... SELECT ... FROM unnest(<an array per column>) ON CONFLICT DO NOTHING``.
+
+    Its text is the same whatever the number of rows, so psycopg does not rewrite a statement
+    of thousands of placeholders (see above) and PostgreSQL may keep it prepared. A column
+    with the same value in every row (a batch's status, its times) goes as that one value
+    rather than an array of copies: dumping the arrays item by item was most of the client's
+    time in this statement. Arrays and values alike go through their column's bind
+    processing, as in an INSERT.
+    """
     names = _same_columns(table, rows)
-    arrays = (
-        func.unnest(*(cast(bindparam(name), ARRAY(table.c[name].type)) for name in names))
-        .table_valued(*names)
-        .render_derived()
-    )
-    statement = (
-        postgresql.insert(table)
-        .from_select(names, select(*(arrays.c[name] for name in names)))
-        .on_conflict_do_nothing()
-        .returning(next(iter(table.primary_key.columns)))
-    )
-    values = {name: [row[name] for row in rows] for name in names}
-    return set(session.execute(statement, values).scalars())
+    first = rows[0]
+    same = {
+        name
+        for name in names
+        if all(type(row[name]) is type(first[name]) and row[name] == first[name] for row in rows)
+    }
+    varying = [name for name in names if name not in same]
+    values: dict[str, Any] = {name: first[name] for name in same}
+    values.update({name: [row[name] for row in rows] for name in varying})
+    if varying:
+        arrays = (
+            func.unnest(*(cast(bindparam(name), ARRAY(table.c[name].type)) for name in varying))
+            .table_valued(*varying)
+            .render_derived()
+        )
+        given = {name: arrays.c[name] for name in varying}
+        source = select(
+            *(
+                given[name] if name in given else cast(bindparam(name), table.c[name].type)
+                for name in names
+            )
+        )
+    else:  # one row, or all alike: nothing to unnest
+        source = select(*(cast(bindparam(name), table.c[name].type) for name in names))
+    statement = postgresql.insert(table).from_select(names, source).on_conflict_do_nothing()
+    return statement, values

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
-from app.db.bulk_insert import insert_ignore_rows
+from app.db.bulk_insert import insert_ignore_entities, insert_ignore_rows
 from app.db.engine import Database
 from app.incidents.models import Incident
 from tests.factories import FakeClock
@@ -63,3 +63,38 @@ def test_rows_already_held_by_a_unique_index_are_skipped_and_left_out_of_the_ans
 def test_nothing_to_insert_inserts_nothing(db: Database) -> None:
     with db.session() as session:
         assert insert_ignore_rows(session, Incident.__table__, []) == set()  # type: ignore[attr-defined]
+
+
+def test_the_objects_of_the_rows_that_went_in_come_back_in_the_rows_order(
+    db: Database, clock: FakeClock
+) -> None:
+    tenant = tenant_id(db)
+    parcels = make_parcels(db, tenant, 4, clock.now)
+    held = _incident(tenant, parcels[0], 1, clock.now)
+    with db.session() as session:
+        insert_ignore_rows(session, Incident.__table__, [held])  # type: ignore[attr-defined]
+        session.commit()
+
+    # the same times in every row (sent once), a second open one for the first parcel (skipped)
+    rows = [_incident(tenant, parcel, 10 - i, clock.now) for i, parcel in enumerate(parcels)]
+    with db.session() as session:
+        opened = insert_ignore_entities(session, Incident, rows)
+        assert [i.id for i in opened] == [row["id"] for row in rows[1:]]
+        assert all(session.get(Incident, i.id) is i for i in opened)  # loaded, not copied
+        assert [(i.number, i.status, i.resolution) for i in opened] == [
+            (9, "open", None),
+            (8, "open", None),
+            (7, "open", None),
+        ]
+        assert all(i.detected_at == clock.now for i in opened)
+        session.commit()
+
+    with db.session() as session:
+        stored = session.exec(select(Incident).order_by(col(Incident.number))).all()
+    assert [i.number for i in stored] == [1, 7, 8, 9]
+    assert [i.next_step_action for i in stored] == [None, None, "Call the carrier (8)", None]
+
+
+def test_no_rows_give_no_objects(db: Database) -> None:
+    with db.session() as session:
+        assert insert_ignore_entities(session, Incident, []) == []

@@ -76,6 +76,7 @@ def test_emit_many_stores_what_emit_stores_and_fans_each_event_out(
 
     with db.session() as session:  # one emit each, looked at, then undone
         for new in wanted:
+            assert isinstance(new.payload, dict)
             emit(
                 session,
                 type=new.type,
@@ -119,3 +120,14 @@ def test_emit_many_of_nothing_writes_nothing(db: Database) -> None:
         session.commit()
     with db.session() as session:
         assert _stored(session) == []
+
+
+def test_a_payload_given_as_text_is_stored_as_that_text(db: Database, clock: FakeClock) -> None:
+    tenant = tenant_id(db)
+    [parcel] = make_parcels(db, tenant, 1, clock.now)
+    text = '{"parcel":{"id":"' + str(parcel) + '"},"detection":{"n":1}}'
+    with db.session() as session:
+        emit_many(session, [NewEvent("parcel.stuck", clock.now, tenant, text, parcel_id=parcel)])
+        session.commit()
+    with db.session() as session:
+        assert [e.payload for e in session.exec(select(Event))] == [text]
