@@ -79,7 +79,10 @@ class Settings(BaseSettings):
         300, ge=1, description="How often the overdue-next-step job ticks."
     )
     poll_claim_size: int = Field(
-        500, ge=1, description="Parcels one poll claim takes (then fetched in carrier batches)."
+        500,
+        ge=1,
+        description="Parcels one poll claim takes, rounded up to whole carrier calls (then "
+        "fetched in carrier batches).",
     )
     poll_lease_seconds: int = Field(
         300, ge=10, description="A claimed parcel is left alone by other processes this long."

@@ -65,8 +65,15 @@ _QUERY_COLUMNS = (
 )
 
 
-def lease_due(ctx: JobContext, *, carrier: str) -> list[Leased]:
-    """Lease up to ``poll_claim_size`` due parcels of ``carrier`` that nobody else holds.
+def claim_size(ctx: JobContext, batch_size: int) -> int:
+    """``poll_claim_size`` rounded up to whole carrier calls: a page of 500 FedEx numbers (30 a
+    call) made 16 full calls and one of 20, so 10,000 parcels took 340 calls instead of 334."""
+    per_call = max(1, batch_size)
+    return -(-ctx.settings.poll_claim_size // per_call) * per_call
+
+
+def lease_due(ctx: JobContext, *, carrier: str, batch_size: int = 1) -> list[Leased]:
+    """Lease up to ``claim_size`` due parcels of ``carrier`` that nobody else holds.
 
     One statement: the due rows are picked (skipping rows another poller has locked),
     leased and returned at once, soonest due first.
@@ -81,7 +88,7 @@ def lease_due(ctx: JobContext, *, carrier: str) -> list[Leased]:
             or_(col(Parcel.poll_lease_until).is_(None), col(Parcel.poll_lease_until) < now),
         )
         .order_by(col(Parcel.next_poll_at))
-        .limit(ctx.settings.poll_claim_size)
+        .limit(claim_size(ctx, batch_size))
         .with_for_update(skip_locked=True)
     )
     lease = (
@@ -155,7 +162,9 @@ async def poll_carrier(ctx: JobContext, adapter: CarrierAdapter, deadline: float
     flow = Pipeline(ctx, adapter)
     try:
         while ctx.monotonic() < deadline:
-            leased = await anyio.to_thread.run_sync(lambda: lease_due(ctx, carrier=adapter.code))
+            leased = await anyio.to_thread.run_sync(
+                lambda: lease_due(ctx, carrier=adapter.code, batch_size=flow.size)
+            )
             if not leased:
                 break
             flow.counts["claimed"] += len(leased)

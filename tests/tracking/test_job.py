@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from app.core.settings import Settings
 from app.db.engine import Database
+from app.db.types import utcnow
 from tests.factories import ApiClient, FakeClock, register_parcel
 from tests.jobs import (
     run_job,
@@ -135,3 +137,17 @@ def test_a_lease_keeps_other_pollers_off_a_claimed_parcel(
     assert lease_due(context, carrier="sandbox") == []  # leased by the first call
     clock.advance(minutes=6)  # the lease (5 minutes) expired: a crashed poller loses nothing
     assert len(lease_due(context, carrier="sandbox")) == 1
+
+
+def test_a_claim_is_a_whole_number_of_carrier_calls(db: Database, settings: Settings) -> None:
+    """500 FedEx numbers (30 a call) would end in a call of 20: the claim takes 510."""
+    from app.core.carrier_hub import CarrierHub
+    from app.core.jobs import JobContext
+    from app.tracking.job import claim_size
+
+    context = JobContext(db=db, carriers=CarrierHub({}), settings=settings, clock=utcnow)
+    assert settings.poll_claim_size == 500
+    assert claim_size(context, 30) == 510
+    assert claim_size(context, 1) == 500
+    assert claim_size(context, 50) == 500
+    assert claim_size(context, 0) == 500
