@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 from sqlalchemy import event
-from starlette.routing import BaseRoute
 
 from app.api.one_thread import OneThreadRoute
 from app.db.engine import Database
+from tests.api.routes import every_route
 from tests.factories import ApiClient, open_incident, register_parcel
 
 
@@ -85,19 +84,9 @@ def test_a_handler_that_refuses_rolls_back_in_its_own_thread(api: ApiClient, db:
     assert len({thread for _, thread in seen}) == 1
 
 
-def api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
-    """Every API route, inside included routers too (FastAPI keeps those as they were built)."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            yield from api_routes(included.routes)
-
-
 def test_every_api_route_runs_in_one_thread(app: FastAPI) -> None:
     """A new router that forgets ``route_class=OneThreadRoute`` fails here."""
-    under_v1 = [route for route in api_routes(app.routes) if route.path.startswith("/v1")]
+    under_v1 = [route for route in every_route(app.routes) if route.path.startswith("/v1")]
 
     assert len(under_v1) > 50
     assert [r.path for r in under_v1 if not isinstance(r, OneThreadRoute)] == []

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlmodel import select
-from starlette.routing import BaseRoute, Mount
 
 from app.api.deps import SessionDep, get_session
 from app.api.request_unit import NoUnitOfWork, UnitOfWorkRoute
@@ -19,19 +15,8 @@ from app.core.models import Tenant
 from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
 from app.incidents.models import Incident
+from tests.api.routes import every_route
 from tests.factories import ApiClient, register_parcel
-
-
-def every_route(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
-    """Every API route of the service, inside included routers and the mounted desk too."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        included = getattr(route, "original_router", None)
-        if included is not None:
-            yield from every_route(included.routes)
-        if isinstance(route, Mount) and isinstance(route.app, FastAPI):
-            yield from every_route(route.app.routes)
 
 
 def asks_for_a_session(dependant: Dependant) -> bool:
