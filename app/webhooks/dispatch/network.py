@@ -30,13 +30,22 @@ import httpcore
 HIGH_WATER = 256 * 1024  # stop reading from the socket while this much waits to be read
 
 
+# httpcore's names for what it asks a stream, and the transport's names for them
+_TRANSPORT_INFO = {
+    "ssl_object": "ssl_object",
+    "client_addr": "sockname",
+    "server_addr": "peername",
+    "socket": "socket",
+}
+
+
 @contextmanager
 def _mapped(timeout: type[Exception], other: type[Exception]) -> Iterator[None]:
     try:
         yield
     except TimeoutError as exc:
         raise timeout(str(exc) or "timed out") from exc
-    except (OSError, ssl.SSLError, ConnectionError) as exc:
+    except OSError as exc:  # ssl.SSLError and ConnectionError among them
         raise other(str(exc) or type(exc).__name__) from exc
 
 
@@ -168,12 +177,7 @@ class AsyncioStream(httpcore.AsyncNetworkStream):
     def get_extra_info(self, info: str) -> Any:
         if info == "is_readable":
             return bool(self._arrivals.buffer) or self._arrivals.closed
-        name = {
-            "ssl_object": "ssl_object",
-            "client_addr": "sockname",
-            "server_addr": "peername",
-            "socket": "socket",
-        }.get(info)
+        name = _TRANSPORT_INFO.get(info)
         return None if name is None else self._transport.get_extra_info(name)
 
 
