@@ -28,12 +28,14 @@ from app.core.settings import Settings, get_settings
 from app.core.tenancy import ensure_bootstrap_key
 from app.db.engine import Database
 from app.db.migrate import head_revision, upgrade_to_head
+from app.db.reads import AsyncReads
 from app.db.types import utcnow
 from app.desk.app import MOUNT as DESK_MOUNT
 from app.desk.app import build_desk
 from app.dispute_pack import router as dispute_pack
 from app.evidence import router as evidence
 from app.incidents import router as incidents
+from app.incidents.reading import IncidentReader
 from app.notify import rules_router as notice_rules
 from app.notify import sender_router
 from app.notify.notices import router as notices
@@ -114,6 +116,7 @@ def create_app(
 
     rate_limits = RateLimits.from_settings(settings)
     authenticator = Authenticator(db, remember_seconds=settings.api_key_cache_seconds, clock=clock)
+    reads = AsyncReads(db.url) if db.dialect == "postgresql" else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -121,6 +124,8 @@ def create_app(
         announce(settings)
         await anyio.to_thread.run_sync(_prepare_database, db, settings, clock)
         app.state.carriers = carrier_hub()  # built here: its HTTP clients live on this loop
+        if reads is not None:
+            await reads.open()  # on this loop too: its connections are asyncio ones
         scheduler = None
         if settings.scheduler == "embedded":
             context = JobContext(db=db, carriers=app.state.carriers, settings=settings, clock=clock)
@@ -132,6 +137,8 @@ def create_app(
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             await app.state.carriers.aclose()
+            if reads is not None:
+                await reads.close()
             if rate_limits is not None:
                 await rate_limits.aclose()
             if database is None:
@@ -148,6 +155,7 @@ def create_app(
     app.state.settings = settings
     app.state.db = db
     app.state.authenticator = authenticator
+    app.state.incident_reader = IncidentReader(db, reads)
     app.state.clock = clock
     app.state.schema_head = head_revision()
     app.add_middleware(

@@ -29,6 +29,7 @@ from adapters.base import (
     CarrierUnavailable,
 )
 from app.core.errors import AppError, problem_response
+from app.db.reads import DatabaseUnavailable
 
 logger = logging.getLogger("app.core.errors")
 DATABASE_RETRY_AFTER_SECONDS = 5
@@ -91,6 +92,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         logger.warning(
             "database unavailable on %s %s: %s", request.method, request.url.path, exc.orig
         )
+        return database_unavailable()
+
+    @app.exception_handler(DatabaseUnavailable)
+    async def _reads_unavailable(request: Request, exc: DatabaseUnavailable) -> JSONResponse:
+        """The same, for a read on the event loop's own connections (``app.db.reads``)."""
+        logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
         return database_unavailable()
 
     @app.exception_handler(Exception)

@@ -49,10 +49,10 @@ def test_a_read_runs_its_queries_and_its_commit_in_one_worker_thread(
 ) -> None:
     parcel = register_parcel(api)
     incident = open_incident(api, parcel_id=parcel["id"]).json()
-    api.get(f"/v1/incidents/{incident['id']}")  # the key is remembered from here on
+    api.get(f"/v1/incidents/{incident['id']}/timeline")  # the key is remembered from here on
 
     with threads_touching_the_database(db) as seen:
-        response = api.get(f"/v1/incidents/{incident['id']}")
+        response = api.get(f"/v1/incidents/{incident['id']}/timeline")
 
     assert response.status_code == 200
     assert [what for what, _ in seen][-1] in ("commit", "rollback")
@@ -76,7 +76,7 @@ def test_a_handler_that_refuses_rolls_back_in_its_own_thread(api: ApiClient, db:
     api.get("/v1/parcels")  # the key is remembered from here on
 
     with threads_touching_the_database(db) as seen:
-        missing = api.get("/v1/incidents/00000000-0000-0000-0000-000000000000")
+        missing = api.get("/v1/incidents/00000000-0000-0000-0000-000000000000/timeline")
 
     assert missing.status_code == 404
     assert [what for what, _ in seen][-1] == "rollback"

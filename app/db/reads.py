@@ -1,0 +1,108 @@
+"""Read-only PostgreSQL connections on the event loop, for the hottest reads.
+
+A read through the ORM in a worker thread costs about a millisecond of CPU before the query
+reaches the database: the session and its transaction (BEGIN and COMMIT, two more round
+trips), SQLAlchemy's result machinery, psycopg describing every column again, and the thread
+hops with their fights over the GIL. A storefront polling ``GET /v1/incidents/{id}`` pays it
+on every call. These connections are psycopg's own asyncio ones, pooled by psycopg-pool:
+
+- **autocommit**, so a read is one round trip: no BEGIN, no COMMIT. PostgreSQL's default
+  READ COMMITTED takes a snapshot per statement anyway, so one statement sees exactly what it
+  saw inside a transaction;
+- **read-only** (``default_transaction_read_only``), so PostgreSQL itself refuses a write
+  sent through them by mistake;
+- **awaited on the loop**: no worker thread.
+
+Rows come back as plain tuples; ``app.db.detached`` turns them into the same model instances
+the ORM would have loaded. Only PostgreSQL has them: on SQLite, reads stay in the session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from sqlalchemy.engine import make_url
+
+# A read holds its connection for one round trip, so a few serve a whole worker; beyond them
+# a read waits for one on the loop (no thread is held), up to the timeout.
+READ_POOL_SIZE = 4
+READ_POOL_TIMEOUT_SECONDS = 30.0
+
+
+class Fetched(NamedTuple):
+    row: tuple[Any, ...]
+    type_codes: tuple[int, ...]  # PostgreSQL's type OID of each column
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database could not answer a read (down, restarting, or no connection in time)."""
+
+
+def libpq_conninfo(url: str) -> str:
+    """A SQLAlchemy ``postgresql+psycopg://`` URL as the plain URL libpq takes."""
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class AsyncReads:
+    """A small pool of autocommit, read-only connections, opened with the app's lifespan."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        size: int = READ_POOL_SIZE,
+        timeout: float = READ_POOL_TIMEOUT_SECONDS,
+    ) -> None:
+        self.pool = AsyncConnectionPool(
+            libpq_conninfo(url),
+            min_size=1,
+            max_size=size,
+            timeout=timeout,
+            open=False,
+            kwargs={"autocommit": True, "options": "-c default_transaction_read_only=on"},
+        )
+
+    async def open(self) -> None:
+        """Start the pool without waiting for a connection: a database that is down at
+        start answers each read with ``DatabaseUnavailable`` instead of failing the start."""
+        await self.pool.open(wait=False)
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    async def fetch_one(self, sql: str, params: Mapping[str, Any]) -> Fetched | None:
+        """The first row of ``sql`` with its columns' types; psycopg prepares a statement it
+        sees repeatedly.
+
+        A pooled connection the database dropped (a restart, a failover) fails its next
+        statement; that read is tried once more on a fresh connection, which is safe for a
+        read. A second failure is ``DatabaseUnavailable``.
+        """
+        for attempt in (1, 2):
+            try:
+                return await self._fetch_one(sql, params)
+            except psycopg.OperationalError as exc:
+                if attempt == 2 or not _connection_lost(exc):
+                    raise DatabaseUnavailable(str(exc)) from exc
+            except PoolTimeout as exc:
+                raise DatabaseUnavailable(str(exc)) from exc
+        raise AssertionError("unreachable")
+
+    async def _fetch_one(self, sql: str, params: Mapping[str, Any]) -> Fetched | None:
+        async with self.pool.connection() as connection:
+            cursor = await connection.execute(sql, params)
+            row = await cursor.fetchone()
+            result = cursor.pgresult
+            if row is None or result is None:
+                return None
+            # the type OIDs straight from libpq: ``cursor.description`` would build a Column
+            # object per column on every call
+            return Fetched(row, tuple(result.ftype(i) for i in range(result.nfields)))
+
+
+def _connection_lost(exc: psycopg.OperationalError) -> bool:
+    """The connection broke (the pool replaces it), as opposed to a refused statement."""
+    return exc.sqlstate is None or exc.sqlstate.startswith(("08", "57P"))

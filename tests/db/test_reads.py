@@ -1,0 +1,96 @@
+"""The event loop's read connections (``app.db.reads``): read-only, one statement each, and
+honest about a database that is not there."""
+
+from __future__ import annotations
+
+import socket
+
+import anyio
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from app.db.engine import Database
+from app.db.reads import AsyncReads, DatabaseUnavailable
+
+
+@pytest.fixture
+def postgres(db: Database) -> Database:
+    if db.dialect != "postgresql":
+        pytest.skip("the read pool is PostgreSQL's; on SQLite reads stay in the session")
+    return db
+
+
+def a_closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_read_answers_with_its_row(postgres: Database) -> None:
+    async def read() -> tuple[object, ...]:
+        reads = AsyncReads(postgres.url)
+        await reads.open()
+        try:
+            fetched = await reads.fetch_one(
+                "SELECT current_setting('transaction_read_only'), %(n)s::int + 1", {"n": 41}
+            )
+        finally:
+            await reads.close()
+        assert fetched is not None
+        return fetched.row
+
+    assert anyio.run(read) == ("on", 42)
+
+
+def test_the_read_connections_refuse_writes(postgres: Database) -> None:
+    async def write() -> None:
+        reads = AsyncReads(postgres.url)
+        await reads.open()
+        try:
+            await reads.fetch_one("CREATE TABLE written_by_a_read (id int)", {})
+        finally:
+            await reads.close()
+
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        anyio.run(write)
+
+
+def test_a_connection_the_database_dropped_is_replaced_for_the_same_read(
+    postgres: Database,
+) -> None:
+    async def around_a_drop() -> tuple[int, int]:
+        reads = AsyncReads(postgres.url, size=1)
+        await reads.open()
+        try:
+            before = await reads.fetch_one("SELECT pg_backend_pid()", {})
+            assert before is not None
+            with postgres.engine.begin() as conn:  # what a restart does to that connection
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": before.row[0]})
+            after = await reads.fetch_one("SELECT pg_backend_pid()", {})
+            assert after is not None
+            return before.row[0], after.row[0]
+        finally:
+            await reads.close()
+
+    dropped, replacement = anyio.run(around_a_drop)
+
+    assert replacement != dropped
+
+
+def test_a_database_that_is_not_there_is_unavailable_within_the_timeout(
+    postgres: Database,
+) -> None:
+    async def read() -> None:
+        reads = AsyncReads(
+            f"postgresql+psycopg://postgres@127.0.0.1:{a_closed_port()}/test", timeout=1
+        )
+        await reads.open()
+        try:
+            with anyio.fail_after(10):
+                await reads.fetch_one("SELECT 1", {})
+        finally:
+            await reads.close()
+
+    with pytest.raises(DatabaseUnavailable):
+        anyio.run(read)
