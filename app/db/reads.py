@@ -19,11 +19,12 @@ the ORM would have loaded. Only PostgreSQL has them: on SQLite, reads stay in th
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, PoolClosed, PoolTimeout
 from sqlalchemy.engine import make_url
 
 # A read holds its connection for one round trip, so a few serve a whole worker; beyond them
@@ -47,7 +48,13 @@ def libpq_conninfo(url: str) -> str:
 
 
 class AsyncReads:
-    """A small pool of autocommit, read-only connections, opened with the app's lifespan."""
+    """A small pool of autocommit, read-only connections per event loop, open while the app's
+    lifespan runs on that loop.
+
+    An asyncio connection belongs to the loop that opened it. A server has one loop, but an
+    app may be started again, or twice at once on two loops (as the tests do), so each
+    lifespan opens a pool of its own and closes it; a closed pool cannot be reopened.
+    """
 
     def __init__(
         self,
@@ -56,22 +63,35 @@ class AsyncReads:
         size: int = READ_POOL_SIZE,
         timeout: float = READ_POOL_TIMEOUT_SECONDS,
     ) -> None:
-        self.pool = AsyncConnectionPool(
-            libpq_conninfo(url),
+        self.conninfo = libpq_conninfo(url)
+        self.size, self.timeout = size, timeout
+        self._pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
+
+    def is_open(self) -> bool:
+        """Whether this loop has its pool (call it on the loop)."""
+        return asyncio.get_running_loop() in self._pools
+
+    async def open(self) -> None:
+        """Start this loop's pool without waiting for a connection: a database that is down
+        at start answers each read with ``DatabaseUnavailable`` instead of failing the start."""
+        loop = asyncio.get_running_loop()
+        if loop in self._pools:
+            return
+        pool = AsyncConnectionPool(
+            self.conninfo,
             min_size=1,
-            max_size=size,
-            timeout=timeout,
+            max_size=self.size,
+            timeout=self.timeout,
             open=False,
             kwargs={"autocommit": True, "options": "-c default_transaction_read_only=on"},
         )
-
-    async def open(self) -> None:
-        """Start the pool without waiting for a connection: a database that is down at
-        start answers each read with ``DatabaseUnavailable`` instead of failing the start."""
-        await self.pool.open(wait=False)
+        self._pools[loop] = pool
+        await pool.open(wait=False)
 
     async def close(self) -> None:
-        await self.pool.close()
+        pool = self._pools.pop(asyncio.get_running_loop(), None)
+        if pool is not None:
+            await pool.close()
 
     async def fetch_one(self, sql: str, params: Mapping[str, Any]) -> Fetched | None:
         """The first row of ``sql`` with its columns' types; psycopg prepares a statement it
@@ -92,7 +112,10 @@ class AsyncReads:
         raise AssertionError("unreachable")
 
     async def _fetch_one(self, sql: str, params: Mapping[str, Any]) -> Fetched | None:
-        async with self.pool.connection() as connection:
+        pool = self._pools.get(asyncio.get_running_loop())
+        if pool is None:
+            raise PoolClosed("no read pool on this loop (the app's lifespan opens it)")
+        async with pool.connection() as connection:
             cursor = await connection.execute(sql, params)
             row = await cursor.fetchone()
             result = cursor.pgresult

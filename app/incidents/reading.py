@@ -71,7 +71,7 @@ class IncidentReader:
 
         Raises ``DatabaseUnavailable`` (the read pool) or SQLAlchemy's ``OperationalError``
         (the session) when the database cannot answer."""
-        if self.reads is None or self.reads.pool.closed:
+        if self.reads is None or not self.reads.is_open():
             return await anyio.to_thread.run_sync(self.view_in_session, tenant_id, incident_id, now)
         fetched = await self.reads.fetch_one(
             self.sql, {"incident_id": incident_id, "tenant_id": tenant_id}
