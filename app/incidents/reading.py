@@ -15,7 +15,6 @@ from datetime import datetime
 from typing import Any
 
 import anyio
-from fastapi import Request
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -35,11 +34,6 @@ def _table(model: type[Any]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
-
-
-async def get_incident_reader(request: Request) -> IncidentReader:
-    reader: IncidentReader = request.app.state.incident_reader
-    return reader
 
 
 class IncidentReader:
