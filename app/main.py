@@ -16,6 +16,7 @@ from app.api.authentication import Authenticator
 from app.api.deps import refuse_nul
 from app.api.gate import BodyCaps, RequestGate
 from app.api.idempotency.middleware import IdempotencyMiddleware
+from app.api.one_thread import set_request_threads
 from app.api.openapi import install_problem_docs
 from app.api.problems import UnexpectedErrorMiddleware, install_problem_handlers
 from app.api.rate_limits import RateLimits, warn_if_unshared
@@ -121,6 +122,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         warn_if_unshared(settings)
+        set_request_threads(settings.request_threads)  # on the loop the requests run on
         announce(settings)
         await anyio.to_thread.run_sync(_prepare_database, db, settings, clock)
         app.state.carriers = carrier_hub()  # built here: its HTTP clients live on this loop

@@ -22,11 +22,13 @@ from collections.abc import Callable
 from typing import Any
 
 import anyio
+from anyio.lowlevel import RunVar
 from fastapi import Response
 from pydantic import BaseModel
 from sqlmodel import SQLModel
 
 from app.api.request_unit import UnitOfWorkRoute, finish_request_unit, is_request_unit
+from app.core.settings import Settings
 
 
 def _needs_no_session(answer: Any) -> bool:
@@ -52,12 +54,37 @@ def _call_then_finish(handler: Callable[..., Any], arguments: dict[str, Any]) ->
     return answer
 
 
+# How many handlers run at once, per event loop (``RT_REQUEST_THREADS``; the lifespan sets it).
+# A request past them waits its turn on the loop, in order, instead of in a thread of its own
+# fighting the others for the GIL: with 40 threads for 32 connections a POST cost ~230 context
+# switches and its p99 was about 1 s; with 8, ~150 and 0.6-0.7 s (bench/api.py's load).
+DEFAULT_REQUEST_THREADS: int = Settings.model_fields["request_threads"].default
+_request_threads: RunVar[anyio.CapacityLimiter] = RunVar("rt_request_threads")
+
+
+def set_request_threads(count: int) -> None:
+    """Let ``count`` handlers run at once on this event loop (call it on the loop)."""
+    _request_threads.set(anyio.CapacityLimiter(count))
+
+
+def request_threads() -> anyio.CapacityLimiter:
+    """This loop's limit on handlers running at once (the default where none was set)."""
+    try:
+        return _request_threads.get()
+    except LookupError:
+        set_request_threads(DEFAULT_REQUEST_THREADS)
+        return _request_threads.get()
+
+
 def in_one_thread(handler: Callable[..., Any]) -> Callable[..., Any]:
-    """``handler`` (a plain function) as a coroutine that runs it and its commit in one thread."""
+    """``handler`` (a plain function) as a coroutine that runs it and its commit in one thread,
+    once one of the loop's ``request_threads()`` is free."""
 
     @functools.wraps(handler)  # FastAPI reads the parameters through __wrapped__
     async def run(**arguments: Any) -> Any:
-        return await anyio.to_thread.run_sync(_call_then_finish, handler, arguments)
+        return await anyio.to_thread.run_sync(
+            _call_then_finish, handler, arguments, limiter=request_threads()
+        )
 
     return run
 

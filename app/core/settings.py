@@ -217,6 +217,14 @@ class Settings(BaseSettings):
         description="Failed authentications in any 60 seconds from one client address, or with "
         "one key prefix, before further attempts get 429 unchecked. 0 = no throttle.",
     )
+    request_threads: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description="API handlers that run at once per worker process, each in a thread with "
+        "a database connection; further requests wait their turn in order. Keep it at or "
+        "below the connection pool (10).",
+    )
     api_key_cache_seconds: float = Field(
         5,
         ge=0,

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from sqlalchemy import event
 
-from app.api.one_thread import OneThreadRoute
+from app.api.one_thread import (
+    OneThreadRoute,
+    in_one_thread,
+    request_threads,
+    set_request_threads,
+)
+from app.core.settings import Settings
 from app.db.engine import Database
 from tests.api.routes import every_route
 from tests.factories import ApiClient, open_incident, register_parcel
@@ -90,3 +98,44 @@ def test_every_api_route_runs_in_one_thread(app: FastAPI) -> None:
 
     assert len(under_v1) > 50
     assert [r.path for r in under_v1 if not isinstance(r, OneThreadRoute)] == []
+
+
+def test_no_more_handlers_run_at_once_than_the_loop_allows() -> None:
+    """``RT_REQUEST_THREADS``: the rest wait their turn on the loop, and all are answered."""
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def handler(n: int) -> int:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return n
+
+    async def twelve_requests() -> list[int]:
+        set_request_threads(3)
+        run = in_one_thread(handler)
+        answers: list[int] = []
+
+        async def one(n: int) -> None:
+            answers.append(await run(n=n))
+
+        async with anyio.create_task_group() as group:
+            for n in range(12):
+                group.start_soon(one, n)
+        return answers
+
+    answers = anyio.run(twelve_requests)
+
+    assert sorted(answers) == list(range(12))
+    assert most == 3
+
+
+def test_the_default_is_the_settings_default() -> None:
+    async def limit() -> float:
+        return request_threads().total_tokens
+
+    assert anyio.run(limit) == Settings().request_threads == 8
