@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 # a read waits for one on the loop (no thread is held), up to the timeout.
 READ_POOL_SIZE = 4
 READ_POOL_TIMEOUT_SECONDS = 30.0
+APPLICATION_NAME = "rt-reads"  # how they show in pg_stat_activity
 
 
 class Fetched(NamedTuple):
@@ -83,7 +84,11 @@ class AsyncReads:
             max_size=self.size,
             timeout=self.timeout,
             open=False,
-            kwargs={"autocommit": True, "options": "-c default_transaction_read_only=on"},
+            kwargs={
+                "autocommit": True,
+                "options": "-c default_transaction_read_only=on",
+                "application_name": APPLICATION_NAME,
+            },
         )
         self._pools[loop] = pool
         await pool.open(wait=False)

@@ -33,14 +33,16 @@ def test_a_read_answers_with_its_row(postgres: Database) -> None:
         await reads.open()
         try:
             fetched = await reads.fetch_one(
-                "SELECT current_setting('transaction_read_only'), %(n)s::int + 1", {"n": 41}
+                "SELECT current_setting('transaction_read_only'),"
+                " current_setting('application_name'), %(n)s::int + 1",
+                {"n": 41},
             )
         finally:
             await reads.close()
         assert fetched is not None
         return fetched.row
 
-    assert anyio.run(read) == ("on", 42)
+    assert anyio.run(read) == ("on", "rt-reads", 42)
 
 
 def test_the_read_connections_refuse_writes(postgres: Database) -> None:
