@@ -3,32 +3,13 @@ active keys are remembered, and never past the bound (``app.api.authentication``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
 import anyio
-from sqlalchemy import event
 
 from app.api.authentication import Authenticator
 from app.core.tenancy import Principal, hash_key
 from app.db.engine import Database
 from tests.factories import FakeClock, new_api_key, revoke_api_key
-
-
-@contextmanager
-def key_lookups(db: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "api_keys" in statement.lower():
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
+from tests.statements import statements_sent
 
 
 def principal_of(authenticator: Authenticator, secret: str) -> Principal | None:
@@ -41,7 +22,7 @@ def test_a_key_is_looked_up_once_then_remembered_until_the_bound(
     secret = new_api_key(db, tenant="acme", name="storefront")
     authenticator = Authenticator(db, remember_seconds=5, clock=clock)
 
-    with key_lookups(db) as lookups:
+    with statements_sent(db, containing="api_keys") as lookups:
         first = principal_of(authenticator, secret)
         clock.advance(seconds=4.9)
         again = principal_of(authenticator, secret)
@@ -73,7 +54,7 @@ def test_unknown_and_revoked_keys_are_never_remembered(db: Database, clock: Fake
     revoke_api_key(db, secret)
     authenticator = Authenticator(db, remember_seconds=5, clock=clock)
 
-    with key_lookups(db) as lookups:
+    with statements_sent(db, containing="api_keys") as lookups:
         assert principal_of(authenticator, secret) is None
         assert principal_of(authenticator, "rt_" + "x" * 43) is None
         assert principal_of(authenticator, "rt_" + "x" * 43) is None
@@ -86,7 +67,7 @@ def test_zero_seconds_looks_every_request_up(db: Database, clock: FakeClock) -> 
     secret = new_api_key(db, tenant="acme")
     authenticator = Authenticator(db, remember_seconds=0, clock=clock)
 
-    with key_lookups(db) as lookups:
+    with statements_sent(db, containing="api_keys") as lookups:
         principal_of(authenticator, secret)
         principal_of(authenticator, secret)
 

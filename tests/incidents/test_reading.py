@@ -5,15 +5,11 @@ from __future__ import annotations
 
 import socket
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal
-from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 from sqlmodel import select
 
 from app.core.tenancy import ensure_tenant
@@ -23,21 +19,7 @@ from app.incidents.models import Incident
 from app.incidents.reading import IncidentReader
 from app.people.service import create_user
 from tests.factories import START, UPS_NUMBERS, ApiClient, FakeClock, open_incident, register_parcel
-
-
-@contextmanager
-def statements_in_sessions(db: Database) -> Iterator[list[str]]:
-    """Every statement sent through the ORM's engine while the block runs."""
-    seen: list[str] = []
-
-    def statement(_conn: Any, _cursor: Any, sql: str, *_: Any) -> None:
-        seen.append(sql)
-
-    event.listen(db.engine, "before_cursor_execute", statement)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", statement)
+from tests.statements import statements_sent
 
 
 def an_agent(db: Database, *, tenant: str) -> None:
@@ -111,7 +93,7 @@ def test_the_read_pool_answers_what_the_session_would(
     assert tenant_id is not None
 
     for incident_id in ids:
-        with statements_in_sessions(db) as through_the_orm:
+        with statements_sent(db) as through_the_orm:
             answer = api.get(f"/v1/incidents/{incident_id}")
         view, etag = reader.view_in_session(tenant_id, uuid.UUID(incident_id), clock())
 

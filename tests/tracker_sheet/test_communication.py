@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 from sqlmodel import select
 
 from app.core.models import Tenant
@@ -16,6 +12,7 @@ from app.incidents import queries as incident_queries
 from app.tracker_sheet.columns import COLUMNS
 from app.tracker_sheet.exporter import sheet_pages
 from tests.factories import START, ApiClient, FakeClock, open_incident, register_parcel
+from tests.statements import statements_sent
 from tests.tracker_sheet.fixtures import read_csv
 
 HOLIDAY = {"holiday_name": "Spring Festival", "from_date": "2026-02-14", "to_date": "2026-02-22"}
@@ -94,21 +91,6 @@ def test_without_messages_the_cell_is_what_the_seller_wrote(api: ApiClient) -> N
     assert rows["SO-2"]["Communication Summary"] == ""
 
 
-@contextmanager
-def _message_queries(db: Database) -> Iterator[list[str]]:
-    seen: list[str] = []
-
-    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if "FROM customer_messages" in statement:
-            seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", note)
-
-
 def test_messages_are_read_once_per_page_not_per_row(api: ApiClient, db: Database) -> None:
     for n in range(4):
         parcel = register_parcel(api, order_id=f"SO-{n}", tracking_number=f"SANDBOX-A-{n}")
@@ -117,7 +99,7 @@ def test_messages_are_read_once_per_page_not_per_row(api: ApiClient, db: Databas
     with db.session() as session:
         [tenant] = session.exec(select(Tenant)).all()
 
-    with _message_queries(db) as seen:
+    with statements_sent(db, containing="FROM customer_messages") as seen:
         pages = list(
             sheet_pages(
                 db,
