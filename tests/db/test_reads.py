@@ -13,11 +13,13 @@ from sqlalchemy import text
 from app.db.engine import Database
 from app.db.reads import AsyncReads, DatabaseUnavailable
 
+# the read pool is PostgreSQL's (on SQLite reads stay in the session): no SQLite half here
+pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+
 
 @pytest.fixture
 def postgres(db: Database) -> Database:
-    if db.dialect != "postgresql":
-        pytest.skip("the read pool is PostgreSQL's; on SQLite reads stay in the session")
+    assert db.dialect == "postgresql"
     return db
 
 

@@ -121,11 +121,10 @@ def test_another_tenants_incident_is_not_found(api: ApiClient, other_api: ApiCli
         assert refused.headers["content-type"] == "application/problem+json"
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # the read pool's
 def test_a_database_that_cannot_answer_is_a_503_to_retry(
     app: FastAPI, client: TestClient, api: ApiClient, db: Database
 ) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("the read pool is PostgreSQL's; on SQLite reads stay in the session")
     incident = open_incident(api, register_parcel(api)["id"]).json()
     reader: IncidentReader = app.state.incident_reader
     with socket.socket() as sock:
