@@ -21,12 +21,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from sqlalchemy import Insert, Table, bindparam, cast, func, insert, select
+from sqlalchemy import Cast, Column, Insert, Table, bindparam, cast, func, insert, select
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
-from app.db.upsert import insert_ignore_many
+from app.db.upsert import insert_ignore_many, unbounded_type
 
 Processor = Callable[[Any], Any] | None
 M = TypeVar("M")
@@ -141,18 +141,27 @@ def _unnest_insert(
     values.update({name: [row[name] for row in rows] for name in varying})
     if varying:
         arrays = (
-            func.unnest(*(cast(bindparam(name), ARRAY(table.c[name].type)) for name in varying))
+            func.unnest(*(_sent(name, table.c[name], many=True) for name in varying))
             .table_valued(*varying)
             .render_derived()
         )
         given = {name: arrays.c[name] for name in varying}
         source = select(
             *(
-                given[name] if name in given else cast(bindparam(name), table.c[name].type)
+                given[name] if name in given else _sent(name, table.c[name], many=False)
                 for name in names
             )
         )
     else:  # one row, or all alike: nothing to unnest
-        source = select(*(cast(bindparam(name), table.c[name].type) for name in names))
+        source = select(*(_sent(name, table.c[name], many=False) for name in names))
     statement = postgresql.insert(table).from_select(names, source).on_conflict_do_nothing()
     return statement, values
+
+
+def _sent(name: str, column: Column[Any], *, many: bool) -> Cast[Any]:
+    """The bound value ``name`` (an array of them with ``many``) as ``column``'s type, but a
+    string's without its length: cast to ``VARCHAR(n)``, PostgreSQL would cut a long value
+    silently instead of refusing it as the column does. (The bound value takes the cast's
+    type, so it goes through that type's bind processing: ``UTCDateTime``'s for times.)"""
+    target = unbounded_type(column)
+    return cast(bindparam(name), ARRAY(target) if many else target)

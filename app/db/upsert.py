@@ -90,7 +90,7 @@ def _from_arrays(table: Table, rows: Sequence[dict[str, Any]]) -> Insert:
         bindparam(
             f"column_{index}",
             [row[name] for row in rows],
-            type_=_BinaryArray(_element_type(table.c[name])),
+            type_=_BinaryArray(unbounded_type(table.c[name])),
         )
         for index, name in enumerate(names)
     ]
@@ -102,9 +102,10 @@ def _from_arrays(table: Table, rows: Sequence[dict[str, Any]]) -> Insert:
     )
 
 
-def _element_type(column: Column[Any]) -> TypeEngine[Any]:
-    """The column's type, strings without their length: an array cast to ``VARCHAR(n)[]``
-    would cut a long value silently, where the column refuses it as a plain INSERT does."""
+def unbounded_type(column: Column[Any]) -> TypeEngine[Any]:
+    """The column's type, strings without their length, for a value cast on its way into the
+    column: a cast to ``VARCHAR(n)`` (or ``VARCHAR(n)[]``) cuts a long value silently, where
+    the column refuses it as a plain INSERT does."""
     type_ = column.type
     impl = type_.impl_instance if isinstance(type_, TypeDecorator) else type_
     if isinstance(impl, String) and impl.length is not None:

@@ -1,5 +1,6 @@
 """Bulk writes keep an INSERT's guarantees: conflicting rows are skipped and said so, times
-are stored as the same instants (SQLite: a multi-row INSERT; PostgreSQL: unnest and COPY)."""
+are stored as the same instants, a value too long for its column is refused, never cut
+(SQLite: a multi-row INSERT; PostgreSQL: unnest and COPY)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import pytest
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import col, select
 
 from app.db.bulk_insert import insert_ignore_entities, insert_ignore_rows
@@ -98,3 +101,28 @@ def test_the_objects_of_the_rows_that_went_in_come_back_in_the_rows_order(
 def test_no_rows_give_no_objects(db: Database) -> None:
     with db.session() as session:
         assert insert_ignore_entities(session, Incident, []) == []
+
+
+# SQLite keeps any length: only PostgreSQL enforces VARCHAR(n), and only it unnests
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("every_row", [False, True], ids=["in-one-row", "in-every-row"])
+def test_a_value_too_long_for_its_column_is_refused_not_cut(
+    db: Database, clock: FakeClock, every_row: bool
+) -> None:
+    """next_step_action is VARCHAR(500). Sent as an array (it differs between rows) or as one
+    value (the same in every row), a cast to VARCHAR(500) would store its first 500
+    characters; a plain INSERT refuses it, and so does the bulk one."""
+    tenant = tenant_id(db)
+    parcels = make_parcels(db, tenant, 2, clock.now)
+    rows = [_incident(tenant, parcel, n, clock.now) for n, parcel in enumerate(parcels, 1)]
+    too_long = "x" * 501
+    for row in rows if every_row else rows[:1]:
+        row["next_step_action"] = too_long
+
+    with pytest.raises(DBAPIError, match="too long"), db.session() as session:
+        insert_ignore_rows(session, Incident.__table__, rows)  # type: ignore[attr-defined]
+    with pytest.raises(DBAPIError, match="too long"), db.session() as session:
+        insert_ignore_entities(session, Incident, rows)
+
+    with db.session() as session:
+        assert session.exec(select(Incident)).all() == []
