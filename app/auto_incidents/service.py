@@ -19,7 +19,7 @@ from app.core.calendars import add_business_days
 from app.db.upsert import insert_ignore_many
 from app.incidents import service as incidents
 from app.incidents.models import Incident, TimelineEntry
-from app.incidents.schemas import NextStep, TransitionCreate
+from app.incidents.schemas import ACTION_MAX_CHARS, NextStep, TransitionCreate
 from app.incidents.timeline import SYSTEM, append_entry, chained_entry
 from app.outbox.events import emit
 from app.parcels.models import Parcel
@@ -104,6 +104,16 @@ def _day(moment: datetime) -> str:
     return f"{moment:%d %b}".lstrip("0")
 
 
+def _quoting(before: str, carrier_text: str, after: str) -> str:
+    """A next step quoting the carrier's words, shortened (…) so the step fits its 500
+    characters: a carrier's description may take all of its own 500, and a step too long
+    would fail the whole detect-stuck batch, every tick, instead of opening the incident."""
+    room = ACTION_MAX_CHARS - len(before) - len(after)
+    if len(carrier_text) > room:
+        carrier_text = carrier_text[: max(0, room - 1)].rstrip() + "…"
+    return before + carrier_text + after
+
+
 def next_step_for(verdict: Verdict, parcel: Parcel, now: datetime) -> NextStep:
     carrier = carrier_name_of(parcel)
     number = parcel.tracking_number
@@ -127,16 +137,20 @@ def next_step_for(verdict: Verdict, parcel: Parcel, now: datetime) -> NextStep:
         )
     if verdict.kind == "customs_action":
         return NextStep(
-            action=f"Customs holds {number} and asks for payment or documents "
-            f"({parcel.last_scan_description or 'customs hold'}): tell the customer what to "
-            "send or pay, or send the documents yourself.",
+            action=_quoting(
+                f"Customs holds {number} and asks for payment or documents (",
+                parcel.last_scan_description or "customs hold",
+                "): tell the customer what to send or pay, or send the documents yourself.",
+            ),
             due_at=due,
         )
     if verdict.kind == "exception":
         return NextStep(
-            action=f"Contact {carrier} about {number}: the carrier reported a problem "
-            f"({parcel.last_scan_description or 'exception'}). "
-            "Tell the customer what happens next.",
+            action=_quoting(
+                f"Contact {carrier} about {number}: the carrier reported a problem (",
+                parcel.last_scan_description or "exception",
+                "). Tell the customer what happens next.",
+            ),
             due_at=due,
         )
     assert verdict.threshold is not None

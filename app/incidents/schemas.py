@@ -99,8 +99,11 @@ ProcessStep = Literal[
 """Where the incident is in the seller's complaint process (see app/workflow/service.py)."""
 
 
+ACTION_MAX_CHARS = 500  # a next step's action, as its column holds it
+
+
 class NextStep(InputModel):
-    action: str = Field(min_length=1, max_length=500)
+    action: str = Field(min_length=1, max_length=ACTION_MAX_CHARS)
     due_at: UtcDatetime
 
 
