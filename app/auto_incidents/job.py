@@ -12,11 +12,16 @@ from __future__ import annotations
 
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import anyio
+import structlog
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from app.auto_incidents import opening
 from app.auto_incidents import service as auto_incidents
@@ -41,6 +46,9 @@ JOB = "detect-stuck"
 # a configured carrier's parcel must have been polled this recently to be judged
 STALE_POLL = timedelta(hours=24)
 RECHECK_UNPOLLED = timedelta(hours=1)
+# a parcel whose judging failed on its own is looked at again this much later
+RETRY_FAILED = timedelta(hours=1)
+log = structlog.get_logger("scheduler.detect")
 
 
 def _reschedule(parcel: Parcel, at: datetime | None) -> None:
@@ -127,26 +135,78 @@ def _open_incidents_of(session: Session, parcels: list[Parcel]) -> dict[uuid.UUI
 
 
 def tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
-    """One claimed batch in one transaction; False when there was nothing (left) to do."""
+    """One claimed batch in one transaction; False when there was nothing (left) to do.
+
+    A parcel that makes the batch fail (a bug, or data nobody foresaw) must not stop
+    detection for the parcels claimed with it, tick after tick: the batch is then judged
+    parcel by parcel, each in its own transaction, and the one that fails again is set
+    aside for ``RETRY_FAILED`` (logged, counted as ``parcel_errors``). The database being
+    unreachable is no parcel's fault: that fails the tick, as before.
+    """
     with cycle_collector_paused():
-        return _tick_batch(ctx, counts)
+        attempt: Counter[str] = Counter()
+        try:
+            more = _tick_batch(ctx, attempt)
+        except OperationalError:
+            raise
+        except Exception:
+            log.exception("detect-stuck batch failed: judging its parcels one by one")
+            counts["batches_split"] += 1
+            return _parcel_by_parcel(ctx, counts)
+        counts.update(attempt)
+        return more
 
 
-def _tick_batch(ctx: JobContext, counts: Counter[str]) -> bool:
+def _parcel_by_parcel(ctx: JobContext, counts: Counter[str]) -> bool:
+    with ctx.db.session() as session:
+        due = _due(carrier_states.states(session), ctx.clock())
+        claimed = [parcel.id for parcel in session.exec(due)]
+    for parcel_id in claimed:
+        attempt: Counter[str] = Counter()
+        try:
+            _tick_batch(ctx, attempt, only=parcel_id)
+        except OperationalError:
+            raise
+        except Exception:
+            log.exception("detect-stuck could not judge a parcel", parcel_id=str(parcel_id))
+            counts["parcel_errors"] += 1
+            _set_aside(ctx, parcel_id)
+            continue
+        counts.update(attempt)
+    return len(claimed) == BATCH
+
+
+def _set_aside(ctx: JobContext, parcel_id: uuid.UUID) -> None:
+    with ctx.db.unit_of_work() as session:
+        session.execute(
+            update(Parcel)
+            .where(col(Parcel.id) == parcel_id)
+            .values(stuck_check_at=ctx.clock() + RETRY_FAILED)
+        )
+
+
+def _due(states: Mapping[str, CarrierState], now: datetime) -> SelectOfScalar[Parcel]:
+    """The next batch of parcels due for a check, of carriers that answer, oldest due first."""
+    down = [code for code, state in states.items() if not state.available]
+    return (
+        select(Parcel)
+        .where(col(Parcel.stuck_check_at) <= now, col(Parcel.carrier).not_in(down))
+        .order_by(col(Parcel.stuck_check_at))
+        .limit(BATCH)
+    )
+
+
+def _tick_batch(ctx: JobContext, counts: Counter[str], only: uuid.UUID | None = None) -> bool:
     now = ctx.clock()
     with ctx.db.unit_of_work() as session:
         if not try_tick_lock(session, JOB, enabled=ctx.use_tick_lock):
             counts["skipped_busy"] += 1
             return False
         states = carrier_states.states(session)
-        down = [code for code, state in states.items() if not state.available]
-        parcels = session.exec(
-            select(Parcel)
-            .where(col(Parcel.stuck_check_at) <= now, col(Parcel.carrier).not_in(down))
-            .order_by(col(Parcel.stuck_check_at))
-            .limit(BATCH)
-            .with_for_update(skip_locked=True)
-        ).all()
+        due = _due(states, now)
+        if only is not None:
+            due = due.where(col(Parcel.id) == only)
+        parcels = session.exec(due.with_for_update(skip_locked=True)).all()
         if not parcels:
             return False
         incidents_by_parcel = _open_incidents_of(session, list(parcels))

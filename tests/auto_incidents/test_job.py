@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from typing import Any
 
+import pytest
+
+from app.auto_incidents import opening
+from app.auto_incidents.job import RETRY_FAILED
+from app.auto_incidents.service import next_step_for
 from app.db.engine import Database
+from app.incidents.schemas import NextStep
+from app.parcels.models import Parcel
+from app.stuck.verdict import Verdict
 from tests.factories import ApiClient, FakeClock, open_incident, register_parcel
 from tests.jobs import (
     events,
@@ -271,3 +280,38 @@ def test_tenant_rules_change_the_threshold(ops: ApiClient, clock: FakeClock) -> 
     clock.advance(days=2)  # Tuesday: 1+ business day since Saturday's scan
     run_job(ops, "poll")
     assert run_job(ops, "detect-stuck")["opened"] == 1
+
+
+def test_a_parcel_that_cannot_be_judged_is_set_aside_and_the_others_are_judged(
+    ops: ApiClient, clock: FakeClock, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug that one parcel's data sets off must not stop detection for the parcels claimed
+    in the same batch, tick after tick: the batch is judged again parcel by parcel."""
+    good = _stalled_parcel(ops, clock, "SANDBOX-STALLED-0001")
+    bad = _stalled_parcel(ops, clock, "SANDBOX-STALLED-0002")
+    clock.advance(days=7)
+    run_job(ops, "poll")
+    real_next_step = next_step_for
+
+    def next_step_failing_for_one(verdict: Verdict, parcel: Parcel, now: datetime) -> NextStep:
+        if str(parcel.id) == bad:
+            raise RuntimeError("a bug this parcel's data sets off")
+        return real_next_step(verdict, parcel, now)
+
+    monkeypatch.setattr(opening, "next_step_for", next_step_failing_for_one)
+    counts = run_job(ops, "detect-stuck")
+
+    assert counts["opened"] == 1
+    assert counts["parcel_errors"] == 1
+    assert counts["batches_split"] == 1
+    [incident] = _incidents(ops)
+    assert incident["parcel_id"] == good
+    with db.session() as session:
+        set_aside = session.get(Parcel, uuid.UUID(bad))
+        assert set_aside is not None
+        assert set_aside.stuck_check_at == clock.now + RETRY_FAILED
+
+    monkeypatch.undo()  # the bug is fixed: an hour later the parcel gets its incident
+    clock.advance(hours=1)
+    assert run_job(ops, "detect-stuck")["opened"] == 1
+    assert {i["parcel_id"] for i in _incidents(ops)} == {good, bad}
