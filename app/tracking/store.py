@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import structlog
+from sqlalchemy import update
+from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, col, select
 
 from adapters.base import (
@@ -26,6 +29,10 @@ from app.core import metrics
 from app.core.jobs import JobContext
 from app.parcels.models import Parcel
 from app.tracking import apply as tracking
+
+log = structlog.get_logger("scheduler.poll")
+# a parcel whose answer could not be stored is polled again this much later
+RETRY_FAILED = timedelta(hours=1)
 
 
 @dataclass
@@ -186,5 +193,50 @@ def store_page(
             answered += chunk
             results += outcome
     if answered:  # the carrier answered, so it is available: recorded after any failure
-        counts.update(store_results(ctx, carrier, answered, results, evidence))
+        counts.update(_store_answers(ctx, carrier, answered, results, evidence))
     return counts
+
+
+def _store_answers(
+    ctx: JobContext,
+    carrier: str,
+    leased: Sequence[Leased],
+    results: Sequence[TrackingResult],
+    evidence: Evidence,
+) -> Counter[str]:
+    """``store_results`` for the page, in one transaction. A parcel whose answer makes that
+    fail (a bug its data sets off) would fail its whole page every poll: the page is then
+    stored parcel by parcel (which writes what the page would, ``tests/tracking/
+    test_page_store.py``), and the parcel that fails alone is logged, counted
+    (``store_errors``) and polled again after ``RETRY_FAILED``. The database being unreachable
+    is no parcel's fault: that fails the poll, as before."""
+    try:
+        return store_results(ctx, carrier, leased, results, evidence)
+    except OperationalError:
+        raise
+    except Exception:
+        log.exception("storing a poll page failed: storing its parcels one by one", carrier=carrier)
+    counts: Counter[str] = Counter({"pages_split": 1})
+    by_number = {result.tracking_number: result for result in results}
+    for item in leased:
+        answer = by_number.get(item.query.number)
+        try:
+            counts.update(store_results(ctx, carrier, [item], [answer] if answer else [], evidence))
+        except OperationalError:
+            raise
+        except Exception:
+            log.exception(
+                "could not store a parcel's answer", carrier=carrier, parcel_id=str(item.parcel_id)
+            )
+            counts["store_errors"] += 1
+            _set_aside(ctx, item.parcel_id)
+    return counts
+
+
+def _set_aside(ctx: JobContext, parcel_id: uuid.UUID) -> None:
+    with ctx.db.unit_of_work() as session:
+        session.execute(
+            update(Parcel)
+            .where(col(Parcel.id) == parcel_id)
+            .values(poll_lease_until=None, next_poll_at=ctx.clock() + RETRY_FAILED)
+        )

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
+import pytest
+from sqlmodel import Session
+
+from adapters.base import TrackingResult
 from app.core.settings import Settings
 from app.db.engine import Database
 from app.db.types import utcnow
+from app.parcels.models import Parcel
+from app.tracking import apply as tracking_apply
+from app.tracking.store import RETRY_FAILED
 from tests.factories import ApiClient, FakeClock, register_parcel
 from tests.jobs import (
     run_job,
@@ -151,3 +161,41 @@ def test_a_claim_is_a_whole_number_of_carrier_calls(db: Database, settings: Sett
     assert claim_size(context, 1) == 500
     assert claim_size(context, 50) == 500
     assert claim_size(context, 0) == 500
+
+
+def test_a_parcel_whose_answer_cannot_be_stored_is_set_aside_and_the_page_stored(
+    ops: ApiClient, clock: FakeClock, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug that one parcel's answer sets off must not fail its whole page, poll after poll
+    (the page's parcels would wait for their leases to run out, then fail again together):
+    the page is stored again parcel by parcel, and the parcel that fails alone waits an hour."""
+    good = register_parcel(ops, tracking_number="SANDBOX-STALLED-7", carrier=None, shipped_at=None)
+    bad = register_parcel(ops, tracking_number="SANDBOX-STALLED-8", carrier=None, shipped_at=None)
+    clock.advance(days=3)
+    real_apply = tracking_apply.apply_results
+
+    def apply_failing_for_one(
+        session: Session, batch: Sequence[tuple[Parcel, TrackingResult]], **rules: Any
+    ) -> list[list[uuid.UUID]]:
+        if any(str(parcel.id) == bad["id"] for parcel, _ in batch):
+            raise RuntimeError("a bug this parcel's answer sets off")
+        return real_apply(session, batch, **rules)
+
+    monkeypatch.setattr(tracking_apply, "apply_results", apply_failing_for_one)
+    counts = run_job(ops, "poll")
+
+    assert counts["pages_split"] == 1
+    assert counts["store_errors"] == 1
+    assert len(ops.get(f"/v1/parcels/{good['id']}/scans").json()) == 4
+    assert ops.get(f"/v1/parcels/{bad['id']}/scans").json() == []
+    set_aside = _parcel(ops, bad["id"])
+    assert _at(set_aside["next_poll_at"]) == clock.now + RETRY_FAILED
+    with db.session() as session:
+        stored = session.get(Parcel, uuid.UUID(bad["id"]))
+        assert stored is not None
+        assert stored.poll_lease_until is None
+
+    monkeypatch.undo()  # the bug is fixed: an hour later its scans are stored
+    clock.advance(hours=1)
+    assert run_job(ops, "poll")["scans_new"] == 4
+    assert len(ops.get(f"/v1/parcels/{bad['id']}/scans").json()) == 4
