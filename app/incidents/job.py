@@ -22,7 +22,7 @@ from app.core.calendars import add_business_days
 from app.core.jobs import JobContext, run_batches, try_tick_lock
 from app.incidents import service as incidents
 from app.incidents.models import Incident
-from app.incidents.schemas import NextStep, TransitionCreate
+from app.incidents.schemas import ACTION_MAX_CHARS, NextStep, TransitionCreate
 from app.incidents.timeline import SYSTEM, append_entry
 from app.incidents.views import assignee_view
 from app.parcels.models import Parcel
@@ -114,7 +114,9 @@ def escalation(
     return TransitionCreate(
         to="escalated",
         reason=reason,
-        next_step=NextStep(action=action[:500], due_at=add_business_days(now, 1, country)),
+        next_step=NextStep(
+            action=action[:ACTION_MAX_CHARS], due_at=add_business_days(now, 1, country)
+        ),
     )
 
 
