@@ -1,15 +1,14 @@
 """Kept-alive connections to the receivers, per checked target, reused from pass to pass.
 
-Each connection is a single-connection httpcore pool. A request borrows an idle one (the most
-recently used: a few warm connections carry a light load), or opens one while fewer than the
-limit exist; past the limit (more in flight than the dispatcher allows) it queues on one of
-them. httpcore's own multi-connection pool scans every connection on each request and each
-release, which cost the dispatcher a tenth of its CPU at 64 connections.
+Each target (scheme, host name, checked address, port) has an aiohttp session of its own, whose
+connector keeps up to the dispatcher's concurrency of connections open. A session per target,
+rather than one for all, is what keeps a TLS connection made for one name from ever carrying
+another name's request: the sender always connects to the checked address, never to the
+name, so two names on one address are two targets, whatever aiohttp's own pool key holds.
 
-Connections are keyed by (scheme, host name, checked address, port), so a TLS connection
-made for one name never carries another name's request. A target nobody used for
-``IDLE_SECONDS`` is closed by the next sweep, so a scheduler that runs for months does not
-keep sockets to endpoints long gone.
+The sessions keep no cookies, ignore proxies from the environment and follow no redirects (the
+sender asks for none). A target nobody used for ``IDLE_SECONDS`` is closed by the next sweep, so
+a scheduler that runs for months does not keep sockets to endpoints long gone.
 """
 
 from __future__ import annotations
@@ -18,17 +17,17 @@ import ssl
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import httpcore
+import aiohttp
+from yarl import URL
 
-from app.webhooks.dispatch.network import AsyncioBackend
 from app.webhooks.endpoints.ssrf import Target
 
-IDLE_SECONDS = 30.0  # a kept-alive connection (and a target's slots) unused this long is closed
+IDLE_SECONDS = 30.0  # a kept-alive connection (and a target's session) unused this long is closed
 SWEEP_EVERY = 10.0
 
-Key = tuple[bytes, str, str, int | None]
+Key = tuple[str, str, str, int | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,66 +36,69 @@ class Route:
     it carries (``Host``, and the TLS name the certificate must match)."""
 
     key: Key
-    url: httpcore.URL
-    host_header: bytes
+    url: URL
+    host_header: str
     sni_hostname: str | None
 
     @classmethod
     def to(cls, target: Target) -> Route:
         url = target.request_url
         return cls(
-            key=(url.raw_scheme, target.host, str(target.address), url.port),
-            url=httpcore.URL(
-                scheme=url.raw_scheme, host=url.raw_host, port=url.port, target=url.raw_path
-            ),
-            host_header=target.host_header.encode("ascii"),
+            key=(url.scheme, target.host, str(target.address), url.port),
+            url=URL(str(url), encoded=True),
+            host_header=target.host_header,
             sni_hostname=target.sni_hostname,
         )
 
 
 @dataclass
-class _Slots:
-    every: list[httpcore.AsyncConnectionPool] = field(default_factory=list)
-    idle: list[httpcore.AsyncConnectionPool] = field(default_factory=list)
-    used_at: float = 0.0
-    turn: int = 0
+class _Target:
+    session: aiohttp.ClientSession
+    used_at: float
+    in_flight: int = 0
 
 
 class Connections:
     def __init__(self, *, tls: ssl.SSLContext, limit: int) -> None:
         self.tls = tls
         self.limit = max(1, limit)
-        self.network = AsyncioBackend()
-        self._slots: dict[Key, _Slots] = {}
+        self._targets: dict[Key, _Target] = {}
         self._swept = time.monotonic()
 
-    def _open(self) -> httpcore.AsyncConnectionPool:
-        return httpcore.AsyncConnectionPool(
-            ssl_context=self.tls,
-            max_connections=1,
-            keepalive_expiry=IDLE_SECONDS,
-            network_backend=self.network,
+    def _open(self) -> aiohttp.ClientSession:
+        connector = aiohttp.TCPConnector(
+            ssl=self.tls,
+            limit=self.limit,
+            limit_per_host=0,
+            keepalive_timeout=IDLE_SECONDS,
+            use_dns_cache=False,  # the URL names the checked address: nothing is resolved
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            auto_decompress=False,  # the excerpt is kept raw; we ask for identity anyway
+            trust_env=False,
         )
 
     @asynccontextmanager
-    async def borrow(self, route: Route) -> AsyncIterator[httpcore.AsyncConnectionPool]:
-        slots = self._slots.get(route.key)
-        if slots is None:
-            slots = self._slots[route.key] = _Slots()
-        slots.used_at = time.monotonic()
-        if slots.idle:
-            pool = slots.idle.pop()
-        elif len(slots.every) < self.limit:
-            pool = self._open()
-            slots.every.append(pool)
-        else:
-            slots.turn += 1
-            pool = slots.every[slots.turn % len(slots.every)]
+    async def borrow(self, route: Route) -> AsyncIterator[aiohttp.ClientSession]:
+        """The session that carries requests to this route's target (opened on first use);
+        a sweep leaves it open while a request borrowed it."""
+        now = time.monotonic()
+        target = self._targets.get(route.key)
+        if target is None:
+            target = self._targets[route.key] = _Target(self._open(), now)
+        target.used_at = now
+        target.in_flight += 1
         try:
-            yield pool
+            yield target.session
         finally:
-            if pool not in slots.idle:
-                slots.idle.append(pool)
+            target.in_flight -= 1
+            target.used_at = time.monotonic()
+
+    @property
+    def open_targets(self) -> int:
+        return len(self._targets)
 
     async def sweep(self) -> None:
         """Close the targets nobody used for ``IDLE_SECONDS`` (at most every ``SWEEP_EVERY``)."""
@@ -106,15 +108,13 @@ class Connections:
         self._swept = now
         stale = [
             key
-            for key, slots in self._slots.items()
-            if now - slots.used_at > IDLE_SECONDS and len(slots.idle) == len(slots.every)
+            for key, target in self._targets.items()
+            if not target.in_flight and now - target.used_at > IDLE_SECONDS
         ]
         for key in stale:
-            for pool in self._slots.pop(key).every:
-                await pool.aclose()
+            await self._targets.pop(key).session.close()
 
     async def aclose(self) -> None:
-        slots, self._slots = list(self._slots.values()), {}
-        for target in slots:
-            for pool in target.every:
-                await pool.aclose()
+        targets, self._targets = list(self._targets.values()), {}
+        for target in targets:
+            await target.session.close()
