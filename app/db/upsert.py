@@ -26,7 +26,7 @@ class _BinaryList(list[Any]):
 psycopg.adapters.register_dumper(_BinaryList, ListBinaryDumper)
 
 
-class _BinaryArray(TypeDecorator[Any]):
+class BinaryArray(TypeDecorator[Any]):
     """``ARRAY`` whose bound value, once each item went through its column's bind
     processing, is a ``_BinaryList``. The processing is the ARRAY's own, so this overrides
     ``bind_processor`` (``process_bind_param`` would run before it and be copied away)."""
@@ -90,7 +90,7 @@ def _from_arrays(table: Table, rows: Sequence[dict[str, Any]]) -> Insert:
         bindparam(
             f"column_{index}",
             [row[name] for row in rows],
-            type_=_BinaryArray(unbounded_type(table.c[name])),
+            type_=BinaryArray(unbounded_type(table.c[name])),
         )
         for index, name in enumerate(names)
     ]

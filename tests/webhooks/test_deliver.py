@@ -57,6 +57,8 @@ def test_an_opened_incident_reaches_the_subscriber_signed(
     assert request.headers["webhook-timestamp"] == str(int(clock.now.timestamp()))
     [delivery] = deliveries(db)
     assert request.headers["webhook-id"] == message_id(delivery.event_id)
+    assert (delivery.delivered_at, delivery.last_attempt_at) == (clock.now, clock.now)
+    assert (delivery.last_error, delivery.lease_until, delivery.next_attempt_at) == (None,) * 3
     listed = api.get(f"/v1/webhook-endpoints/{endpoint['id']}/deliveries").json()["items"]
     assert [(d["status"], d["attempts"], d["event_type"]) for d in listed] == [
         ("delivered", 1, "incident.opened")

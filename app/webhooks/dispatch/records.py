@@ -15,11 +15,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import BindParameter, and_, bindparam, insert, or_
+from sqlalchemy import BigInteger, BindParameter, Integer, Table, and_, bindparam, or_
 from sqlmodel import Session, col, func, update
 
 from app.core.settings import Settings
+from app.db.bulk_insert import insert_rows
 from app.db.types import UTCDateTime
+from app.db.upsert import BinaryArray
 from app.outbox.events import emit
 from app.webhooks.dispatch import retry
 from app.webhooks.dispatch.sender import Message, Outcome
@@ -56,6 +58,30 @@ _SUCCEEDED = (
     update(WebhookDelivery)
     .where(col(WebhookDelivery.id) == _ID, col(WebhookDelivery.status) == "pending")
     .values(status="delivered", delivered_at=_NOW, next_attempt_at=None, **_LAST)
+)
+_DELIVERED = (  # PostgreSQL: every success of a batch in one statement, one array per column
+    func.unnest(
+        bindparam("b_ids", type_=BinaryArray(BigInteger)),
+        bindparam("b_ats", type_=BinaryArray(UTCDateTime)),
+        bindparam("b_codes", type_=BinaryArray(Integer)),
+        bindparam("b_attempts", type_=BinaryArray(Integer)),
+    )
+    .table_valued("id", "at", "code", "attempts")
+    .render_derived()
+)
+_SUCCEEDED_ALL = (
+    update(WebhookDelivery)
+    .where(col(WebhookDelivery.id) == _DELIVERED.c.id, col(WebhookDelivery.status) == "pending")
+    .values(
+        status="delivered",
+        delivered_at=_NOW,
+        next_attempt_at=None,
+        last_attempt_at=_DELIVERED.c.at,
+        last_status_code=_DELIVERED.c.code,
+        last_error=None,
+        attempts=_DELIVERED.c.attempts,
+        lease_until=None,
+    )
 )
 _FAILED = (
     update(WebhookDelivery)
@@ -137,10 +163,23 @@ def _record_deliveries(
                 }
             )
     connection = session.connection()
+    if succeeded and connection.dialect.name == "postgresql":
+        connection.execute(_SUCCEEDED_ALL, _as_arrays(succeeded, now))
+        succeeded = []
     for statement, rows in ((_SUCCEEDED, succeeded), (_FAILED, failed), (_HOLD_BACK, held)):
         if rows:
             connection.execute(statement, rows)
     return counts
+
+
+def _as_arrays(succeeded: list[dict[str, object]], now: datetime) -> dict[str, object]:
+    return {
+        "b_ids": [row["b_id"] for row in succeeded],
+        "b_ats": [row["b_at"] for row in succeeded],
+        "b_codes": [row["b_code"] for row in succeeded],
+        "b_attempts": [row["b_attempts"] for row in succeeded],
+        "b_now": now,
+    }
 
 
 def _disable(session: Session, endpoint_id: uuid.UUID, reason: str, now: datetime) -> bool:
@@ -181,13 +220,12 @@ def _record_health(
         if not outcome.succeeded and message.endpoint_id not in succeeded:
             seen = first_failure.get(message.endpoint_id, outcome.attempted_at)
             first_failure[message.endpoint_id] = min(seen, outcome.attempted_at)
-    if succeeded:
-        session.execute(
+    if succeeded:  # Core, not the ORM's bulk UPDATE: no session state to keep in step
+        session.connection().execute(
             update(WebhookEndpoint)
             .where(col(WebhookEndpoint.id).in_(succeeded))
             .where(col(WebhookEndpoint.failing_since).is_not(None))
             .values(failing_since=None)
-            .execution_options(synchronize_session=False)
         )
     disabled = sum(_disable(session, endpoint_id, "gone", now) for endpoint_id in gone)
     cutoff = now - timedelta(days=settings.webhook_disable_after_days)
@@ -211,9 +249,8 @@ def record_results(
 ) -> Counter[str]:
     """Write every attempt and its consequences; the caller commits."""
     counts: Counter[str] = Counter()
-    session.connection().execute(
-        insert(WebhookAttempt), [_attempt_row(message, outcome) for message, outcome in results]
-    )
+    attempts: Table = WebhookAttempt.__table__  # type: ignore[attr-defined]
+    insert_rows(session, attempts, [_attempt_row(message, outcome) for message, outcome in results])
     counts.update(_record_deliveries(session, results, settings, now))
     counts["endpoints_disabled"] += _record_health(session, results, settings, now)
     return counts
