@@ -372,3 +372,38 @@ def test_nothing_is_sent_for_an_endpoint_disabled_behind_our_back(
         None,
         None,
     )
+
+
+@pytest.mark.parametrize(("stopped", "status"), [("disabled", "pending"), ("deleted", "cancelled")])
+def test_a_due_delivery_of_a_stopped_endpoint_is_set_right_not_sent(
+    api: ApiClient,
+    db: Database,
+    clock: FakeClock,
+    settings: Settings,
+    receiver: Receiver,
+    stopped: str,
+    status: str,
+) -> None:
+    """Disabling pauses and deleting cancels an endpoint's deliveries in the same transaction;
+    should a due one still turn up (a row written past that), the lease leaves it unsent and
+    sets it right: paused (no next attempt) or cancelled, and not held by a lease."""
+    endpoint = subscribe(api, receiver.url())
+    tenant = tenant_id(db)
+    [parcel] = make_parcels(db, tenant, 1, clock.now)
+    emit_event(db, tenant=tenant, type="parcel.stuck", at=clock.now, parcel_id=parcel)
+    with db.session() as session:
+        row = endpoint_row(db, endpoint["id"])
+        if stopped == "disabled":
+            row.enabled = False
+        else:
+            row.deleted_at = clock.now
+        session.add(row)
+        session.commit()
+
+    counts = deliver_now(db, settings, clock)
+
+    assert receiver.requests == []
+    assert counts.get("delivered", 0) == 0
+    [delivery] = deliveries(db)
+    assert (delivery.status, delivery.next_attempt_at, delivery.lease_until) == (status, None, None)
+    assert delivery.attempts == 0

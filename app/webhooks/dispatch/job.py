@@ -26,11 +26,14 @@ The contract
 
 How a tick runs: up to ``RT_WEBHOOK_CONCURRENCY`` requests are in flight; finished attempts
 are recorded in batches, and the freed slots are refilled from new leases, until nothing is
-due and nothing is in flight, or the tick budget is spent.
+due and nothing is in flight, or the tick budget is spent. The tick runs on asyncio (aiohttp
+needs it), so its hot path uses asyncio's own events, task group and timeouts: anyio's asked
+which event loop runs on every use, a fifth of the dispatcher's CPU.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -38,7 +41,6 @@ from datetime import timedelta
 
 import anyio
 import structlog
-from anyio.abc import TaskGroup
 
 from app.core.jobs import JobContext
 from app.webhooks.dispatch import payloads
@@ -79,13 +81,13 @@ class _Signal:
     """
 
     def __init__(self) -> None:
-        self._event = anyio.Event()
+        self._event = asyncio.Event()
         self.count = 0
 
     def fire(self) -> None:
         self.count += 1
         self._event.set()
-        self._event = anyio.Event()
+        self._event = asyncio.Event()
 
     async def wait(self, seen: int | None = None) -> None:
         if seen is None or seen == self.count:
@@ -97,7 +99,7 @@ class _Pipeline:
     batches (``record``): both run at once, so the database round trips overlap the sending.
     """
 
-    def __init__(self, ctx: JobContext, sender: Sender, group: TaskGroup) -> None:
+    def __init__(self, ctx: JobContext, sender: Sender, group: asyncio.TaskGroup) -> None:
         self.ctx, self.sender, self.group = ctx, sender, group
         self.sending = 0
         self.unrecorded: list[Result] = []
@@ -126,7 +128,7 @@ class _Pipeline:
         messages = await anyio.to_thread.run_sync(lease, self.ctx, limit)
         for message in messages:
             self.sending += 1
-            self.group.start_soon(self._attempt, message)
+            self.group.create_task(self._attempt(message))
         self.counts["claimed"] += len(messages)
         return len(messages)
 
@@ -174,9 +176,9 @@ class _Pipeline:
 
 async def dispatch(ctx: JobContext, sender: Sender) -> dict[str, int]:
     """One tick: send what is due until nothing is left or the tick budget is spent."""
-    async with anyio.create_task_group() as group:
+    async with asyncio.TaskGroup() as group:
         pipeline = _Pipeline(ctx, sender, group)
-        group.start_soon(pipeline.record)
+        group.create_task(pipeline.record())
         await pipeline.feed(ctx.deadline())
     return dict(pipeline.counts)
 

@@ -13,6 +13,7 @@ about half the CPU it did through httpcore (measured with 64 in flight to a loca
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 import time
 import uuid
@@ -194,7 +195,7 @@ class Sender:
         status, error, excerpt, retry_after = None, message.unsendable, None, None
         if error is None:
             try:
-                with anyio.fail_after(self.timeout):
+                async with asyncio.timeout(self.timeout):
                     status, retry_after, excerpt = await self._post(message, timestamp)
             except UrlRefused as exc:
                 error = f"refused: {exc}"[:500]
