@@ -24,14 +24,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Row, and_, bindparam, exists, literal_column, or_
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select, update
+from sqlmodel import Session, col, update
 
 from app.db.types import UTCDateTime
 from app.outbox.models import Event
 from app.webhooks.dispatch import payloads
 from app.webhooks.dispatch.sender import Message
 from app.webhooks.endpoints.secrets import SecretUnreadable
-from app.webhooks.endpoints.service import live_secrets
+from app.webhooks.endpoints.service import SigningColumns, live_secrets
 from app.webhooks.models import IS_PENDING, WebhookDelivery, WebhookEndpoint
 
 Delivery = WebhookDelivery
@@ -132,8 +132,22 @@ class _LeasedEvent:
         self.payload: str = row.payload
 
 
+_ENDPOINT_COLUMNS = sa.select(
+    col(WebhookEndpoint.id),
+    col(WebhookEndpoint.url),
+    col(WebhookEndpoint.enabled),
+    col(WebhookEndpoint.deleted_at),
+    col(WebhookEndpoint.secret_encrypted),
+    col(WebhookEndpoint.previous_secret_encrypted),
+    col(WebhookEndpoint.previous_secret_expires_at),
+).where(col(WebhookEndpoint.id).in_(bindparam("ids", expanding=True)))
+
+
+EndpointRow = Row[uuid.UUID, str, bool, datetime | None, str, str | None, datetime | None]
+
+
 def _signing(
-    endpoint: WebhookEndpoint, server_key: bytes, now: datetime
+    endpoint: SigningColumns, server_key: bytes, now: datetime
 ) -> tuple[tuple[str, ...], str | None]:
     """The endpoint's live secrets, or why its messages cannot be signed."""
     try:
@@ -143,7 +157,7 @@ def _signing(
 
 
 def _unless_endpoint_stopped(
-    session: Session, rows: Sequence[Row[Any]], endpoints: dict[uuid.UUID, WebhookEndpoint]
+    session: Session, rows: Sequence[Row[Any]], endpoints: dict[uuid.UUID, EndpointRow]
 ) -> list[Row[Any]]:
     """Never send for a disabled or deleted endpoint; set such a row right if one shows up."""
     kept, paused, cancelled = [], [], []
@@ -166,17 +180,16 @@ def _unless_endpoint_stopped(
     return kept
 
 
-def _endpoints(session: Session, rows: Sequence[Row[Any]]) -> dict[uuid.UUID, WebhookEndpoint]:
-    ids = {row.endpoint_id for row in rows}
-    return {
-        e.id: e
-        for e in session.exec(select(WebhookEndpoint).where(col(WebhookEndpoint.id).in_(ids)))
-    }
+def _endpoints(session: Session, rows: Sequence[Row[Any]]) -> dict[uuid.UUID, EndpointRow]:
+    """What sending needs of the rows' endpoints: plain rows (a claim's few endpoints loaded
+    as ORM objects cost a quarter of the claim)."""
+    ids = list({row.endpoint_id for row in rows})
+    return {e.id: e for e in session.connection().execute(_ENDPOINT_COLUMNS, {"ids": ids})}
 
 
 def _lease_rows(
     session: Session, *, now: datetime, limit: int, lease_until: datetime
-) -> tuple[list[Row[Any]], dict[uuid.UUID, WebhookEndpoint], dict[uuid.UUID, Any]]:
+) -> tuple[list[Row[Any]], dict[uuid.UUID, EndpointRow], dict[uuid.UUID, Any]]:
     """The leased rows of endpoints still sending, their endpoints and their events."""
     if session.connection().dialect.name == "postgresql":
         found = (

@@ -111,6 +111,14 @@ _HOLD_BACK = (  # the parcel's later deliveries wait for this one's retry (keeps
 )
 
 
+_STREAK_ENDED = (
+    update(WebhookEndpoint)
+    .where(col(WebhookEndpoint.id).in_(bindparam("ids", expanding=True)))
+    .where(col(WebhookEndpoint.failing_since).is_not(None))
+    .values(failing_since=None)
+)
+
+
 def _next_attempt(
     message: Message, outcome: Outcome, settings: Settings, now: datetime
 ) -> datetime | None:
@@ -221,12 +229,7 @@ def _record_health(
             seen = first_failure.get(message.endpoint_id, outcome.attempted_at)
             first_failure[message.endpoint_id] = min(seen, outcome.attempted_at)
     if succeeded:  # Core, not the ORM's bulk UPDATE: no session state to keep in step
-        session.connection().execute(
-            update(WebhookEndpoint)
-            .where(col(WebhookEndpoint.id).in_(succeeded))
-            .where(col(WebhookEndpoint.failing_since).is_not(None))
-            .values(failing_since=None)
-        )
+        session.connection().execute(_STREAK_ENDED, {"ids": list(succeeded)})
     disabled = sum(_disable(session, endpoint_id, "gone", now) for endpoint_id in gone)
     cutoff = now - timedelta(days=settings.webhook_disable_after_days)
     for endpoint_id, since in first_failure.items():

@@ -42,6 +42,7 @@ EXCERPT_BYTES = 2048
 LITERAL_ROUTES = 4096  # IP-literal URLs whose (pure) check a sender remembers
 USER_AGENT = "ResolutionTracker-Webhooks/1"
 TRANSPORT_ERRORS = (aiohttp.ClientError, OSError)
+_NO_TIMEOUT = aiohttp.ClientTimeout()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +121,6 @@ class Sender:
         self.max_connections = max_connections
         self.connections = Connections(tls=self.tls, limit=max_connections)
         self._literal_routes: dict[str, Route] = {}
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, clock: Callable[[], datetime]) -> Sender:
@@ -183,7 +183,7 @@ class Sender:
                 headers=self._headers(route, message, timestamp),
                 allow_redirects=False,
                 server_hostname=route.sni_hostname,
-                timeout=self._timeout,
+                timeout=_NO_TIMEOUT,  # ``send`` bounds the whole attempt, the name's check too
             ) as response,
         ):
             return response.status, response.headers.get("Retry-After"), await _excerpt(response)

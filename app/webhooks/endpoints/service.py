@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from contextlib import suppress
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlmodel import Session, col, select, update
 
@@ -187,7 +188,18 @@ def rotate_secret(
     return secret, expires_at
 
 
-def live_secrets(endpoint: WebhookEndpoint, *, server_key: bytes, now: datetime) -> list[str]:
+class SigningColumns(Protocol):
+    """What signing needs of an endpoint: a ``WebhookEndpoint``, or a row of these columns."""
+
+    @property
+    def secret_encrypted(self) -> str: ...
+    @property
+    def previous_secret_encrypted(self) -> str | None: ...
+    @property
+    def previous_secret_expires_at(self) -> datetime | None: ...
+
+
+def live_secrets(endpoint: SigningColumns, *, server_key: bytes, now: datetime) -> list[str]:
     """The secrets that sign a message sent ``now``: the current one first.
 
     A previous secret that no longer decrypts (RT_SECRET_KEY changed, then the secret was
