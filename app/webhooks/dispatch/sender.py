@@ -43,6 +43,7 @@ LITERAL_ROUTES = 4096  # IP-literal URLs whose (pure) check a sender remembers
 USER_AGENT = "ResolutionTracker-Webhooks/1"
 TRANSPORT_ERRORS = (aiohttp.ClientError, OSError)
 _NO_TIMEOUT = aiohttp.ClientTimeout()
+JSON = "application/json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +166,6 @@ class Sender:
             **signed_headers(
                 message.secrets, msg_id=message.msg_id, timestamp=timestamp, body=message.body
             ),
-            "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
             "Accept": "*/*",
             "Accept-Encoding": "identity",  # the excerpt is read raw: no decompression
@@ -179,7 +179,7 @@ class Sender:
             self.connections.borrow(route) as session,
             session.post(
                 route.url,
-                data=message.body,
+                data=aiohttp.BytesPayload(message.body, content_type=JSON),
                 headers=self._headers(route, message, timestamp),
                 allow_redirects=False,
                 server_hostname=route.sni_hostname,
