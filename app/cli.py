@@ -44,7 +44,7 @@ from app.people.service import (
     reset_password,
     tenant_named,
 )
-from app.startup import wire
+from app.startup import settle, wire
 
 log = structlog.get_logger("app")
 
@@ -142,8 +142,10 @@ def _serve(settings: Settings) -> None:
 
     url = f"http://{_url_host(settings.host)}:{settings.port}"
     log.info("serving the API", url=url, docs=f"{url}/docs")
+    app = create_app(settings)
+    settle()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,  # uvicorn's lines go through our handler, in RT_LOG_FORMAT

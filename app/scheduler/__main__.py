@@ -19,7 +19,7 @@ from app.db.migrate import upgrade_to_head
 from app.db.types import utcnow
 from app.scheduler.metrics_server import serve_process_metrics
 from app.scheduler.runner import build_scheduler
-from app.startup import announce, wire
+from app.startup import announce, settle, wire
 
 log = structlog.get_logger("scheduler")
 
@@ -41,6 +41,7 @@ async def main() -> None:
             hub.adapters.values(),
         )
     scheduler = build_scheduler(JobContext(db=db, carriers=hub, settings=settings, clock=utcnow))
+    settle()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
