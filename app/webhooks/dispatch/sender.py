@@ -43,7 +43,7 @@ LITERAL_ROUTES = 4096  # IP-literal URLs whose (pure) check a sender remembers
 USER_AGENT = "ResolutionTracker-Webhooks/1"
 TRANSPORT_ERRORS = (aiohttp.ClientError, OSError)
 _NO_TIMEOUT = aiohttp.ClientTimeout()
-JSON = "application/json"
+_JSON = "application/json"
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +179,7 @@ class Sender:
             self.connections.borrow(route) as session,
             session.post(
                 route.url,
-                data=aiohttp.BytesPayload(message.body, content_type=JSON),
+                data=aiohttp.BytesPayload(message.body, content_type=_JSON),
                 headers=self._headers(route, message, timestamp),
                 allow_redirects=False,
                 server_hostname=route.sni_hostname,
