@@ -15,10 +15,12 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import itertools
 import re
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -30,7 +32,7 @@ from sqlalchemy.exc import OperationalError
 from app.db.engine import Database
 from app.incidents.queries import IncidentFilters
 from app.tracker_sheet import columns as sheet
-from app.tracker_sheet import exporter, pg_cells
+from app.tracker_sheet import exporter, pg_cells, pg_slices
 from app.tracker_sheet.columns import SheetRow
 
 BATCH_ROWS = 2_000
@@ -91,37 +93,67 @@ class _Fallback:
 def csv_chunks(
     db: Database, *, tenant_id: uuid.UUID, filters: IncidentFilters, now: datetime
 ) -> Iterator[bytes]:
-    """The CSV export, byte for byte as ``exporter.csv_chunks(sheet_pages(...))`` writes it."""
-    query, params = pg_cells.csv_statement(
-        db.engine.dialect, tenant_id=tenant_id, filters=filters, now=now
+    """The CSV export, byte for byte as ``exporter.csv_chunks(sheet_pages(...))`` writes it.
+    Its slices are read by two connections at once (``pg_slices``)."""
+    dialect = db.engine.dialect
+    ends = pg_cells.slice_ends_statement(
+        dialect, tenant_id=tenant_id, filters=filters, now=now, rows=pg_slices.SLICE_ROWS
     )
-    with contextlib.ExitStack() as stack:
-        session = stack.enter_context(db.session())
-        fallback = _Fallback(db, now, stack)
-        cursor = stack.enter_context(_driver(session).cursor())
-        cursor.execute(SESSION)
+
+    def read(connection: Connection[Any], part: pg_cells.Slice) -> list[bytes | _PythonRow]:
+        query, params = pg_cells.csv_statement(
+            dialect, tenant_id=tenant_id, filters=filters, now=now, part=part
+        )
         with _as_sqlalchemy_errors(query):
-            copy = stack.enter_context(cursor.copy(f"COPY ({query}) TO STDOUT", params))
-        copy.set_types(["text", "bool", "text", "text", "text", "text", "text", "text", "text"])
+            return _csv_slice(connection, query, params)
+
+    with contextlib.ExitStack() as stack:
+        with _as_sqlalchemy_errors(ends[0]):
+            connections = stack.enter_context(pg_slices.snapshot_connections(db, SESSION))
+            parts = pg_slices.slices(connections[0], ends)
+        fallback = _Fallback(db, now, stack)
         yield next(exporter.csv_chunks(iter(())))  # the byte-order mark and the header
-        carriers = _Carriers()
-        lines: list[str] = []
-        size = 0
+        pieces = stack.enter_context(
+            contextlib.closing(pg_slices.in_order(connections, parts, read))
+        )
+        for piece in itertools.chain.from_iterable(pieces):
+            if isinstance(piece, _PythonRow):
+                yield fallback.line(piece.incident_id).encode()
+            else:
+                yield piece
+
+
+@dataclass(frozen=True, slots=True)
+class _PythonRow:
+    """A row that ``exporter.one_row`` writes (see the module docstring)."""
+
+    incident_id: str
+
+
+def _csv_slice(
+    connection: Connection[Any], query: str, params: dict[str, Any]
+) -> list[bytes | _PythonRow]:
+    """One slice's CSV: runs of lines as bytes, with the rows Python must write between."""
+    carriers = _Carriers()
+    pieces: list[bytes | _PythonRow] = []
+    lines: list[str] = []
+    with connection.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT", params) as copy:
+        copy.set_types(["text", "bool", "text", "text", "text", "text", "text", "text", "text"])
         for row in copy.rows():
             incident_id, exotic, carrier, named, number, template, head, middle, tail = row
             line = None
             if not exotic and head is not None and middle is not None and tail is not None:
                 line = _line(carriers, (carrier, named, number, template), head, middle, tail)
-            if line is None:
-                line = fallback.line(incident_id)
-            lines.append(line)
-            size += len(line)
-            if size >= exporter.CHUNK_BYTES:
-                yield "".join(lines).encode()
+            if line is not None:
+                lines.append(line)
+                continue
+            if lines:
+                pieces.append("".join(lines).encode())
                 lines.clear()
-                size = 0
-        if lines:
-            yield "".join(lines).encode()
+            pieces.append(_PythonRow(incident_id))
+    if lines:
+        pieces.append("".join(lines).encode())
+    return pieces
 
 
 class _Carriers(dict[tuple[str, str | None], str]):

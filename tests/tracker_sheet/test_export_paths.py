@@ -26,7 +26,7 @@ from app.db.engine import Database
 from app.incidents.models import Incident
 from app.incidents.queries import IncidentFilters
 from app.parcels.models import Parcel
-from app.tracker_sheet import exporter, pg_export
+from app.tracker_sheet import exporter, pg_export, pg_slices
 from app.tracker_sheet.columns import SheetRow
 from app.tracker_sheet.errors import ImportLimits
 from app.tracker_sheet.importer import import_table
@@ -207,10 +207,14 @@ def _typed(rows: list[SheetRow]) -> list[tuple[Any, ...]]:
     ]
 
 
+@pytest.mark.parametrize("slice_rows", [pg_slices.SLICE_ROWS, 7])
 def test_csv_through_copy_is_byte_for_byte_the_portable_export(
-    api: ApiClient, db: Database, clock: FakeClock
+    api: ApiClient, db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, slice_rows: int
 ) -> None:
+    """In one slice, and cut into slices of 7 rows read by two connections at once (ties of
+    opening time across slice ends, rows Python writes in either connection's slices)."""
     tenant_id = _tracker(api, db, clock)
+    monkeypatch.setattr(pg_slices, "SLICE_ROWS", slice_rows)
 
     for filters in FILTERS:
         portable = b"".join(
