@@ -244,6 +244,10 @@ class CarrierAdapter(Protocol):
     # thresholds and polling intervals differ between the two
     network: Network
     capabilities: Capabilities
+    # the public page with ``checkdigits.PAGE_NUMBER`` where the number goes (``fill_page``),
+    # when it depends on nothing else; None when the number picks the page (DHL's Express
+    # numbers, EMS's Chinese items). The fast tracker export writes such links in SQL.
+    page_template: str | None
 
     @property
     def configured(self) -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 _SEPARATORS = re.compile(r"[\s\-]+")
 _UPS_1Z = re.compile(r"1Z[0-9A-Z]{16}")
@@ -37,6 +38,15 @@ _SF_EXPRESS = re.compile(r"SF[0-9]{13}")
 def normalise_number(number: str) -> str:
     """What customers paste has spaces, dashes and lower case; carriers want neither."""
     return _SEPARATORS.sub("", number).upper()
+
+
+PAGE_NUMBER = "{number}"
+"""Where the number goes in a carrier's ``page_template``."""
+
+
+def fill_page(template: str, number: str) -> str:
+    """A carrier's public page for ``number``: normalised, then percent-encoded."""
+    return template.replace(PAGE_NUMBER, quote(normalise_number(number), safe=""))
 
 
 def _ups_value(char: str) -> int:

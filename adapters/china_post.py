@@ -17,13 +17,11 @@ here.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from adapters._17track import SeventeenTrackAdapter, SeventeenTrackSettings
 from adapters._17track import build_request as build_request
 from adapters._17track_parse import STATUS_TABLE as STATUS_TABLE
 from adapters._17track_parse import CarrierParsing
-from adapters.checkdigits import normalise_number, parse_s10
+from adapters.checkdigits import PAGE_NUMBER, fill_page, parse_s10
 
 CODE = "china_post"
 # 17TRACK carrier key of China Post (17TRACK's apicarrier.all.json; docs/carriers.md §5.5)
@@ -42,6 +40,10 @@ parse_tracking = _PARSING.parse_tracking
 status_for = _PARSING.status_for
 
 
+# China Post's international mail query page (English)
+PUBLIC_PAGE = "https://yjcx.ems.com.cn/qps/english/yjcx?mailNo=" + PAGE_NUMBER
+
+
 class ChinaPostAdapter(SeventeenTrackAdapter):
     """China Post international items, via 17TRACK; see the module docstring."""
 
@@ -55,7 +57,7 @@ class ChinaPostAdapter(SeventeenTrackAdapter):
         s10 = parse_s10(number)
         return s10 is not None and s10.country == "CN" and s10.service[0] in SERVICE_LETTERS
 
+    page_template: str | None = PUBLIC_PAGE
+
     def tracking_url(self, number: str) -> str:
-        """China Post's international mail query page (English)."""
-        value = quote(normalise_number(number), safe="")
-        return f"https://yjcx.ems.com.cn/qps/english/yjcx?mailNo={value}"
+        return fill_page(PUBLIC_PAGE, number)

@@ -129,6 +129,7 @@ class DhlAdapter:
 
     code = "dhl"
     name = "DHL"
+    page_template: str | None = None  # Express numbers have a page of their own
     network: Network = "express"
 
     def __init__(

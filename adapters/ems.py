@@ -44,6 +44,7 @@ class EmsAdapter(SeventeenTrackAdapter):
 
     code = CODE
     name = "EMS"
+    page_template: str | None = None  # Chinese items have a page of their own
 
     def carrier_key_of(self, number: str) -> int | None:
         s10 = parse_s10(number)

@@ -29,7 +29,6 @@ import json
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 from pydantic import Field, SecretStr
@@ -46,7 +45,7 @@ from adapters.base import (
     TrackingQuery,
     TrackingResult,
 )
-from adapters.checkdigits import is_valid_fedex, normalise_number
+from adapters.checkdigits import PAGE_NUMBER, fill_page, is_valid_fedex, normalise_number
 from adapters.fedex_parse import (
     CARRIER,
     NOT_FOUND_CODES,
@@ -68,7 +67,7 @@ __all__ = [
 PRODUCTION_URL = "https://apis.fedex.com"
 OAUTH_PATH = "/oauth/token"
 TRACK_PATH = "/track/v1/trackingnumbers"
-PUBLIC_TRACKING_URL = "https://www.fedex.com/fedextrack/?trknbr={number}"
+PUBLIC_TRACKING_URL = "https://www.fedex.com/fedextrack/?trknbr=" + PAGE_NUMBER
 BATCH_SIZE = 30  # FedEx's documented maximum of tracking numbers per request
 SHIP_DATE_BEFORE = timedelta(days=7)
 SHIP_DATE_AFTER = timedelta(days=7)
@@ -153,6 +152,7 @@ class FedexAdapter:
 
     code = CARRIER
     name = "FedEx"
+    page_template: str | None = PUBLIC_TRACKING_URL
     network: Network = "express"
 
     def __init__(
@@ -194,7 +194,7 @@ class FedexAdapter:
         return self._http.health()
 
     def tracking_url(self, number: str) -> str:
-        return PUBLIC_TRACKING_URL.format(number=quote(normalise_number(number), safe=""))
+        return fill_page(PUBLIC_TRACKING_URL, number)
 
     def matches(self, number: str) -> bool:
         return is_valid_fedex(number)

@@ -23,14 +23,13 @@ mostly China-based forwarders (postal).
 from __future__ import annotations
 
 import re
-from urllib.parse import quote
 
 from adapters._17track import SeventeenTrackAdapter
 from adapters._17track import build_request as build_request
 from adapters._17track_parse import STATUS_TABLE as STATUS_TABLE
 from adapters._17track_parse import CarrierParsing
 from adapters.base import Network
-from adapters.checkdigits import normalise_number
+from adapters.checkdigits import PAGE_NUMBER, fill_page
 
 CODE = "17track"
 PREFIX = f"{CODE}:"
@@ -122,10 +121,13 @@ def network_of(key: int) -> Network:
     return "express" if 100_000 <= key < 190_000 else "postal"
 
 
-def public_url(number: str, key: int | None) -> str:
+def page_for_key(key: int | None) -> str:
     """17TRACK's public tracking page; ``fc`` names the carrier instead of detecting it."""
-    value = quote(normalise_number(number), safe="")
-    return f"{PUBLIC_PAGE}{value}" + (f"&fc={key}" if key is not None else "")
+    return PUBLIC_PAGE + PAGE_NUMBER + (f"&fc={key}" if key is not None else "")
+
+
+def public_url(number: str, key: int | None) -> str:
+    return fill_page(page_for_key(key), number)
 
 
 _PARSING = CarrierParsing(CODE)
@@ -139,12 +141,14 @@ class Generic17TrackAdapter(SeventeenTrackAdapter):
     code = CODE
     name = "17TRACK (any carrier, by key)"
     key: int | None = None  # set on a keyed adapter only
+    page_template: str | None = page_for_key(None)
 
     def for_key(self, key: int) -> Generic17TrackAdapter:
         """The adapter of ``17track:<key>``, on this adapter's 17TRACK connection."""
         keyed = Generic17TrackAdapter(account=self.account)
         keyed.key = key
         keyed.code, keyed.name, keyed.network = key_code(key), display_name(key), network_of(key)
+        keyed.page_template = page_for_key(key)
         return keyed
 
     def carrier_key_of(self, number: str) -> int | None:

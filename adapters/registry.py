@@ -133,3 +133,12 @@ def tracking_url(code: str, number: str) -> str:
     if key is not None:
         return generic_17track.public_url(number, key)
     return _recogniser(code).tracking_url(number)
+
+
+def page_template(code: str) -> str | None:
+    """The carrier's ``page_template`` (None when the number picks the page); KeyError for a
+    code that is not registered."""
+    key = generic_17track.key_of(code)
+    if key is not None:
+        return generic_17track.page_for_key(key)
+    return _recogniser(code).page_template

@@ -141,6 +141,7 @@ class SandboxAdapter:
 
     code = "sandbox"
     name = "Sandbox (test carrier)"
+    page_template: str | None = None  # the number as given, not normalised
     network: Network = "express"
     capabilities = Capabilities(batch_size=50, requests_per_second=0, max_concurrency=8)
 

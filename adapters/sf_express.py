@@ -16,14 +16,17 @@ whose check digit then decides), so a 12-digit number only makes SF a *candidate
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from adapters._17track import SeventeenTrackAdapter
 from adapters._17track import build_request as build_request
 from adapters._17track_parse import STATUS_TABLE as STATUS_TABLE
 from adapters._17track_parse import CarrierParsing
 from adapters.base import Network
-from adapters.checkdigits import is_sf_express_bare, is_valid_sf_express, normalise_number
+from adapters.checkdigits import (
+    PAGE_NUMBER,
+    fill_page,
+    is_sf_express_bare,
+    is_valid_sf_express,
+)
 
 CODE = "sf_express"
 # 17TRACK carrier key of SF Express, international (17TRACK's apicarrier.all.json;
@@ -54,7 +57,7 @@ class SfExpressAdapter(SeventeenTrackAdapter):
         """The bare 12 digits: a candidate to name, never a detection."""
         return is_sf_express_bare(number)
 
+    page_template: str | None = PUBLIC_PAGE + PAGE_NUMBER  # the waybill search (English)
+
     def tracking_url(self, number: str) -> str:
-        """SF Express's public waybill search (English)."""
-        value = quote(normalise_number(number), safe="")
-        return f"{PUBLIC_PAGE}{value}"
+        return fill_page(PUBLIC_PAGE + PAGE_NUMBER, number)

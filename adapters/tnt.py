@@ -17,14 +17,12 @@ France 100241): a parcel handled by one of those is registered as ``17track:<key
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from adapters._17track import SeventeenTrackAdapter
 from adapters._17track import build_request as build_request
 from adapters._17track_parse import STATUS_TABLE as STATUS_TABLE
 from adapters._17track_parse import CarrierParsing
 from adapters.base import Network
-from adapters.checkdigits import is_valid_tnt, normalise_number
+from adapters.checkdigits import PAGE_NUMBER, fill_page, is_valid_tnt
 
 CODE = "tnt"
 # 17TRACK carrier key of TNT (17TRACK's apicarrier.all.json; docs/carriers.md §9.1)
@@ -34,6 +32,13 @@ TNT_KEY = 100004
 _PARSING = CarrierParsing(CODE)
 parse_tracking = _PARSING.parse_tracking
 status_for = _PARSING.status_for
+
+
+# TNT's public tracking page, searching by consignment number
+PUBLIC_PAGE = (
+    "https://www.tnt.com/express/en_gc/site/shipping-tools/tracking.html"
+    "?searchType=con&cons=" + PAGE_NUMBER
+)
 
 
 class TntAdapter(SeventeenTrackAdapter):
@@ -49,10 +54,7 @@ class TntAdapter(SeventeenTrackAdapter):
     def matches(self, number: str) -> bool:
         return is_valid_tnt(number)
 
+    page_template: str | None = PUBLIC_PAGE
+
     def tracking_url(self, number: str) -> str:
-        """TNT's public tracking page, searching by consignment number."""
-        value = quote(normalise_number(number), safe="")
-        return (
-            "https://www.tnt.com/express/en_gc/site/shipping-tools/tracking.html"
-            f"?searchType=con&cons={value}"
-        )
+        return fill_page(PUBLIC_PAGE, number)

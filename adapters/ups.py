@@ -53,7 +53,7 @@ from adapters.base import (
     TrackingQuery,
     TrackingResult,
 )
-from adapters.checkdigits import is_valid_ups_1z, normalise_number
+from adapters.checkdigits import PAGE_NUMBER, fill_page, is_valid_ups_1z, normalise_number
 from adapters.ups_parse import (
     ACTIVITY_TYPES,
     NOT_FOUND_CODES,
@@ -79,7 +79,7 @@ PRODUCTION_URL = "https://onlinetools.ups.com"
 TOKEN_PATH = "/security/v1/oauth/token"  # noqa: S105 - a URL path, not a secret
 TRACK_PATH = "/api/track/v1/details/{number}"
 TRANSACTION_SOURCE = "resolution-tracker"
-PUBLIC_TRACKING_URL = "https://www.ups.com/track?loc=en_US&tracknum={number}"
+PUBLIC_TRACKING_URL = "https://www.ups.com/track?loc=en_US&tracknum=" + PAGE_NUMBER
 # 400/404 carry UPS's error envelope for a number it rejects or does not know: data, not failure
 _PER_NUMBER_STATUSES = frozenset({400, 404})
 
@@ -162,6 +162,7 @@ class UpsAdapter:
 
     code = "ups"
     name = "UPS"
+    page_template: str | None = PUBLIC_TRACKING_URL
     network: Network = "express"
 
     def __init__(
@@ -203,7 +204,7 @@ class UpsAdapter:
         return self._http.health()
 
     def tracking_url(self, number: str) -> str:
-        return PUBLIC_TRACKING_URL.format(number=quote(normalise_number(number), safe=""))
+        return fill_page(PUBLIC_TRACKING_URL, number)
 
     def matches(self, number: str) -> bool:
         return is_valid_ups_1z(number)

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 
 from adapters import generic_17track, registry
 from adapters.base import CarrierAdapter
+from adapters.checkdigits import PAGE_NUMBER
 from app.carriers.schemas import (
     CarrierCandidate,
     CarrierCapabilities,
@@ -31,7 +32,7 @@ from app.core.errors import ValidationFailed
 SANDBOX = "sandbox"
 OTHER = "other"  # a carrier the seller names and we never poll
 OTHER_NAME = "Other carrier"
-NUMBER_FIELD = "{number}"
+NUMBER_FIELD = PAGE_NUMBER
 _PROBE = "rt-number-probe"
 
 
@@ -132,6 +133,19 @@ def tracking_url(carrier: str, tracking_number: str, *, template: str | None = N
             return fill_template(template, tracking_number)
         return generic_17track.public_url(tracking_number, None)
     return str(registry.tracking_url(carrier, tracking_number))
+
+
+def page_template(carrier: str) -> str | None:
+    """The page ``tracking_url`` gives without a seller's template, as text with
+    ``NUMBER_FIELD`` where the normalised, percent-encoded number goes, when nothing but the
+    number's place picks the page (so SQL can write it: the fast tracker export); None when
+    the number picks the page, or for a code we do not know."""
+    if carrier == OTHER:
+        return generic_17track.page_for_key(None)
+    try:
+        return registry.page_template(carrier)
+    except KeyError:
+        return None
 
 
 def check_template(template: str) -> str:

@@ -1,6 +1,7 @@
-"""Which export runs: PostgreSQL's own (``pg_export``: COPY and a server-side cursor, tens
-of thousands of rows a second) or the portable one (``exporter``: pages of loaded models,
-for SQLite). Both write the same bytes for the same data (tests/tracker_sheet compare them).
+"""Which export runs: PostgreSQL's own (``pg_export``: CSV lines written by PostgreSQL on
+two connections, typed cells through a server-side cursor; tens of thousands of rows a
+second) or the portable one (``exporter``: pages of loaded models, for SQLite). Both write
+the same bytes for the same data (tests/tracker_sheet compare them).
 """
 
 from __future__ import annotations

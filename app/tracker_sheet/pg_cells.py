@@ -4,7 +4,7 @@
 joins each matching incident to its parcel, folds its timeline into the Internal Action Log
 and its messages into the Communication Summary, and writes every other cell the way
 ``sheet_row`` and ``csv_cell`` do (``sql_text`` holds the text rules). Two renderings share
-it: typed cells for the XLSX writer, and CSV text for ``COPY``.
+it: typed cells for the XLSX writer, and CSV lines.
 
 Two cells stay in Python, for every row: Carrier and Tracking URL come from the carrier
 registry (check digits pick DHL's and EMS's pages), which SQL cannot see. A row that SQL
@@ -27,6 +27,7 @@ from babel.core import get_global
 from sqlalchemy import Dialect, Select, and_, case, func, literal_column, select, tuple_
 from sqlmodel import col
 
+from app.carriers import service as carriers
 from app.core.schemas import minor_units
 from app.incidents import queries as incident_queries
 from app.incidents.models import Incident
@@ -290,14 +291,17 @@ def _matching(
     if part.after is not None:
         place = tuple_(col(Incident.opened_at), col(Incident.id))
         matching = matching.where(place < tuple_(*part.after))
-    return matching.limit(part.rows)
+    if part.rows is None:
+        return matching
+    # a number in the text, not a parameter: a prepared statement's generic plan knows it
+    return matching.limit(literal_column(str(int(part.rows))))
 
 
 def _statement(
     dialect: Dialect, inner: Select[Any], layers: list[list[str]], outputs: list[str]
 ) -> tuple[str, dict[str, Any]]:
     """The query as text with ``%(name)s`` parameters (``dialect``: the engine's, psycopg's),
-    for psycopg (COPY takes no server-side parameters: psycopg merges them into the text).
+    for psycopg.
 
     The matching rows in the list's order; then each of ``layers`` over the one before, its
     expressions named ``c0``, ``c1``, ... in the first, ``d0``, ... in the second (``OFFSET
@@ -311,13 +315,60 @@ def _statement(
     # (a sort of the finished rows, wide text, would spill to disk)
     order = "t.opened_at DESC, t.id DESC"
     source = str(compiled)
-    for prefix, expressions in zip("cd", layers, strict=False):
+    for prefix, expressions in zip("cde", layers, strict=False):
         named = ", ".join(f"{e} AS {prefix}{n}" for n, e in enumerate(expressions))
         kept = ", ".join(f"t.{name}" for name in _KEPT)  # not the cells of the layer before
         source = f"SELECT {named}, {kept} FROM ({source}) AS t ORDER BY {order} OFFSET 0"  # noqa: S608
     columns = ", ".join(outputs)
     outer = f"SELECT {columns} FROM ({source}) AS t ORDER BY {order}"  # noqa: S608
     return outer, dict(compiled.params)
+
+
+# what Python's quote(normalise_number(n), safe="") and quote(n, safe="") leave as they are
+_PLAIN_NUMBER = "'^[0-9A-Z_.~]+$'"
+_URL_SAFE_NUMBER = "'^[0-9A-Za-z_.~-]+$'"
+
+
+def _carrier_cell() -> str:
+    """``carrier_cell`` for every registered carrier and ``other``; NULL for any other code
+    (a 17TRACK key, a code no longer known), which Python writes."""
+    codes = [code for code in carriers.carrier_codes() if code != carriers.OTHER]
+    cases = " ".join(
+        f"WHEN {sql.literal(code)} THEN {sql.literal(sheet.carrier_cell(code, None))}"
+        for code in codes
+    )
+    # "Other: " and the seller's name for it, or ours (Python's ``named or OTHER_NAME``)
+    default = carriers.OTHER_NAME
+    prefix = sql.literal(sheet.carrier_cell(carriers.OTHER, None).removesuffix(default))
+    named = f"coalesce(nullif(p_carrier_name, ''), {sql.literal(default)})"
+    other = f"WHEN {sql.literal(carriers.OTHER)} THEN {prefix} || {named}"
+    return f"(CASE p_carrier {cases} {other} END)"
+
+
+def _tracking_url_cell() -> str:
+    """``tracking_url_cell`` where SQL can write it: a carrier whose page only needs the
+    number put in (``carriers.page_template``), or ``other`` with the seller's template, and
+    a number that normalising and percent-encoding leave as it is. NULL otherwise (DHL's and
+    EMS's pages, a number with spaces or lower case...), which Python writes."""
+    field = sql.literal(carriers.NUMBER_FIELD)
+    pages = {
+        code: page
+        for code in [*carriers.carrier_codes(), carriers.OTHER]
+        if (page := carriers.page_template(code)) is not None
+    }
+    cases = " ".join(
+        f"WHEN {sql.literal(code)} THEN replace({sql.literal(page)}, {field}, p_tracking_number)"
+        for code, page in pages.items()
+    )
+    seller = (
+        f"CASE WHEN p_tracking_number ~ {_URL_SAFE_NUMBER} "
+        f"THEN replace(p_tracking_url_template, {field}, p_tracking_number) END"
+    )
+    return (
+        f"(CASE WHEN p_carrier = {sql.literal(carriers.OTHER)} "
+        f"AND p_tracking_url_template IS NOT NULL THEN {seller} "
+        f"WHEN p_tracking_number ~ {_PLAIN_NUMBER} THEN CASE p_carrier {cases} END END)"
+    )
 
 
 def _typed() -> list[str]:
@@ -333,14 +384,17 @@ def csv_statement(
     now: datetime,
     part: Slice = Slice(),
 ) -> tuple[str, dict[str, Any]]:
-    """Rows of (id, exotic, carrier fields..., the CSV text before the Carrier cell, between
-    it and the Tracking URL cell, and after it)."""
+    """Rows of (CSV lines with their line ends, one or a run of them; then, for a row SQL
+    leaves to Python and NULL otherwise: id, exotic, carrier fields..., the CSV text before
+    the Carrier cell, between it and the Tracking URL cell, and after it)."""
     cells = _cells()
+    width = len(sheet.COLUMNS)
     first, second = (sheet.COLUMNS.index(name) for name in PYTHON_COLUMNS)
     values = [
         "NULL" if name in PYTHON_COLUMNS else _csv_value(cells[name], f"c{n}")
         for n, name in enumerate(sheet.COLUMNS)
     ]
+    values += [sql.defuse(f"c{width}"), sql.defuse(f"c{width + 1}")]
 
     def joined(at: range) -> str:
         return " || ',' || ".join(
@@ -350,16 +404,52 @@ def csv_statement(
             for n in at
         )
 
-    outputs = [
-        "id::text",
-        f"({_EXOTIC}) AS exotic",
-        *CARRIER_FIELDS,
+    def field(name: str) -> str:  # NULL stays NULL: Python writes the cell
+        return f"CASE WHEN {name} IS NOT NULL THEN {sql.csv_field(name)} END"
+
+    parts = [
+        f"({_EXOTIC})",
         joined(range(first)),
         joined(range(first + 1, second)),
-        joined(range(second + 1, len(sheet.COLUMNS))),
+        joined(range(second + 1, width)),
+        field(f"d{width}"),
+        field(f"d{width + 1}"),
+    ]
+    python = " OR ".join(["e0", *(f"e{n} IS NULL" for n in range(1, len(parts)))])
+    line = "e1 || ',' || e4 || ',' || e2 || ',' || e5 || ',' || e3 || chr(13) || chr(10)"
+    for_python = ["id::text", "e0", *CARRIER_FIELDS, "e1", "e2", "e3"]
+    outputs = [
+        f"CASE WHEN NOT ({python}) THEN {line} END AS line",
+        *(f"CASE WHEN {python} THEN {value} END AS p{n}" for n, value in enumerate(for_python)),
+        "row_number() OVER (ORDER BY t.opened_at DESC, t.id DESC) AS n",
     ]
     inner = _matching(tenant_id=tenant_id, filters=filters, now=now, part=part)
-    return _statement(dialect, inner, [_typed(), values], outputs)
+    typed = [*_typed(), _carrier_cell(), _tracking_url_cell()]
+    rows, params = _statement(dialect, inner, [typed, values, parts], outputs)
+    return _in_runs(rows, len(for_python)), params
+
+
+LINES_PER_RUN = 64
+"""Lines SQL joins into one row of the CSV statement (where Python writes none of them)."""
+
+
+def _in_runs(rows: str, python_columns: int) -> str:
+    """``rows`` (line, Python's columns p0, p1, ..., n) with each run of ``LINES_PER_RUN``
+    rows that Python has nothing to write in joined into one text: a row costs the reader
+    more than its bytes do (about 5 µs a row). A run with a row Python writes comes row by
+    row."""
+    names = [f"p{n}" for n in range(python_columns)]
+    nulls = ", ".join(f"NULL AS {name}" for name in names)
+    columns = ", ".join(names)
+    run = f"(n - 1) / {LINES_PER_RUN}"
+    return f"""WITH s AS MATERIALIZED ({rows})
+SELECT line, {columns} FROM (
+    SELECT min(n) AS n, string_agg(line, '' ORDER BY n) AS line, {nulls}
+    FROM s GROUP BY {run} HAVING bool_and(line IS NOT NULL)
+    UNION ALL
+    SELECT n, line, {columns} FROM s
+    WHERE {run} IN (SELECT {run} FROM s WHERE line IS NULL)
+) AS r ORDER BY n"""  # noqa: S608
 
 
 def typed_statement(

@@ -1,13 +1,19 @@
-"""The tracker export on PostgreSQL: CSV through ``COPY ... TO STDOUT``, XLSX rows through a
-server-side cursor. Both read the query of ``pg_cells`` in one statement (one snapshot).
+"""The tracker export on PostgreSQL: CSV lines written by PostgreSQL, XLSX rows through a
+server-side cursor. Both read the query of ``pg_cells`` in one snapshot.
 
-CSV: PostgreSQL writes each row's CSV text but for two cells, streamed by ``COPY``; Python
-adds the Carrier and Tracking URL cells and the line ends, and sends about 64 KB at a time,
-so memory stays flat whatever the number of rows. XLSX: typed cells in batches of
-``BATCH_ROWS`` from a named (server-side) cursor, made into the ``SheetRow``s the writer
-takes. A row flagged exotic, or one whose Python cells fail, is written by
-``exporter.one_row`` (``sheet_row``, or its stub), read through a second session because the
-first one's connection is busy with the stream.
+CSV: PostgreSQL writes each row's CSV line, Carrier and Tracking URL cells included, where
+it can, and joins the lines in runs (``pg_cells.csv_statement``); Python passes them on. The
+rows are cut into slices that two connections read at once, each with the statement
+prepared once (``pg_slices``), so memory stays flat whatever the number of rows. Python
+writes the two cells of a row whose carrier's page the number picks (DHL, EMS), or whose
+name or number SQL cannot write (a 17TRACK key, spaces or lower case in the number).
+
+XLSX: typed cells in batches of ``BATCH_ROWS`` from a named (server-side) cursor, made into
+the ``SheetRow``s the writer takes.
+
+A row flagged exotic, or one whose Python cells fail, is written by ``exporter.one_row``
+(``sheet_row``, or its stub), read through a session of its own because the export's
+connections are busy with the stream.
 """
 
 from __future__ import annotations
@@ -133,27 +139,38 @@ class _PythonRow:
 def _csv_slice(
     connection: Connection[Any], query: str, params: dict[str, Any]
 ) -> list[bytes | _PythonRow]:
-    """One slice's CSV: runs of lines as bytes, with the rows Python must write between."""
+    """One slice's CSV: runs of the lines SQL wrote, with the rows Python finishes between.
+    The statement is prepared: each connection plans it once, not once per slice."""
     carriers = _Carriers()
     pieces: list[bytes | _PythonRow] = []
-    lines: list[str] = []
-    with connection.cursor() as cursor, cursor.copy(f"COPY ({query}) TO STDOUT", params) as copy:
-        copy.set_types(["text", "bool", "text", "text", "text", "text", "text", "text", "text"])
-        for row in copy.rows():
-            incident_id, exotic, carrier, named, number, template, head, middle, tail = row
-            line = None
-            if not exotic and head is not None and middle is not None and tail is not None:
-                line = _line(carriers, (carrier, named, number, template), head, middle, tail)
+    run: list[str] = []
+    with connection.cursor() as cursor:
+        cursor.execute(query, params, prepare=True)
+        for line, *python in cursor:
             if line is not None:
-                lines.append(line)
+                run.append(line)
                 continue
-            if lines:
-                pieces.append("".join(lines).encode())
-                lines.clear()
-            pieces.append(_PythonRow(incident_id))
-    if lines:
-        pieces.append("".join(lines).encode())
+            if run:
+                pieces.append("".join(run).encode())
+                run.clear()
+            pieces.append(_python_row(carriers, python))
+    if run:
+        pieces.append("".join(run).encode())
     return pieces
+
+
+def _python_row(carriers: _Carriers, fields: list[Any]) -> bytes | _PythonRow:
+    """The Carrier and Tracking URL cells of a row SQL could not finish, or the whole row
+    for ``exporter.one_row`` (exotic, or a carrier whose name cannot be written)."""
+    incident_id, exotic, carrier, named, number, template, head, middle, tail = fields
+    assert incident_id is not None
+    assert carrier is not None
+    assert number is not None
+    if exotic is False and head is not None and middle is not None and tail is not None:
+        line = _line(carriers, (carrier, named, number, template), head, middle, tail)
+        if line is not None:
+            return line.encode()
+    return _PythonRow(incident_id)
 
 
 class _Carriers(dict[tuple[str, str | None], str]):

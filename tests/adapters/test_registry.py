@@ -25,6 +25,7 @@ from adapters.base import (
     TrackingQuery,
     TrackingResult,
 )
+from adapters.checkdigits import fill_page
 from app.carriers.service import carrier_codes
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -142,3 +143,27 @@ def test_postal_carriers_say_so_and_couriers_are_express() -> None:
 
 def test_the_service_knows_exactly_the_registered_carriers() -> None:
     assert carrier_codes() == list(registry.ADAPTERS)
+
+
+NUMBERS = ("1Z999AA10123456784", "1234567890", "RR123456785CN", "sf 1234-5678 901 23", "ü/ 1?")
+
+
+@pytest.mark.parametrize("code", [*registry.ADAPTERS, "17track:100010"])
+def test_a_page_template_is_the_tracking_url_with_the_number_put_in(code: str) -> None:
+    """The fast tracker export writes links from ``page_template`` in SQL: it must be the
+    page ``tracking_url`` gives, for every number."""
+    template = registry.page_template(code)
+    if template is None:
+        return
+    for number in NUMBERS:
+        assert registry.tracking_url(code, number) == fill_page(template, number)
+
+
+def test_carriers_whose_number_picks_the_page_have_no_template() -> None:
+    express, other = "1234567890", "JJD0001234567"
+    assert registry.tracking_url("dhl", express) != registry.tracking_url("dhl", other)
+    assert registry.page_template("dhl") is None
+    assert registry.page_template("ems") is None
+    assert registry.page_template("ups") is not None
+    with pytest.raises(KeyError):
+        registry.page_template("gone_carrier")

@@ -1,4 +1,5 @@
-"""PostgreSQL's fast export (COPY, a server-side cursor) writes what the portable one writes.
+"""PostgreSQL's fast export (lines built in SQL, a server-side cursor) writes what the
+portable one writes.
 
 The same seeded tracker goes through both: the CSV byte for byte, every typed cell, and the
 XLSX cell for cell (value, type, number format, link, font and fill), with the list's filters.
@@ -26,7 +27,7 @@ from app.db.engine import Database
 from app.incidents.models import Incident
 from app.incidents.queries import IncidentFilters
 from app.parcels.models import Parcel
-from app.tracker_sheet import exporter, pg_export, pg_slices
+from app.tracker_sheet import exporter, pg_cells, pg_export, pg_slices
 from app.tracker_sheet.columns import SheetRow
 from app.tracker_sheet.errors import ImportLimits
 from app.tracker_sheet.importer import import_table
@@ -207,14 +208,23 @@ def _typed(rows: list[SheetRow]) -> list[tuple[Any, ...]]:
     ]
 
 
-@pytest.mark.parametrize("slice_rows", [pg_slices.SLICE_ROWS, 7])
-def test_csv_through_copy_is_byte_for_byte_the_portable_export(
-    api: ApiClient, db: Database, clock: FakeClock, monkeypatch: pytest.MonkeyPatch, slice_rows: int
+@pytest.mark.parametrize(
+    ("slice_rows", "lines_per_run"), [(pg_slices.SLICE_ROWS, pg_cells.LINES_PER_RUN), (7, 3)]
+)
+def test_csv_through_postgresql_is_byte_for_byte_the_portable_export(
+    api: ApiClient,
+    db: Database,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    slice_rows: int,
+    lines_per_run: int,
 ) -> None:
     """In one slice, and cut into slices of 7 rows read by two connections at once (ties of
-    opening time across slice ends, rows Python writes in either connection's slices)."""
+    opening time across slice ends, rows Python writes in either connection's slices), their
+    lines joined in runs of 3 (runs with a row Python writes, and without)."""
     tenant_id = _tracker(api, db, clock)
     monkeypatch.setattr(pg_slices, "SLICE_ROWS", slice_rows)
+    monkeypatch.setattr(pg_cells, "LINES_PER_RUN", lines_per_run)
 
     for filters in FILTERS:
         portable = b"".join(
