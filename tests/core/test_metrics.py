@@ -35,6 +35,7 @@ class FakeAdapter:
     network: Literal["express", "postal"] = "postal"
     capabilities = Capabilities(batch_size=10, requests_per_second=1.0, max_concurrency=1)
     configured = True
+    page_template: str | None = None
 
     def __init__(
         self, code: str, *, error: CarrierError | None = None, breaker: BreakerState = "closed"
