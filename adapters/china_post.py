@@ -49,6 +49,7 @@ class ChinaPostAdapter(SeventeenTrackAdapter):
 
     code = CODE
     name = "China Post"
+    page_template: str | None = PUBLIC_PAGE
 
     def carrier_key_of(self, number: str) -> int | None:
         return CHINA_POST_KEY
@@ -56,8 +57,6 @@ class ChinaPostAdapter(SeventeenTrackAdapter):
     def matches(self, number: str) -> bool:
         s10 = parse_s10(number)
         return s10 is not None and s10.country == "CN" and s10.service[0] in SERVICE_LETTERS
-
-    page_template: str | None = PUBLIC_PAGE
 
     def tracking_url(self, number: str) -> str:
         return fill_page(PUBLIC_PAGE, number)

@@ -45,6 +45,7 @@ class SfExpressAdapter(SeventeenTrackAdapter):
 
     code = CODE
     name = "SF Express"
+    page_template: str | None = PUBLIC_PAGE + PAGE_NUMBER  # the waybill search (English)
     network: Network = "express"
 
     def carrier_key_of(self, number: str) -> int | None:
@@ -56,8 +57,6 @@ class SfExpressAdapter(SeventeenTrackAdapter):
     def could_match(self, number: str) -> bool:
         """The bare 12 digits: a candidate to name, never a detection."""
         return is_sf_express_bare(number)
-
-    page_template: str | None = PUBLIC_PAGE + PAGE_NUMBER  # the waybill search (English)
 
     def tracking_url(self, number: str) -> str:
         return fill_page(PUBLIC_PAGE + PAGE_NUMBER, number)

@@ -46,6 +46,7 @@ class TntAdapter(SeventeenTrackAdapter):
 
     code = CODE
     name = "TNT"
+    page_template: str | None = PUBLIC_PAGE
     network: Network = "express"
 
     def carrier_key_of(self, number: str) -> int | None:
@@ -53,8 +54,6 @@ class TntAdapter(SeventeenTrackAdapter):
 
     def matches(self, number: str) -> bool:
         return is_valid_tnt(number)
-
-    page_template: str | None = PUBLIC_PAGE
 
     def tracking_url(self, number: str) -> str:
         return fill_page(PUBLIC_PAGE, number)
