@@ -6,8 +6,10 @@ and its messages into the Communication Summary, and writes every other cell the
 ``sheet_row`` and ``csv_cell`` do (``sql_text`` holds the text rules). Two renderings share
 it: typed cells for the XLSX writer, and CSV lines.
 
-Two cells stay in Python, for every row: Carrier and Tracking URL come from the carrier
-registry (check digits pick DHL's and EMS's pages), which SQL cannot see. A row that SQL
+Two cells come from the carrier registry: Carrier and Tracking URL. The typed rendering leaves
+them to Python; the CSV one writes them where a carrier's page only needs the number put in
+(``carriers.page_template``), and leaves the rest to Python (check digits pick DHL's and EMS's
+pages, which SQL cannot see). A row that SQL
 cannot write exactly as Python would (a status without a name, a negative number, a
 currency code outside ASCII) is flagged ``exotic`` and written by ``sheet_row`` instead.
 
@@ -24,7 +26,17 @@ from datetime import datetime
 from typing import Any
 
 from babel.core import get_global
-from sqlalchemy import Dialect, Select, and_, case, func, literal_column, select, tuple_
+from sqlalchemy import (
+    Dialect,
+    Select,
+    and_,
+    bindparam,
+    case,
+    func,
+    literal_column,
+    select,
+    tuple_,
+)
 from sqlmodel import col
 
 from app.carriers import service as carriers
@@ -236,6 +248,15 @@ class Slice:
     rows: int | None = None
 
 
+def place_params(part: Slice) -> dict[str, Any]:
+    """The parameters that say where ``part`` starts: a statement built for one slice after
+    a place serves every other such slice with its own values of them."""
+    if part.after is None:
+        return {}
+    opened_at, incident_id = part.after
+    return {"after_opened_at": opened_at, "after_id": incident_id}
+
+
 def _keys(
     *, tenant_id: uuid.UUID, filters: incident_queries.IncidentFilters, now: datetime
 ) -> Select[datetime, uuid.UUID]:
@@ -290,7 +311,8 @@ def _matching(
     matching = _keys(tenant_id=tenant_id, filters=filters, now=now).with_only_columns(*columns)
     if part.after is not None:
         place = tuple_(col(Incident.opened_at), col(Incident.id))
-        matching = matching.where(place < tuple_(*part.after))
+        after = tuple_(*(bindparam(name, value) for name, value in place_params(part).items()))
+        matching = matching.where(place < after)
     if part.rows is None:
         return matching
     # a number in the text, not a parameter: a prepared statement's generic plan knows it

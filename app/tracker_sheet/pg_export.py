@@ -106,17 +106,22 @@ def csv_chunks(
         dialect, tenant_id=tenant_id, filters=filters, now=now, rows=pg_slices.SLICE_ROWS
     )
 
-    def read(connection: Connection[Any], part: pg_cells.Slice) -> list[bytes | _PythonRow]:
-        query, params = pg_cells.csv_statement(
+    def statement(part: pg_cells.Slice) -> tuple[str, dict[str, Any]]:
+        return pg_cells.csv_statement(
             dialect, tenant_id=tenant_id, filters=filters, now=now, part=part
         )
+
+    def read(connection: Connection[Any], part: pg_cells.Slice) -> list[bytes | _PythonRow]:
+        query, params = first if part.after is None else later
         with _as_sqlalchemy_errors(query):
-            return _csv_slice(connection, query, params)
+            return _csv_slice(connection, query, {**params, **pg_cells.place_params(part)})
 
     with contextlib.ExitStack() as stack:
         with _as_sqlalchemy_errors(ends[0]):
             connections = stack.enter_context(pg_slices.snapshot_connections(db, SESSION))
             parts = pg_slices.slices(connections[0], ends)
+        # built once: the first slice's statement, and one that every later slice fills in
+        first, later = statement(parts[0]), statement(parts[-1])
         fallback = _Fallback(db, now, stack)
         yield next(exporter.csv_chunks(iter(())))  # the byte-order mark and the header
         pieces = stack.enter_context(
