@@ -3,7 +3,7 @@
 Figures: rows per second for each format, and the peak Python memory of a CSV export
 (tracemalloc, in its own run because tracing slows everything down). Goals (issue 20): CSV
 at least 50,000 rows/s, XLSX at least 10,000 rows/s, and memory flat: the export streams
-(slices of 2,000 rows for CSV, a server-side cursor in batches for XLSX) and never holds the
+(slices of 1,000 rows for CSV, a server-side cursor in batches for XLSX) and never holds the
 whole tracker, so its peak stays well under 64 MB whatever the row count. Incidents, parcels
 and two timeline entries each are generated in the database (``generate_series``). The
 export runs as the download route runs it (``app.tracker_sheet.download``).

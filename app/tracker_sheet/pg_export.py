@@ -144,23 +144,15 @@ class _PythonRow:
 def _csv_slice(
     connection: Connection[Any], query: str, params: dict[str, Any]
 ) -> list[bytes | _PythonRow]:
-    """One slice's CSV: runs of the lines SQL wrote, with the rows Python finishes between.
-    The statement is prepared: each connection plans it once, not once per slice."""
+    """One slice's CSV: the lines SQL wrote (a run of them at a time), with the rows Python
+    finishes in their places. The statement is prepared: each connection plans it once, not
+    once per slice. Each run is encoded as it comes, so a slice is held once, as bytes."""
     carriers = _Carriers()
     pieces: list[bytes | _PythonRow] = []
-    run: list[str] = []
     with connection.cursor() as cursor:
         cursor.execute(query, params, prepare=True)
         for line, *python in cursor:
-            if line is not None:
-                run.append(line)
-                continue
-            if run:
-                pieces.append("".join(run).encode())
-                run.clear()
-            pieces.append(_python_row(carriers, python))
-    if run:
-        pieces.append("".join(run).encode())
+            pieces.append(line.encode() if line is not None else _python_row(carriers, python))
     return pieces
 
 
