@@ -37,7 +37,6 @@ from app.workflow.messages.models import CustomerMessage
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 500
-CHUNK_BYTES = 64 * 1024
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 

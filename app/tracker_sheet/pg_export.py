@@ -121,7 +121,8 @@ def csv_chunks(
             connections = stack.enter_context(pg_slices.snapshot_connections(db, SESSION))
             parts = pg_slices.slices(connections[0], ends)
         # built once: the first slice's statement, and one that every later slice fills in
-        first, later = statement(parts[0]), statement(parts[-1])
+        first = statement(parts[0])
+        later = statement(parts[-1]) if len(parts) > 1 else first
         fallback = _Fallback(db, now, stack)
         yield next(exporter.csv_chunks(iter(())))  # the byte-order mark and the header
         pieces = stack.enter_context(
