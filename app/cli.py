@@ -44,7 +44,7 @@ from app.people.service import (
     reset_password,
     tenant_named,
 )
-from app.startup import settle, wire
+from app.startup import wire
 
 log = structlog.get_logger("app")
 
@@ -142,8 +142,7 @@ def _serve(settings: Settings) -> None:
 
     url = f"http://{_url_host(settings.host)}:{settings.port}"
     log.info("serving the API", url=url, docs=f"{url}/docs")
-    app = create_app(settings)
-    settle()
+    app = create_app(settings)  # its lifespan settles the process once started
     uvicorn.run(
         app,
         host=settings.host,

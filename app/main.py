@@ -45,7 +45,7 @@ from app.people.bootstrap import ensure_bootstrap_supervisor
 from app.reporting.router import router as metrics_router
 from app.scheduler import router as admin
 from app.scheduler.runner import build_scheduler
-from app.startup import announce, wire
+from app.startup import announce, settle_once, wire
 from app.stuck import router as stuck_rules
 from app.tracker_sheet import router as tracker_sheet
 from app.tracker_sheet.reader import MAX_IMPORT_BYTES
@@ -133,6 +133,7 @@ def create_app(
             context = JobContext(db=db, carriers=app.state.carriers, settings=settings, clock=clock)
             scheduler = build_scheduler(context)
             scheduler.start()
+        settle_once()  # after the read pool and the carriers' clients: start-up is done
         try:
             yield
         finally:
