@@ -22,7 +22,7 @@ from app.core.jobs import JobContext
 from app.core.settings import Settings
 from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
-from app.startup import wire
+from app.startup import settle, wire
 from bench.figures import Figure
 from bench.pg import throwaway_database
 
@@ -95,6 +95,7 @@ def _timed(tick: Callable[[], dict[str, int]]) -> tuple[float, dict[str, int]]:
 
 def _measure(size: int, runs: int) -> list[Figure]:
     wire()  # as the scheduler process does: events go to the webhook fan-out and notices
+    settle()  # and as it does once it is built
     opening: list[float] = []
     idle: list[float] = []
     with throwaway_database("detect") as db:
