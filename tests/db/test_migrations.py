@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
 
 from app.db.engine import Database
 from app.db.migrate import current_revision, head_revision, upgrade_to_head
@@ -24,3 +26,16 @@ def test_database_is_at_head_and_upgrade_is_idempotent(db: Database) -> None:
     upgrade_to_head(db.engine)
 
     assert current_revision(db.engine) == head_revision() is not None
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite: no compression
+def test_event_payloads_are_compressed_with_lz4_on_postgresql(db: Database) -> None:
+    with db.engine.connect() as connection:
+        method = connection.execute(
+            text(
+                "SELECT attcompression FROM pg_attribute "
+                "WHERE attrelid = 'events'::regclass AND attname = 'payload'"
+            )
+        ).scalar_one()
+
+    assert method == "l"  # lz4, where the server's default is pglz
