@@ -98,3 +98,39 @@ def test_a_database_that_is_not_there_is_unavailable_within_the_timeout(
 
     with pytest.raises(DatabaseUnavailable):
         anyio.run(read)
+
+
+def test_reads_beyond_the_pool_take_turns_and_one_that_gets_none_in_time_is_unavailable(
+    postgres: Database,
+) -> None:
+    async def five_reads_on_two_connections() -> list[object]:
+        reads = AsyncReads(postgres.url, size=2, timeout=0.5)
+        await reads.open()
+        answers: list[object] = []
+
+        async def read(sql: str) -> None:
+            try:
+                fetched = await reads.fetch_one(sql, {})
+                answers.append(fetched.row[0] if fetched else None)
+            except DatabaseUnavailable as exc:
+                answers.append(exc)
+
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(read, "SELECT pg_sleep(1.5)::text")  # holds its turn
+                group.start_soon(read, "SELECT 'quick'")  # the other turn, done at once
+                await anyio.sleep(0.1)
+                group.start_soon(read, "SELECT 'late'")  # waits behind the quick one: served
+                await anyio.sleep(0.2)
+                group.start_soon(read, "SELECT pg_sleep(1.5)::text")  # holds the freed turn
+                await anyio.sleep(0.1)
+                group.start_soon(read, "SELECT 'starved'")  # no turn within 0.5 s
+        finally:
+            await reads.close()
+        return answers
+
+    answers = anyio.run(five_reads_on_two_connections)
+
+    assert answers[:2] == ["quick", "late"]
+    assert isinstance(answers[2], DatabaseUnavailable)
+    assert answers[3:] == ["", ""]  # the two long reads finish, in their own time
