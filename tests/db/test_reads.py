@@ -100,37 +100,43 @@ def test_a_database_that_is_not_there_is_unavailable_within_the_timeout(
         anyio.run(read)
 
 
-def test_reads_beyond_the_pool_take_turns_and_one_that_gets_none_in_time_is_unavailable(
-    postgres: Database,
-) -> None:
-    async def five_reads_on_two_connections() -> list[object]:
-        reads = AsyncReads(postgres.url, size=2, timeout=0.5)
+def test_reads_beyond_the_pool_take_turns_and_are_all_answered(postgres: Database) -> None:
+    async def eight_reads_on_two_connections() -> list[int]:
+        reads = AsyncReads(postgres.url, size=2)
         await reads.open()
-        answers: list[object] = []
+        answers: list[int] = []
 
-        async def read(sql: str) -> None:
-            try:
-                fetched = await reads.fetch_one(sql, {})
-                answers.append(fetched.row[0] if fetched else None)
-            except DatabaseUnavailable as exc:
-                answers.append(exc)
+        async def read(n: int) -> None:
+            fetched = await reads.fetch_one("SELECT %(n)s::int FROM pg_sleep(0.05)", {"n": n})
+            assert fetched is not None
+            answers.append(fetched.row[0])
 
         try:
             async with anyio.create_task_group() as group:
-                group.start_soon(read, "SELECT pg_sleep(1.5)::text")  # holds its turn
-                group.start_soon(read, "SELECT 'quick'")  # the other turn, done at once
-                await anyio.sleep(0.1)
-                group.start_soon(read, "SELECT 'late'")  # waits behind the quick one: served
-                await anyio.sleep(0.2)
-                group.start_soon(read, "SELECT pg_sleep(1.5)::text")  # holds the freed turn
-                await anyio.sleep(0.1)
-                group.start_soon(read, "SELECT 'starved'")  # no turn within 0.5 s
+                for n in range(8):
+                    group.start_soon(read, n)
         finally:
             await reads.close()
         return answers
 
-    answers = anyio.run(five_reads_on_two_connections)
+    assert sorted(anyio.run(eight_reads_on_two_connections)) == list(range(8))
 
-    assert answers[:2] == ["quick", "late"]
-    assert isinstance(answers[2], DatabaseUnavailable)
-    assert answers[3:] == ["", ""]  # the two long reads finish, in their own time
+
+def test_a_read_that_gets_no_turn_in_time_is_unavailable(postgres: Database) -> None:
+    async def two_reads_on_one_connection() -> object:
+        reads = AsyncReads(postgres.url, size=1, timeout=0.5)
+        await reads.open()
+        try:
+            async with anyio.create_task_group() as group:
+                group.start_soon(reads.fetch_one, "SELECT pg_sleep(2)", {})  # holds the turn
+                await anyio.sleep(0.05)
+                with anyio.fail_after(10):
+                    try:
+                        await reads.fetch_one("SELECT 1", {})
+                    except DatabaseUnavailable as exc:
+                        return exc
+        finally:
+            await reads.close()
+        return None
+
+    assert isinstance(anyio.run(two_reads_on_one_connection), DatabaseUnavailable)
