@@ -36,6 +36,8 @@ from app.desk.app import build_desk
 from app.dispute_pack import router as dispute_pack
 from app.evidence import router as evidence
 from app.incidents import router as incidents
+from app.incidents.opening import APPLICATION_NAME as WRITES_APPLICATION_NAME
+from app.incidents.opening import WRITE_POOL_SIZE, IncidentOpener
 from app.incidents.reading import IncidentReader
 from app.notify import rules_router as notice_rules
 from app.notify import sender_router
@@ -118,6 +120,16 @@ def create_app(
     rate_limits = RateLimits.from_settings(settings)
     authenticator = Authenticator(db, remember_seconds=settings.api_key_cache_seconds, clock=clock)
     reads = AsyncReads(db.url) if db.dialect == "postgresql" else None
+    writes = (
+        AsyncReads(
+            db.url,
+            size=WRITE_POOL_SIZE,
+            read_only=False,
+            application_name=WRITES_APPLICATION_NAME,
+        )
+        if db.dialect == "postgresql"
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -126,8 +138,9 @@ def create_app(
         announce(settings)
         await anyio.to_thread.run_sync(_prepare_database, db, settings, clock)
         app.state.carriers = carrier_hub()  # built here: its HTTP clients live on this loop
-        if reads is not None:
-            await reads.open()  # on this loop too: its connections are asyncio ones
+        for pool in (reads, writes):
+            if pool is not None:
+                await pool.open()  # on this loop too: its connections are asyncio ones
         scheduler = None
         if settings.scheduler == "embedded":
             context = JobContext(db=db, carriers=app.state.carriers, settings=settings, clock=clock)
@@ -140,8 +153,9 @@ def create_app(
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
             await app.state.carriers.aclose()
-            if reads is not None:
-                await reads.close()
+            for pool in (reads, writes):
+                if pool is not None:
+                    await pool.close()
             if rate_limits is not None:
                 await rate_limits.aclose()
             if database is None:
@@ -159,6 +173,7 @@ def create_app(
     app.state.db = db
     app.state.authenticator = authenticator
     app.state.incident_reader = IncidentReader(db, reads)
+    app.state.incident_opener = IncidentOpener(writes)
     app.state.clock = clock
     app.state.schema_head = head_revision()
     app.add_middleware(

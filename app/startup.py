@@ -25,16 +25,19 @@ import structlog
 from app.core.settings import Settings
 from app.db.engine import Database
 from app.notify import process_settings
-from app.notify.earlier_messages import show_earlier_messages
-from app.notify.rules_sending import send_rule_notice
+from app.notify.earlier_messages import (
+    show_earlier_messages,
+    show_earlier_messages_on_connection,
+)
+from app.notify.rules_sending import send_rule_notice, send_rule_notice_on_connection
 from app.outbox.events import subscribe
 from app.webhooks import publish
 
 
 def wire(*, database: Database | None = None, settings: Settings | None = None) -> None:
     publish.install()
-    subscribe(show_earlier_messages)
-    subscribe(send_rule_notice)
+    subscribe(show_earlier_messages, on_connection=show_earlier_messages_on_connection)
+    subscribe(send_rule_notice, on_connection=send_rule_notice_on_connection)
     if database is not None and settings is not None:
         process_settings.bind(database, settings)
 

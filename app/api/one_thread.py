@@ -82,11 +82,17 @@ def in_one_thread(handler: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(handler)  # FastAPI reads the parameters through __wrapped__
     async def run(**arguments: Any) -> Any:
-        return await anyio.to_thread.run_sync(
-            _call_then_finish, handler, arguments, limiter=request_threads()
-        )
+        return await run_in_one_thread(handler, arguments)
 
     return run
+
+
+async def run_in_one_thread(handler: Callable[..., Any], arguments: dict[str, Any]) -> Any:
+    """``handler(**arguments)`` and the commit of the request units among ``arguments``, in one
+    worker thread (for an ``async`` handler that hands its work to the ORM path)."""
+    return await anyio.to_thread.run_sync(
+        _call_then_finish, handler, arguments, limiter=request_threads()
+    )
 
 
 class OneThreadRoute(UnitOfWorkRoute):

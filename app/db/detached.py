@@ -12,9 +12,9 @@ The instances are detached: they belong to no session, so nothing is lazily load
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Column, inspect
 from sqlalchemy.engine import Dialect
@@ -22,6 +22,7 @@ from sqlalchemy.orm import attributes
 from sqlmodel import SQLModel
 
 _Processor = Callable[[Any], Any] | None
+M = TypeVar("M", bound=SQLModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,14 @@ class RowShape:
             column.type.dialect_impl(dialect).result_processor(dialect, code)
             for column, code in zip(self.columns, type_codes, strict=True)
         )
+
+
+def detached_instance(model: type[M], values: Mapping[str, Any]) -> M:
+    """An instance of ``model`` holding ``values`` as if loaded: no ``__init__`` (pydantic's
+    per-field work), no change events, in no session. For a row just written by hand."""
+    instance = attributes.manager_of_class(model).new_instance()
+    attributes.instance_state(instance).dict.update(values)
+    return instance
 
 
 def _detached(part: _Part, values: Sequence[Any], processors: Sequence[_Processor]) -> SQLModel:

@@ -20,7 +20,8 @@ the ORM would have loaded. Only PostgreSQL has them: on SQLite, reads stay in th
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, NamedTuple
 
 import psycopg
@@ -63,9 +64,12 @@ class AsyncReads:
         *,
         size: int = READ_POOL_SIZE,
         timeout: float = READ_POOL_TIMEOUT_SECONDS,
+        read_only: bool = True,
+        application_name: str = APPLICATION_NAME,
     ) -> None:
         self.conninfo = libpq_conninfo(url)
         self.size, self.timeout = size, timeout
+        self.read_only, self.application_name = read_only, application_name
         self._pools: dict[asyncio.AbstractEventLoop, AsyncConnectionPool] = {}
         self._turns: dict[asyncio.AbstractEventLoop, asyncio.Semaphore] = {}
 
@@ -87,8 +91,8 @@ class AsyncReads:
             open=False,
             kwargs={
                 "autocommit": True,
-                "options": "-c default_transaction_read_only=on",
-                "application_name": APPLICATION_NAME,
+                "options": f"-c default_transaction_read_only={'on' if self.read_only else 'off'}",
+                "application_name": self.application_name,
             },
         )
         self._pools[loop] = pool
@@ -121,24 +125,7 @@ class AsyncReads:
         raise AssertionError("unreachable")
 
     async def _fetch_one(self, sql: str, params: Mapping[str, Any]) -> Fetched | None:
-        loop = asyncio.get_running_loop()
-        pool, turns = self._pools.get(loop), self._turns.get(loop)
-        if pool is None or turns is None:
-            raise PoolClosed("no read pool on this loop (the app's lifespan opens it)")
-        # Reads queue for a turn here, one connection each, so the pool always has one free:
-        # waiting inside the pool costs every waiter a task and a condition (``wait_for``),
-        # about 5% of a read's CPU when 32 reads share 4 connections.
-        async with asyncio.timeout(self.timeout):
-            await turns.acquire()
-        try:
-            return await self._fetch_on(pool, sql, params)
-        finally:
-            turns.release()
-
-    async def _fetch_on(
-        self, pool: AsyncConnectionPool, sql: str, params: Mapping[str, Any]
-    ) -> Fetched | None:
-        async with pool.connection() as connection:
+        async with self.connection() as connection:
             cursor = await connection.execute(sql, params)
             row = await cursor.fetchone()
             result = cursor.pgresult
@@ -147,6 +134,25 @@ class AsyncReads:
             # the type OIDs straight from libpq: ``cursor.description`` would build a Column
             # object per column on every call
             return Fetched(row, tuple(result.ftype(i) for i in range(result.nfields)))
+
+    @asynccontextmanager
+    async def connection(self) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+        """One of this loop's connections, once a turn is free (``PoolTimeout`` or
+        ``TimeoutError`` after the timeout; ``PoolClosed`` when the loop has no pool)."""
+        loop = asyncio.get_running_loop()
+        pool, turns = self._pools.get(loop), self._turns.get(loop)
+        if pool is None or turns is None:
+            raise PoolClosed("no pool on this loop (the app's lifespan opens it)")
+        # Callers queue for a turn here, one connection each, so the pool always has one free:
+        # waiting inside the pool costs every waiter a task and a condition (``wait_for``),
+        # about 5% of a read's CPU when 32 reads share 4 connections.
+        async with asyncio.timeout(self.timeout):
+            await turns.acquire()
+        try:
+            async with pool.connection() as connection:
+                yield connection
+        finally:
+            turns.release()
 
 
 def _connection_lost(exc: psycopg.OperationalError) -> bool:

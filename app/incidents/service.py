@@ -11,7 +11,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Update, bindparam, update
 from sqlmodel import Session, col, select
 
 from app.core.actors import Actor
@@ -20,9 +20,15 @@ from app.core.models import Tenant
 from app.core.schemas import iso_utc
 from app.db.engine import Database
 from app.incidents import process
-from app.incidents.models import Incident
-from app.incidents.schemas import ActionCreate, IncidentUpdate, NextStep, TransitionCreate
-from app.incidents.timeline import append_entry, chained_entry
+from app.incidents.models import Incident, TimelineEntry
+from app.incidents.schemas import (
+    ActionCreate,
+    IncidentRead,
+    IncidentUpdate,
+    NextStep,
+    TransitionCreate,
+)
+from app.incidents.timeline import append_entry, chained_values
 from app.incidents.views import incident_view
 from app.outbox.events import emit
 from app.parcels.models import Parcel
@@ -58,6 +64,17 @@ def default_next_step(*, source: str, now: datetime, hours: int) -> NextStep:
     return NextStep(action=action, due_at=now + timedelta(hours=hours))
 
 
+def numbers_statement(tenant_id: object, count: object) -> Update:
+    """``UPDATE tenants ... RETURNING incident_seq``: ``count`` more numbers for the tenant
+    (values, or ``bindparam`` s for a statement compiled once)."""
+    return (
+        update(Tenant)
+        .where(Tenant.id == tenant_id)  # type: ignore[arg-type]
+        .values(incident_seq=col(Tenant.incident_seq) + count)
+        .returning(col(Tenant.incident_seq))
+    )
+
+
 def next_number(session: Session, tenant_id: uuid.UUID, *, count: int = 1) -> int:
     """Reserve ``count`` consecutive human numbers for the tenant; the last of them.
 
@@ -65,12 +82,7 @@ def next_number(session: Session, tenant_id: uuid.UUID, *, count: int = 1) -> in
     tenant's row until the caller commits made every creation of a tenant wait for the one
     before it. A creation that fails leaves a gap in the numbers, never a duplicate.
     """
-    statement = (
-        update(Tenant)
-        .where(Tenant.id == tenant_id)  # type: ignore[arg-type]
-        .values(incident_seq=col(Tenant.incident_seq) + count)
-        .returning(col(Tenant.incident_seq))
-    )
+    statement = numbers_statement(tenant_id, count)
     database: Database | None = session.info.get("database")
     if database is not None and database.can_commit_apart:
         reserved = database.commit_apart(statement)
@@ -93,27 +105,102 @@ def open_incident(
     detected_at: datetime | None = None,
     details: dict[str, Any] | None = None,
 ) -> Incident:
-    incident = Incident(
-        tenant_id=parcel.tenant_id,
+    incident, opened = opening_of(
+        parcel=parcel,
         number=next_number(session, parcel.tenant_id),
-        parcel_id=parcel.id,
         type=type,
         source=source,
+        actor=actor,
+        now=now,
+        next_step=next_step,
         description=description,
         customer_reported_at=customer_reported_at,
         detected_at=detected_at,
-        opened_at=now,
-        next_step_action=next_step.action,
-        next_step_due_at=next_step.due_at,
-        created_at=now,
-        updated_at=now,
+        details=details,
     )
     session.add(incident)
     session.flush()
+    session.add(opened)
+    emit_incident_event(session, "incident.opened", incident, parcel, now)
+    return incident
+
+
+# every column the caller does not give (status, version, ...) as ``Incident(...)`` fills it
+_INCIDENT_DEFAULTS: dict[str, Any] = {
+    name: field.default
+    for name, field in Incident.model_fields.items()
+    if field.default_factory is None and not field.is_required()
+}
+
+
+def opening_of(
+    *,
+    parcel: Parcel,
+    number: int,
+    type: str,
+    source: str,
+    actor: Actor,
+    now: datetime,
+    next_step: NextStep,
+    description: str | None = None,
+    customer_reported_at: datetime | None = None,
+    detected_at: datetime | None = None,
+    details: dict[str, Any] | None = None,
+) -> tuple[Incident, TimelineEntry]:
+    """A new incident and its first timeline entry, built without the database."""
+    incident, opened = opening_values(
+        parcel=parcel,
+        number=number,
+        type=type,
+        source=source,
+        actor=actor,
+        now=now,
+        next_step=next_step,
+        description=description,
+        customer_reported_at=customer_reported_at,
+        detected_at=detected_at,
+        details=details,
+    )
+    return Incident(**incident), TimelineEntry(**opened)
+
+
+def opening_values(
+    *,
+    parcel: Parcel,
+    number: int,
+    type: str,
+    source: str,
+    actor: Actor,
+    now: datetime,
+    next_step: NextStep,
+    description: str | None = None,
+    customer_reported_at: datetime | None = None,
+    detected_at: datetime | None = None,
+    details: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``opening_of``'s two rows as their columns' values: the ORM path above and the one on a
+    plain connection (``app.incidents.opening``) write the same rows from them."""
+    incident: dict[str, Any] = {
+        **_INCIDENT_DEFAULTS,
+        "id": uuid.uuid4(),
+        "tenant_id": parcel.tenant_id,
+        "number": number,
+        "parcel_id": parcel.id,
+        "type": type,
+        "source": source,
+        "description": description,
+        "customer_reported_at": customer_reported_at,
+        "detected_at": detected_at,
+        "opened_at": now,
+        "next_step_action": next_step.action,
+        "next_step_due_at": next_step.due_at,
+        "created_at": now,
+        "updated_at": now,
+    }
     # the incident is new: its first entry starts the chain, no earlier entry to look up
-    opened = chained_entry(
-        tenant_id=incident.tenant_id,
-        incident_id=incident.id,
+    opened = chained_values(
+        tenant_id=parcel.tenant_id,
+        incident_id=incident["id"],
         after=None,
         kind="opened",
         actor=actor,
@@ -130,9 +217,7 @@ def open_incident(
             **(details or {}),
         },
     )
-    session.add(opened)
-    emit_incident_event(session, "incident.opened", incident, parcel, now)
-    return incident
+    return incident, opened
 
 
 def get_incident(
@@ -434,12 +519,18 @@ def emit_incident_event(
 
 
 def incident_event_payload(
-    incident: Incident, parcel: Parcel, now: datetime, parcel_json: dict[str, Any] | None = None
+    incident: Incident,
+    parcel: Parcel,
+    now: datetime,
+    parcel_json: dict[str, Any] | None = None,
+    view: IncidentRead | None = None,
 ) -> dict[str, Any]:
     """An incident event's payload; ``parcel_json``: ``parcel_payload(parcel)``, when the
-    caller has it already (detection puts the same parcel in two events)."""
+    caller has it already (detection puts the same parcel in two events); ``view``: the
+    incident's ``incident_view`` at ``now``, when the caller has built it for its answer."""
+    view = view or incident_view(incident, parcel, now=now)
     return {
-        "incident": incident_view(incident, parcel, now=now).model_dump(mode="json"),
+        "incident": view.model_dump(mode="json"),
         "parcel": parcel_json if parcel_json is not None else parcel_payload(parcel),
     }
 

@@ -11,11 +11,19 @@ of the e-mail later is on the message itself (``GET /v1/parcels/{id}/messages``)
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
+from typing import Any
 
+import psycopg
+from sqlalchemy import bindparam, exists, literal_column
 from sqlmodel import Session, col, select
 
+from app.db.detached import RowShape
+from app.db.row_insert import RowInsert, postgresql_dialect
 from app.db.tx_cache import per_transaction
-from app.incidents.timeline import SYSTEM, append_entry
+from app.db.types import UTCDateTime
+from app.incidents.models import TimelineEntry
+from app.incidents.timeline import SYSTEM, append_entry, chained_values
 from app.notify.models import Notice
 from app.outbox.models import Event
 from app.workflow.messages.models import CustomerMessage
@@ -46,17 +54,98 @@ def show_earlier_messages(session: Session, event: Event) -> None:
             summary=earlier_summary(message),
             now=event.occurred_at,
             occurred_at=message.occurred_at,
-            data={
-                "message_id": str(message.id),
-                "notice_id": str(message.notice_id) if message.notice_id else None,
-                "direction": message.direction,
-                "channel": message.channel,
-                "template_key": message.template_key,
-                "subject": message.subject,
-                "delivery": message.delivery,
-                "delivery_error": message.delivery_error,
-            },
+            data=_entry_data(message),
         )
+
+
+def _entry_data(message: CustomerMessage) -> dict[str, str | None]:
+    return {
+        "message_id": str(message.id),
+        "notice_id": str(message.notice_id) if message.notice_id else None,
+        "direction": message.direction,
+        "channel": message.channel,
+        "template_key": message.template_key,
+        "subject": message.subject,
+        "delivery": message.delivery,
+        "delivery_error": message.delivery_error,
+    }
+
+
+class _OnConnection:
+    """``show_earlier_messages`` on a plain connection (a writer without the ORM,
+    ``app.incidents.opening``): the same checks and entries, the statements compiled once."""
+
+    def __init__(self) -> None:
+        dialect = postgresql_dialect()
+        notices = Notice.__table__  # type: ignore[attr-defined]
+        entries = TimelineEntry.__table__  # type: ignore[attr-defined]
+        messages = CustomerMessage.__table__  # type: ignore[attr-defined]
+        self.shape = RowShape([CustomerMessage], dialect)
+        self.sends_notices_sql = str(
+            select(exists().where(notices.c.tenant_id == bindparam("tenant_id"))).compile(
+                dialect=dialect
+            )
+        )
+        self.earlier_sql = str(
+            select(*self.shape.columns)
+            .where(
+                messages.c.parcel_id == bindparam("parcel_id"),
+                messages.c.incident_id.is_(None),
+                messages.c.occurred_at <= bindparam("occurred_at", type_=UTCDateTime()),
+            )
+            .order_by(messages.c.occurred_at, messages.c.id)
+            .compile(dialect=dialect)
+        )
+        self.last_entry_sql = str(
+            select(entries.c.seq, entries.c.hash)
+            .where(entries.c.incident_id == bindparam("incident_id"))
+            .order_by(entries.c.seq.desc())
+            .limit(literal_column("1"))
+            .compile(dialect=dialect)
+        )
+        self.insert = RowInsert(TimelineEntry, dialect)
+
+    async def __call__(self, connection: psycopg.AsyncConnection[Any], event: Event) -> None:
+        if event.type != "incident.opened" or event.incident_id is None or event.parcel_id is None:
+            return
+        if event.tenant_id is None:
+            return
+        cursor = await connection.execute(self.sends_notices_sql, {"tenant_id": event.tenant_id})
+        sends = await cursor.fetchone()
+        if sends is None or not sends[0]:
+            return
+        cursor = await connection.execute(
+            self.earlier_sql,
+            {"parcel_id": event.parcel_id, "occurred_at": event.occurred_at.astimezone(UTC)},
+        )
+        rows = await cursor.fetchall()
+        if not rows:
+            return
+        result = cursor.pgresult
+        assert result is not None
+        codes = tuple(result.ftype(i) for i in range(result.nfields))
+        earlier = [self.shape.load(row, codes)[0] for row in rows]
+        cursor = await connection.execute(self.last_entry_sql, {"incident_id": event.incident_id})
+        last = await cursor.fetchone()
+        after: tuple[int, str] | None = (last[0], last[1]) if last else None
+        for message in earlier:
+            assert isinstance(message, CustomerMessage)
+            values = chained_values(
+                tenant_id=message.tenant_id,
+                incident_id=event.incident_id,
+                after=after,
+                kind="earlier_message",
+                actor=SYSTEM,
+                summary=earlier_summary(message),
+                now=event.occurred_at,
+                occurred_at=message.occurred_at,
+                data=_entry_data(message),
+            )
+            await connection.execute(self.insert.sql, self.insert.params(values))
+            after = (values["seq"], values["hash"])
+
+
+show_earlier_messages_on_connection = _OnConnection()
 
 
 def _sends_notices(session: Session, tenant_id: uuid.UUID) -> bool:

@@ -16,6 +16,10 @@ give) sends nothing and says why on the timeline, rather than undo the detection
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
+import psycopg
 from sqlmodel import Session, select
 
 from app.core.errors import ValidationFailed
@@ -24,6 +28,7 @@ from app.incidents.timeline import SYSTEM, append_entry
 from app.notify import rules
 from app.notify.process_settings import settings_for
 from app.notify.quiet_hours import customer_zone, held_until
+from app.outbox.events import NeedsSession
 from app.outbox.models import Event
 from app.parcels.models import Parcel
 from app.workflow.messages.models import CustomerMessage
@@ -74,6 +79,17 @@ def send_rule_notice(session: Session, event: Event) -> None:
             now=now,
             data={"notice_rule": incident.type, "template_key": rule.template_key},
         )
+
+
+async def send_rule_notice_on_connection(
+    _connection: psycopg.AsyncConnection[Any], event: Event
+) -> None:
+    """``send_rule_notice`` for a writer without the ORM: only automatic incidents have rules,
+    and their notice is a whole message with its own events, so one is left to the session."""
+    if event.type != "incident.opened" or event.incident_id is None:
+        return
+    if json.loads(event.payload)["incident"]["source"] == "auto":
+        raise NeedsSession("an automatic incident's notice rule")
 
 
 def _told_before(session: Session, incident: Incident) -> bool:

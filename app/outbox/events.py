@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from sqlalchemy import inspect
 from sqlmodel import Session
 
@@ -56,13 +57,45 @@ EVENT_TYPES: dict[str, str] = {
 
 _EVENT_CLASS = inspect(Event).class_manager
 Subscriber = Callable[[Session, Event], object]
+ConnectionSubscriber = Callable[["psycopg.AsyncConnection[Any]", Event], Awaitable[object]]
 _subscribers: list[Subscriber] = []
+_on_connection: dict[Subscriber, ConnectionSubscriber] = {}
 
 
-def subscribe(subscriber: Subscriber) -> None:
-    """Have ``subscriber(session, event)`` called for every event, in the event's transaction."""
+class NeedsSession(Exception):
+    """A connection subscriber cannot do this event's work without the ORM: the writer rolls
+    its transaction back and does the whole change again in a session."""
+
+
+def subscribe(subscriber: Subscriber, *, on_connection: ConnectionSubscriber | None = None) -> None:
+    """Have ``subscriber(session, event)`` called for every event, in the event's transaction.
+
+    ``on_connection``: the same work as a coroutine on a plain psycopg connection in the
+    event's transaction, for a writer that skips the ORM (``app.incidents.opening``). It must
+    write exactly what ``subscriber`` writes, or raise ``NeedsSession``.
+    """
     if subscriber not in _subscribers:
         _subscribers.append(subscriber)
+    if on_connection is not None:
+        _on_connection[subscriber] = on_connection
+
+
+def connection_subscribers() -> tuple[ConnectionSubscriber, ...] | None:
+    """Every subscriber's twin on a plain connection, in order; None when one has none (a
+    writer without the ORM then cannot write an event)."""
+    if not _subscribers or any(s not in _on_connection for s in _subscribers):
+        return None
+    return tuple(_on_connection[s] for s in _subscribers)
+
+
+async def publish_on(
+    connection: psycopg.AsyncConnection[Any],
+    event: Event,
+    subscribers: Sequence[ConnectionSubscriber],
+) -> None:
+    """``_publish`` for an event written on a plain connection, in its transaction."""
+    for subscriber in subscribers:
+        await subscriber(connection, event)
 
 
 def emit(
@@ -75,11 +108,9 @@ def emit(
     parcel_id: uuid.UUID | None = None,
     incident_id: uuid.UUID | None = None,
 ) -> Event:
-    event = Event(
-        **_row(
-            NewEvent(
-                type, occurred_at, tenant_id, payload, parcel_id=parcel_id, incident_id=incident_id
-            )
+    event = event_of(
+        NewEvent(
+            type, occurred_at, tenant_id, payload, parcel_id=parcel_id, incident_id=incident_id
         )
     )
     _require_subscribers()
@@ -115,6 +146,16 @@ def emit_many(session: Session, events: Sequence[NewEvent]) -> list[Event]:
     for event in written:
         _publish(session, event)
     return written
+
+
+def event_of(new: NewEvent) -> Event:
+    """The event ``emit`` adds, built without a session."""
+    return Event(**_row(new))
+
+
+def written_event(new: NewEvent) -> Event:
+    """The event ``emit`` adds, as the row a writer without the ORM sends (``_as_loaded``)."""
+    return _as_loaded(_row(new))
 
 
 def _row(new: NewEvent) -> dict[str, Any]:

@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
+import psycopg
+from sqlalchemy import Uuid, bindparam, tuple_
 from sqlalchemy import event as orm_events
-from sqlalchemy import tuple_
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, func, select, update
 
+from app.db.row_insert import RowInsert, postgresql_dialect
 from app.db.tx_cache import forget, per_transaction
-from app.outbox.events import subscribe
+from app.outbox.events import NeedsSession, subscribe
 from app.outbox.models import Event
 from app.webhooks.models import IS_PENDING, WebhookDelivery, WebhookEndpoint
-from app.webhooks.wake import wake_dispatcher_on_commit
+from app.webhooks.wake import CHANNEL, wake_dispatcher_on_commit
 
 ALL_TYPES = "*"
 TARGETED_TYPES = frozenset({"webhook.test"})
@@ -87,12 +91,68 @@ def fan_out(session: Session, event: Event) -> int:
     return len(matching)
 
 
+class _OnConnection:
+    """``fan_out`` and ``_queue_behind_pending`` on a plain connection, for one event (a writer
+    without the ORM, ``app.incidents.opening``): the statements compiled once."""
+
+    def __init__(self) -> None:
+        dialect = postgresql_dialect()
+        endpoints = WebhookEndpoint.__table__  # type: ignore[attr-defined]
+        deliveries = WebhookDelivery.__table__  # type: ignore[attr-defined]
+        self.routes_sql = str(
+            select(endpoints.c.id, endpoints.c.tenant_id, endpoints.c.event_types)
+            .where(endpoints.c.enabled.is_(True), endpoints.c.deleted_at.is_(None))
+            .where(endpoints.c.tenant_id == bindparam("tenant_id"))
+            .order_by(endpoints.c.created_at)
+            .compile(dialect=dialect)
+        )
+        self.latest_sql = str(
+            select(deliveries.c.endpoint_id, func.max(deliveries.c.next_attempt_at))
+            .where(IS_PENDING)
+            .where(deliveries.c.parcel_id == bindparam("parcel_id"))
+            .where(
+                deliveries.c.endpoint_id == func.any(bindparam("endpoint_ids", type_=ARRAY(Uuid())))
+            )
+            .group_by(deliveries.c.endpoint_id)
+            .compile(dialect=dialect)
+        )
+        self.insert = RowInsert(WebhookDelivery, dialect)
+
+    async def __call__(self, connection: psycopg.AsyncConnection[Any], event: Event) -> None:
+        if event.type in TARGETED_TYPES:
+            return
+        if event.tenant_id is None:  # every tenant's endpoints: rare, and the session's way
+            raise NeedsSession("an event without a tenant")
+        cursor = await connection.execute(self.routes_sql, {"tenant_id": event.tenant_id})
+        routes = [Route(e, t, frozenset(types.split())) for e, t, types in await cursor.fetchall()]
+        matching = [route for route in routes if route.accepts(event.type)]
+        if not matching:
+            return
+        new = [
+            delivery_for(event, endpoint_id=r.endpoint_id, tenant_id=r.tenant_id) for r in matching
+        ]
+        if event.parcel_id is not None and event.occurred_at is not None:
+            cursor = await connection.execute(
+                self.latest_sql,
+                {"parcel_id": event.parcel_id, "endpoint_ids": [r.endpoint_id for r in matching]},
+            )
+            latest = {e: at for e, at in await cursor.fetchall() if at is not None}
+            for delivery in new:
+                ahead = latest.get(delivery.endpoint_id)
+                due = delivery.next_attempt_at
+                if ahead is not None and due is not None and ahead > due:
+                    delivery.next_attempt_at = ahead.astimezone(UTC)
+        async with connection.cursor() as many:
+            await many.executemany(self.insert.sql, [self.insert.params(d.__dict__) for d in new])
+        await connection.execute(f"NOTIFY {CHANNEL}")
+
+
 def install() -> None:
     """Subscribe the fan-out to the outbox and order new deliveries behind pending ones.
 
     Called once per process at start-up (``app.startup.wire``); calling it again is harmless.
     """
-    subscribe(fan_out)
+    subscribe(fan_out, on_connection=_OnConnection())
     if not orm_events.contains(Session, "before_flush", _queue_behind_pending):
         orm_events.listen(Session, "before_flush", _queue_behind_pending)
 

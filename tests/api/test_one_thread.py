@@ -21,7 +21,7 @@ from app.api.one_thread import (
 from app.core.settings import Settings
 from app.db.engine import Database
 from tests.api.routes import every_route
-from tests.factories import ApiClient, open_incident, register_parcel
+from tests.factories import ApiClient, open_incident, parcel_payload, register_parcel
 
 
 @contextmanager
@@ -69,10 +69,10 @@ def test_a_read_runs_its_queries_and_its_commit_in_one_worker_thread(
 
 
 def test_a_write_commits_in_the_thread_that_did_the_work(api: ApiClient, db: Database) -> None:
-    parcel = register_parcel(api)
+    api.get("/v1/parcels")  # the key is remembered from here on
 
     with threads_touching_the_database(db) as seen:
-        response = api.post("/v1/incidents", json={"type": "delay", "parcel_id": parcel["id"]})
+        response = api.post("/v1/parcels", json=parcel_payload())
 
     assert response.status_code == 201
     work = [thread for what, thread in seen if what in ("insert", "commit")]
