@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
 from sqlmodel import Session
 
 from app.auto_incidents.service import (
@@ -43,7 +42,7 @@ from app.incidents.models import Incident, TimelineEntry
 from app.incidents.schemas import NextStep
 from app.incidents.timeline import SYSTEM, chained_values
 from app.incidents.views import incident_view
-from app.outbox.events import NewEvent, emit_many
+from app.outbox.events import NewEvent, emit_many, encoded_view
 from app.parcels.models import Parcel
 from app.parcels.views import parcel_view
 from app.stuck.verdict import Verdict
@@ -130,18 +129,6 @@ def announce(session: Session, told: Told, *, now: datetime) -> None:
                 verdict=one.opening.verdict,
                 now=now,
             )
-
-
-def encoded_view(view: BaseModel) -> str:
-    """``view`` as ``emit`` stores a payload holding it: ``json.dumps(view.model_dump(mode=
-    "json"))``, compact and ASCII, written by pydantic's encoder in a fraction of the time.
-
-    Over every code point the two encoders differ on DEL alone, which ``json`` escapes and
-    pydantic does not (``tests/auto_incidents/test_payloads.py``): a view holding one is
-    encoded the ``json`` way. These views hold no floats, where they would differ too.
-    """
-    text = view.model_dump_json(ensure_ascii=True)
-    return _dumps(view.model_dump(mode="json")) if "\x7f" in text else text
 
 
 def _dumps(value: object) -> str:

@@ -31,23 +31,26 @@ def postgresql_dialect() -> Dialect:
 class RowInsert:
     """``INSERT INTO <model's table> (...) VALUES (...)`` for one instance of ``model``."""
 
-    def __init__(self, model: type[SQLModel], dialect: Dialect) -> None:
+    def __init__(self, model: type[SQLModel], dialect: Dialect, *, prefix: str = "") -> None:
+        """``prefix``: put before each parameter's name, so that several statements can be
+        sent as one (``WITH a AS (INSERT ...) INSERT ...``) without their names clashing."""
         table = model.__table__  # type: ignore[attr-defined]
         assert isinstance(table, Table)
-        properties = list(inspect(model).column_attrs)
         serial = table.autoincrement_column
-        generated = {serial.name} if serial is not None else set()
+        columns = [
+            (prop.key, prop.columns[0])
+            for prop in inspect(model).column_attrs
+            if prop.columns[0] is not serial
+        ]
         self._columns: tuple[tuple[str, str, _Processor], ...] = tuple(
-            (
-                prop.key,
-                prop.columns[0].name,
-                prop.columns[0].type.dialect_impl(dialect).bind_processor(dialect),
-            )
-            for prop in properties
-            if prop.columns[0].name not in generated
+            (key, prefix + column.name, column.type.dialect_impl(dialect).bind_processor(dialect))
+            for key, column in columns
         )
         statement = insert(table).values(
-            {name: bindparam(name, type_=table.c[name].type) for _, name, _ in self._columns}
+            {
+                column.name: bindparam(prefix + column.name, type_=column.type)
+                for _, column in columns
+            }
         )
         self.sql = str(statement.compile(dialect=dialect))
 

@@ -10,8 +10,8 @@ the app's write pool (``app.db.reads.AsyncReads`` with ``read_only=False``):
 1. the parcel, in one autocommit statement (404 as before when the tenant has none);
 2. the incident's number, committed apart as ``Database.commit_apart`` does, without waiting
    for the disk;
-3. one transaction: the incident, its first entry and its ``incident.opened`` event, sent in
-   one round trip, then every outbox subscriber's twin on the connection
+3. one transaction: the incident, its first entry and its ``incident.opened`` event in one
+   statement, then every outbox subscriber's twin on the connection
    (``app.outbox.events.connection_subscribers``): the webhook fan-out, the earlier messages.
 
 The rows are built by the functions the ORM path uses (``incidents.opening_of``,
@@ -87,9 +87,14 @@ class IncidentOpener:
             .returning(literal_column("set_config('synchronous_commit', 'off', true)"))
             .compile(dialect=dialect)
         )
-        self.incident_insert = RowInsert(Incident, dialect)
-        self.entry_insert = RowInsert(TimelineEntry, dialect)
-        self.event_insert = RowInsert(Event, dialect)
+        self.incident_insert = RowInsert(Incident, dialect, prefix="i_")
+        self.entry_insert = RowInsert(TimelineEntry, dialect, prefix="t_")
+        self.event_insert = RowInsert(Event, dialect, prefix="e_")
+        # the three rows in one statement: PostgreSQL checks the foreign keys at its end
+        self.opening_sql = (
+            f"WITH incident AS ({self.incident_insert.sql}), "
+            f"entry AS ({self.entry_insert.sql}) {self.event_insert.sql}"
+        )
 
     def can_open(self, body: IncidentCreate) -> bool:
         """Whether this path can open ``body``'s incident (call it on the loop)."""
@@ -139,19 +144,21 @@ class IncidentOpener:
                         "incident.opened",
                         now,
                         incident.tenant_id,
-                        incidents.incident_event_payload(incident, parcel, now, view=view),
+                        incidents.incident_event_payload_text(incident, parcel, now, view),
                         parcel_id=parcel.id,
                         incident_id=incident.id,
                     )
                 )
                 try:
                     async with connection.transaction():
-                        for insert, row in (
-                            (self.incident_insert, incident_row),
-                            (self.entry_insert, entry_row),
-                            (self.event_insert, event.__dict__),
-                        ):
-                            await connection.execute(insert.sql, insert.params(row))
+                        await connection.execute(
+                            self.opening_sql,
+                            {
+                                **self.incident_insert.params(incident_row),
+                                **self.entry_insert.params(entry_row),
+                                **self.event_insert.params(event.__dict__),
+                            },
+                        )
                         await publish_on(connection, event, subscribers)
                 except NeedsSession:
                     return None

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 import psycopg
+from pydantic import BaseModel
 from sqlalchemy import inspect
 from sqlmodel import Session
 
@@ -168,10 +169,25 @@ def _row(new: NewEvent) -> dict[str, Any]:
         "occurred_at": new.occurred_at,
         "parcel_id": new.parcel_id,
         "incident_id": new.incident_id,
-        "payload": new.payload
-        if isinstance(new.payload, str)
-        else json.dumps(new.payload, separators=(",", ":"), default=json_default),
+        "payload": new.payload if isinstance(new.payload, str) else encoded(new.payload),
     }
+
+
+def encoded_view(view: BaseModel) -> str:
+    """``view`` as ``emit`` stores a payload holding it: ``json.dumps(view.model_dump(mode=
+    "json"))``, compact and ASCII, written by pydantic's encoder in a fraction of the time.
+
+    Over every code point the two encoders differ on DEL alone, which ``json`` escapes and
+    pydantic does not (``tests/auto_incidents/test_payloads.py``): a view holding one is
+    encoded the ``json`` way. These views hold no floats, where they would differ too.
+    """
+    text = view.model_dump_json(ensure_ascii=True)
+    return encoded(view.model_dump(mode="json")) if "\x7f" in text else text
+
+
+def encoded(value: object) -> str:
+    """A payload (or a part of one) as ``emit`` stores it: compact JSON."""
+    return json.dumps(value, separators=(",", ":"), default=json_default)
 
 
 def _as_loaded(row: dict[str, Any]) -> Event:

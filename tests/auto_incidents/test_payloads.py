@@ -11,12 +11,12 @@ import pytest
 from sqlalchemy import insert
 from sqlmodel import select
 
-from app.auto_incidents.opening import encoded_view
 from app.core.schemas import json_default
 from app.core.tenancy import ensure_tenant
 from app.db.engine import Database
 from app.incidents.models import Incident
 from app.incidents.service import incident_event_payload
+from app.outbox.events import encoded_view
 from app.outbox.models import Event
 from app.parcels.models import Parcel
 from app.parcels.service import parcel_payload
