@@ -13,14 +13,13 @@ from fastapi_offline import FastAPIOffline
 
 from app.api import health
 from app.api.authentication import Authenticator
-from app.api.deps import refuse_nul
 from app.api.gate import BodyCaps, RequestGate
 from app.api.idempotency.middleware import IdempotencyMiddleware
 from app.api.one_thread import set_request_threads
 from app.api.openapi import install_problem_docs
 from app.api.problems import UnexpectedErrorMiddleware, install_problem_handlers
 from app.api.rate_limits import RateLimits, warn_if_unshared
-from app.api.unknown_params import refuse_unknown_query_params
+from app.api.unknown_params import refuse_bad_parameters
 from app.carriers import router as carriers
 from app.core.carrier_hub import CarrierHub
 from app.core.jobs import JobContext
@@ -167,7 +166,7 @@ def create_app(
         version="0.1.0",
         summary="Every delayed, lost, damaged or disputed parcel, on one chronological record.",
         lifespan=lifespan,
-        dependencies=[Depends(refuse_nul), Depends(refuse_unknown_query_params)],
+        dependencies=[Depends(refuse_bad_parameters)],
     )
     app.state.settings = settings
     app.state.db = db

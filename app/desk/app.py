@@ -19,8 +19,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from app.api.deps import refuse_nul
-from app.api.unknown_params import refuse_unknown_query_params
+from app.api.unknown_params import refuse_bad_parameters
 from app.core.settings import Settings
 from app.db.engine import Database
 from app.desk import login, search, stuck
@@ -58,7 +57,7 @@ def build_desk(settings: Settings, *, database: Database, clock: Callable[[], da
         openapi_url=None,
         docs_url=None,
         redoc_url=None,
-        dependencies=[Depends(refuse_nul), Depends(refuse_unknown_query_params)],
+        dependencies=[Depends(refuse_bad_parameters)],
     )
     desk.state.settings = settings
     desk.state.db = database

@@ -16,7 +16,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from app.api.unknown_params import refuse_unknown_query_params
+from app.api.unknown_params import refuse_bad_parameters
 from app.core.settings import Settings
 from app.main import create_app
 from tests.factories import ApiClient
@@ -79,9 +79,7 @@ def test_only_the_documentation_pages_stand_outside_the_rule(bare_client: TestCl
         elif getattr(route, "path", None) == "/desk":
             # the desk's pages: an app of their own, applying the same rule as pages
             # (tests/desk/test_auth.py: test_unknown_query_parameters_are_a_400_page...)
-            assert refuse_unknown_query_params in [
-                d.dependency for d in route.app.router.dependencies
-            ]
+            assert refuse_bad_parameters in [d.dependency for d in route.app.router.dependencies]
         elif hasattr(route, "path") and not route.path.startswith("/static-offline-docs"):
             outside.add(route.path)
 

@@ -140,3 +140,47 @@ def test_a_read_that_gets_no_turn_in_time_is_unavailable(postgres: Database) -> 
         return None
 
     assert isinstance(anyio.run(two_reads_on_one_connection), DatabaseUnavailable)
+
+
+def test_a_connection_is_kept_at_hand_between_reads_not_handed_back(postgres: Database) -> None:
+    async def two_reads() -> tuple[object, object, int]:
+        reads = AsyncReads(postgres.url, size=2)
+        await reads.open()
+        try:
+            first = await reads.fetch_one("SELECT pg_backend_pid()", {})
+            second = await reads.fetch_one("SELECT pg_backend_pid()", {})
+            pool = reads._lane().pool
+            return (
+                first and first.row[0],
+                second and second.row[0],
+                pool.get_stats()["requests_num"],
+            )
+        finally:
+            await reads.close()
+
+    first, second, asked_the_pool = anyio.run(two_reads)
+
+    assert first == second
+    assert asked_the_pool == 1
+
+
+def test_a_writer_that_leaves_a_transaction_open_hands_its_connection_back(
+    postgres: Database,
+) -> None:
+    async def leave_one_open() -> tuple[str, int]:
+        writes = AsyncReads(postgres.url, size=1, read_only=False)
+        await writes.open()
+        try:
+            async with writes.connection() as connection:
+                await connection.execute("BEGIN")
+                await connection.execute("SELECT 1")
+            async with writes.connection() as connection:
+                status = connection.info.transaction_status.name
+            return status, writes._lane().pool.get_stats()["requests_num"]
+        finally:
+            await writes.close()
+
+    status, asked_the_pool = anyio.run(leave_one_open)
+
+    assert status == "IDLE"  # the pool rolled it back: nothing leaks into the next writer
+    assert asked_the_pool == 2
