@@ -31,13 +31,14 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 import psycopg
+from psycopg import AsyncRawCursor
 from sqlalchemy import Table, bindparam, literal_column, select
 
 from app.core.actors import Actor
 from app.core.errors import NotFound
 from app.db.detached import RowShape, detached_instance
 from app.db.reads import AsyncReads, DatabaseUnavailable
-from app.db.row_insert import RowInsert, postgresql_dialect
+from app.db.row_insert import NativeStatement, RowInsert, postgresql_dialect
 from app.incidents import service as incidents
 from app.incidents.models import Incident, TimelineEntry
 from app.incidents.schemas import IncidentCreate, IncidentRead, NextStep
@@ -91,7 +92,7 @@ class IncidentOpener:
         self.entry_insert = RowInsert(TimelineEntry, dialect, prefix="t_")
         self.event_insert = RowInsert(Event, dialect, prefix="e_")
         # the three rows in one statement: PostgreSQL checks the foreign keys at its end
-        self.opening_sql = (
+        self.opening = NativeStatement(
             f"WITH incident AS ({self.incident_insert.sql}), "
             f"entry AS ({self.entry_insert.sql}) {self.event_insert.sql}"
         )
@@ -151,14 +152,13 @@ class IncidentOpener:
                 )
                 try:
                     async with connection.transaction():
-                        await connection.execute(
-                            self.opening_sql,
-                            {
-                                **self.incident_insert.params(incident_row),
-                                **self.entry_insert.params(entry_row),
-                                **self.event_insert.params(event.__dict__),
-                            },
-                        )
+                        params = {
+                            **self.incident_insert.params(incident_row),
+                            **self.entry_insert.params(entry_row),
+                            **self.event_insert.params(event.__dict__),
+                        }
+                        async with AsyncRawCursor(connection) as cursor:
+                            await cursor.execute(self.opening.sql, self.opening.values(params))
                         await publish_on(connection, event, subscribers)
                 except NeedsSession:
                     return None
