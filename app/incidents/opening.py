@@ -7,9 +7,9 @@ request fighting the others for the GIL. At 32 storefront connections on one wor
 a p99 of 300 ms and more. Here the same rows are written on the event loop, on a connection of
 the app's write pool (``app.db.reads.AsyncReads`` with ``read_only=False``):
 
-1. the parcel, in one autocommit statement (404 as before when the tenant has none);
-2. the incident's number, committed apart as ``Database.commit_apart`` does, without waiting
-   for the disk;
+1. the parcel and the incident's number, in one autocommit statement: 404 as before when the
+   tenant has no such parcel (and then no number is taken), the number committed apart as
+   ``Database.commit_apart`` does, without waiting for the disk;
 3. one transaction: the incident, its first entry and its ``incident.opened`` event in one
    statement, then every outbox subscriber's twin on the connection
    (``app.outbox.events.connection_subscribers``): the webhook fan-out, the earlier messages.
@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 import psycopg
 from psycopg import AsyncRawCursor
-from sqlalchemy import Table, bindparam, literal_column, select
+from sqlalchemy import Table, bindparam, exists, literal_column, select, true
 
 from app.core.actors import Actor
 from app.core.errors import NotFound
@@ -76,16 +76,23 @@ class IncidentOpener:
         dialect = postgresql_dialect()
         self.parcel_shape = RowShape([Parcel], dialect)
         parcels = _table(Parcel)
-        self.parcel_sql = str(
+        parcel = (
             select(*self.parcel_shape.columns)
             .where(parcels.c.id == bindparam("parcel_id"))
             .where(parcels.c.tenant_id == bindparam("tenant_id"))
-            .compile(dialect=dialect)
+            .cte("parcel")
         )
-        self.numbers_sql = str(
+        number = (
             incidents.numbers_statement(bindparam("tenant_id"), bindparam("count"))
+            .where(exists(select(literal_column("1")).select_from(parcel)))  # none for a 404
             # SET LOCAL inside the statement: its own commit does not wait for the disk
             .returning(literal_column("set_config('synchronous_commit', 'off', true)"))
+            .cte("number")
+        )
+        # the parcel and, when the tenant has it, the incident's number, committed apart
+        self.parcel_and_number_sql = str(
+            select(*parcel.c, number.c.incident_seq)
+            .select_from(parcel.outerjoin(number, true()))
             .compile(dialect=dialect)
         )
         self.incident_insert = RowInsert(Incident, dialect, prefix="i_")
@@ -125,8 +132,9 @@ class IncidentOpener:
         assert subscribers is not None
         try:
             async with self.writes.connection() as connection:
-                parcel = await self._parcel(connection, tenant_id, body.parcel_id)
-                number = await self._number_apart(connection, tenant_id)
+                parcel, number = await self._parcel_and_number(
+                    connection, tenant_id, body.parcel_id
+                )
                 incident_row, entry_row = incidents.opening_values(
                     parcel=parcel,
                     number=number,
@@ -166,30 +174,24 @@ class IncidentOpener:
         except (psycopg.OperationalError, TimeoutError) as exc:
             raise DatabaseUnavailable(str(exc)) from exc
 
-    async def _parcel(
+    async def _parcel_and_number(
         self, connection: psycopg.AsyncConnection[Any], tenant_id: uuid.UUID, parcel_id: uuid.UUID
-    ) -> Parcel:
+    ) -> tuple[Parcel, int]:
+        """The parcel, and the tenant's next incident number, in one autocommit statement:
+        the number is committed on its own, as ``next_number`` takes it
+        (``Database.commit_apart``), without waiting for the disk (the incident's own commit
+        flushes it). No transaction of ours is open meanwhile, so waiting for the tenant's
+        row lock cannot wait for ourselves. A parcel the tenant lacks takes no number."""
         cursor = await connection.execute(
-            self.parcel_sql, {"parcel_id": parcel_id, "tenant_id": tenant_id}
+            self.parcel_and_number_sql, {"parcel_id": parcel_id, "tenant_id": tenant_id, "count": 1}
         )
         row = await cursor.fetchone()
         result = cursor.pgresult
         if row is None or result is None:
             raise NotFound(f"parcel {parcel_id} not found")
-        codes = tuple(result.ftype(i) for i in range(result.nfields))
-        parcel = self.parcel_shape.load(row, codes)[0]
-        assert isinstance(parcel, Parcel)
-        return parcel
-
-    async def _number_apart(
-        self, connection: psycopg.AsyncConnection[Any], tenant_id: uuid.UUID
-    ) -> int:
-        """The tenant's next incident number, committed on its own as ``next_number`` takes
-        it (``Database.commit_apart``), in one autocommit statement whose commit does not wait
-        for the disk (the incident's own commit flushes it). No transaction of ours is open
-        meanwhile, so waiting for the tenant's row lock cannot wait for ourselves."""
-        cursor = await connection.execute(self.numbers_sql, {"tenant_id": tenant_id, "count": 1})
-        row = await cursor.fetchone()
-        if row is None:
+        if row[-1] is None:
             raise RuntimeError(f"tenant {tenant_id} has no row")
-        return int(row[0])
+        codes = tuple(result.ftype(i) for i in range(result.nfields - 1))
+        parcel = self.parcel_shape.load(row[:-1], codes)[0]
+        assert isinstance(parcel, Parcel)
+        return parcel, int(row[-1])

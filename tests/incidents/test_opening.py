@@ -176,16 +176,23 @@ def test_every_field_endpoints_a_queue_ahead_and_earlier_notices_are_stored_the_
     assert queued["next_attempt_at"] == ahead  # behind the one waiting, not before it
 
 
-def test_a_parcel_the_tenant_lacks_is_the_same_404(api: ApiClient, other_api: ApiClient) -> None:
+def test_a_parcel_the_tenant_lacks_is_the_same_404_and_takes_no_number(
+    api: ApiClient, other_api: ApiClient
+) -> None:
     theirs = register_parcel(other_api)
+    ours = register_parcel(api)
 
     answer = api.post(
         "/v1/incidents", json={"type": "delay", "source": "customer", "parcel_id": theirs["id"]}
+    )
+    first = api.post(
+        "/v1/incidents", json={"type": "delay", "source": "customer", "parcel_id": ours["id"]}
     )
 
     assert answer.status_code == 404
     assert answer.headers["content-type"] == "application/problem+json"
     assert answer.json()["detail"] == f"parcel {theirs['id']} not found"
+    assert first.json()["number"] == "INC-000001"
 
 
 def test_a_request_with_an_idempotency_key_takes_the_orm_path_and_replays(
