@@ -10,18 +10,25 @@ the app's write pool (``app.db.reads.AsyncReads`` with ``read_only=False``):
 1. the parcel and the incident's number, in one autocommit statement: 404 as before when the
    tenant has no such parcel (and then no number is taken), the number committed apart as
    ``Database.commit_apart`` does, without waiting for the disk;
-3. one transaction: the incident, its first entry and its ``incident.opened`` event in one
-   statement, then every outbox subscriber's twin on the connection
-   (``app.outbox.events.connection_subscribers``): the webhook fan-out, the earlier messages.
+2. what each outbox subscriber's twin needs to read (``app.outbox.events.writes_for``): the
+   webhook routes and the deliveries waiting ahead, the messages sent before the incident;
+3. the incident, its first entry and its ``incident.opened`` event in one statement, alone
+   when no subscriber writes anything (a statement is atomic by itself), else in a
+   transaction with the subscribers' writes (the deliveries, the earlier-message entries).
 
-The rows are built by the functions the ORM path uses (``incidents.opening_of``,
-``event_of``, ``incident_event_payload``), and written with ``app.db.row_insert``, so both
-paths store the same values; ``tests/incidents/test_opening.py`` opens incidents both ways
-and compares every row. What this path does not do, the ORM path still does, in a worker
-thread as before: SQLite, a parcel given by tracking number (it may need registering), a
-request holding an Idempotency-Key claim (its mark commits with the work), a subscriber
-without a twin, or one that asks for the session (``NeedsSession``: the transaction is
-rolled back and the whole change made again in a session; its reserved number is skipped).
+Every statement is a round trip, and each costs the loop about 60 us of psycopg's waiting
+machinery, so the common case is four of them.
+
+The rows are built by the functions the ORM path uses (``incidents.opening_values``,
+``written_event``, ``incident_view``), and written with ``app.db.row_insert``, so both paths
+store the same values; ``tests/incidents/test_opening.py`` opens incidents both ways and
+compares every row. The twins read before the rows are written, where the ORM path reads
+after its flush: under READ COMMITTED either read sees what was committed before it, and
+nothing they read depends on the new rows. What this path does not do, the ORM path still
+does, in a worker thread as before: SQLite, a parcel given by tracking number (it may need
+registering), a request holding an Idempotency-Key claim (its mark commits with the work), a
+subscriber without a twin, or one that asks for the session (``NeedsSession``, before
+anything but the number is written; that number is skipped, as a failed creation skips one).
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ from app.outbox.events import (
     NeedsSession,
     NewEvent,
     connection_subscribers,
-    publish_on,
+    writes_for,
     written_event,
 )
 from app.outbox.models import Event
@@ -159,20 +166,33 @@ class IncidentOpener:
                     )
                 )
                 try:
-                    async with connection.transaction():
-                        params = {
-                            **self.incident_insert.params(incident_row),
-                            **self.entry_insert.params(entry_row),
-                            **self.event_insert.params(event.__dict__),
-                        }
-                        async with AsyncRawCursor(connection) as cursor:
-                            await cursor.execute(self.opening.sql, self.opening.values(params))
-                        await publish_on(connection, event, subscribers)
+                    writes = await writes_for(connection, event, subscribers)
                 except NeedsSession:
-                    return None
+                    return None  # its number is skipped, as a failed creation skips one
+                params = self.opening.values(
+                    {
+                        **self.incident_insert.params(incident_row),
+                        **self.entry_insert.params(entry_row),
+                        **self.event_insert.params(event.__dict__),
+                    }
+                )
+                if not writes:  # one statement: atomic by itself, no transaction to open
+                    await self._execute_raw(connection, self.opening.sql, params)
+                else:
+                    async with connection.transaction():
+                        await self._execute_raw(connection, self.opening.sql, params)
+                        for write in writes:
+                            await write(connection)
                 return Opened(incident, view)
         except (psycopg.OperationalError, TimeoutError) as exc:
             raise DatabaseUnavailable(str(exc)) from exc
+
+    @staticmethod
+    async def _execute_raw(
+        connection: psycopg.AsyncConnection[Any], sql: str, params: list[Any]
+    ) -> None:
+        async with AsyncRawCursor(connection) as cursor:
+            await cursor.execute(sql, params)
 
     async def _parcel_and_number(
         self, connection: psycopg.AsyncConnection[Any], tenant_id: uuid.UUID, parcel_id: uuid.UUID

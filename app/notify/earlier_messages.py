@@ -25,6 +25,7 @@ from app.db.types import UTCDateTime
 from app.incidents.models import TimelineEntry
 from app.incidents.timeline import SYSTEM, append_entry, chained_values
 from app.notify.models import Notice
+from app.outbox.events import Write
 from app.outbox.models import Event
 from app.workflow.messages.models import CustomerMessage
 
@@ -105,44 +106,53 @@ class _OnConnection:
         )
         self.insert = RowInsert(TimelineEntry, dialect)
 
-    async def __call__(self, connection: psycopg.AsyncConnection[Any], event: Event) -> None:
+    async def __call__(
+        self, connection: psycopg.AsyncConnection[Any], event: Event
+    ) -> Write | None:
+        """Read the messages without an incident; answer with their entries, which follow the
+        incident's last entry (read in the event's transaction), or None when there are none."""
         if event.type != "incident.opened" or event.incident_id is None or event.parcel_id is None:
-            return
+            return None
         if event.tenant_id is None:
-            return
+            return None
         cursor = await connection.execute(self.sends_notices_sql, {"tenant_id": event.tenant_id})
         sends = await cursor.fetchone()
         if sends is None or not sends[0]:
-            return
+            return None
         cursor = await connection.execute(
             self.earlier_sql,
             {"parcel_id": event.parcel_id, "occurred_at": event.occurred_at.astimezone(UTC)},
         )
         rows = await cursor.fetchall()
         if not rows:
-            return
+            return None
         result = cursor.pgresult
         assert result is not None
         codes = tuple(result.ftype(i) for i in range(result.nfields))
         earlier = [self.shape.load(row, codes)[0] for row in rows]
-        cursor = await connection.execute(self.last_entry_sql, {"incident_id": event.incident_id})
-        last = await cursor.fetchone()
-        after: tuple[int, str] | None = (last[0], last[1]) if last else None
-        for message in earlier:
-            assert isinstance(message, CustomerMessage)
-            values = chained_values(
-                tenant_id=message.tenant_id,
-                incident_id=event.incident_id,
-                after=after,
-                kind="earlier_message",
-                actor=SYSTEM,
-                summary=earlier_summary(message),
-                now=event.occurred_at,
-                occurred_at=message.occurred_at,
-                data=_entry_data(message),
-            )
-            await connection.execute(self.insert.sql, self.insert.params(values))
-            after = (values["seq"], values["hash"])
+        incident_id = event.incident_id
+
+        async def write(connection: psycopg.AsyncConnection[Any]) -> None:
+            cursor = await connection.execute(self.last_entry_sql, {"incident_id": incident_id})
+            last = await cursor.fetchone()
+            after: tuple[int, str] | None = (last[0], last[1]) if last else None
+            for message in earlier:
+                assert isinstance(message, CustomerMessage)
+                values = chained_values(
+                    tenant_id=message.tenant_id,
+                    incident_id=incident_id,
+                    after=after,
+                    kind="earlier_message",
+                    actor=SYSTEM,
+                    summary=earlier_summary(message),
+                    now=event.occurred_at,
+                    occurred_at=message.occurred_at,
+                    data=_entry_data(message),
+                )
+                await connection.execute(self.insert.sql, self.insert.params(values))
+                after = (values["seq"], values["hash"])
+
+        return write
 
 
 show_earlier_messages_on_connection = _OnConnection()

@@ -27,7 +27,7 @@ from app.incidents.timeline import SYSTEM, append_entry
 from app.notify import rules
 from app.notify.process_settings import settings_for
 from app.notify.quiet_hours import customer_zone, held_until
-from app.outbox.events import NeedsSession
+from app.outbox.events import NeedsSession, Write
 from app.outbox.models import Event
 from app.parcels.models import Parcel
 from app.workflow.messages.models import CustomerMessage
@@ -82,16 +82,17 @@ def send_rule_notice(session: Session, event: Event) -> None:
 
 async def send_rule_notice_on_connection(
     _connection: psycopg.AsyncConnection[Any], event: Event
-) -> None:
+) -> Write | None:
     """``send_rule_notice`` for a writer without the ORM: only automatic incidents have rules,
     and their notice is a whole message with its own events, so one is left to the session."""
     if event.type != "incident.opened" or event.incident_id is None:
-        return
+        return None
     # The payload is compact JSON (``app.outbox.events.encoded``): an automatic incident's
     # holds this text. Another's may too (in its description, say); it then takes the session,
     # which is slower but right.
     if '"source":"auto"' in event.payload:
         raise NeedsSession("an automatic incident's notice rule")
+    return None
 
 
 def _told_before(session: Session, incident: Incident) -> bool:

@@ -58,22 +58,28 @@ EVENT_TYPES: dict[str, str] = {
 
 _EVENT_CLASS = inspect(Event).class_manager
 Subscriber = Callable[[Session, Event], object]
-ConnectionSubscriber = Callable[["psycopg.AsyncConnection[Any]", Event], Awaitable[object]]
+Write = Callable[["psycopg.AsyncConnection[Any]"], Awaitable[object]]
+ConnectionSubscriber = Callable[["psycopg.AsyncConnection[Any]", Event], Awaitable[Write | None]]
 _subscribers: list[Subscriber] = []
 _on_connection: dict[Subscriber, ConnectionSubscriber] = {}
 
 
 class NeedsSession(Exception):
-    """A connection subscriber cannot do this event's work without the ORM: the writer rolls
-    its transaction back and does the whole change again in a session."""
+    """A connection subscriber cannot do this event's work without the ORM: the writer does
+    the whole change in a session instead."""
 
 
 def subscribe(subscriber: Subscriber, *, on_connection: ConnectionSubscriber | None = None) -> None:
     """Have ``subscriber(session, event)`` called for every event, in the event's transaction.
 
-    ``on_connection``: the same work as a coroutine on a plain psycopg connection in the
-    event's transaction, for a writer that skips the ORM (``app.incidents.opening``). It must
-    write exactly what ``subscriber`` writes, or raise ``NeedsSession``.
+    ``on_connection``: the same work on a plain psycopg connection, for a writer that skips
+    the ORM (``app.incidents.opening``), in two steps. Called before the event's transaction
+    begins, it reads what it needs (nothing it reads may depend on the event's own rows) and
+    answers with its writes, a coroutine function the writer then calls in the event's
+    transaction, after the event's row; or None when it writes nothing; or it raises
+    ``NeedsSession``. Together they must write exactly what ``subscriber`` writes. Reading
+    first lets a writer whose subscribers write nothing send its rows as one statement,
+    without a transaction around it.
     """
     if subscriber not in _subscribers:
         _subscribers.append(subscriber)
@@ -89,14 +95,19 @@ def connection_subscribers() -> tuple[ConnectionSubscriber, ...] | None:
     return tuple(_on_connection[s] for s in _subscribers)
 
 
-async def publish_on(
+async def writes_for(
     connection: psycopg.AsyncConnection[Any],
     event: Event,
     subscribers: Sequence[ConnectionSubscriber],
-) -> None:
-    """``_publish`` for an event written on a plain connection, in its transaction."""
+) -> list[Write]:
+    """``_publish`` for an event about to be written on a plain connection: what each
+    subscriber will write in the event's transaction (see ``subscribe``)."""
+    writes = []
     for subscriber in subscribers:
-        await subscriber(connection, event)
+        write = await subscriber(connection, event)
+        if write is not None:
+            writes.append(write)
+    return writes
 
 
 def emit(

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, func, select, update
 
 from app.db.row_insert import RowInsert, postgresql_dialect
 from app.db.tx_cache import forget, per_transaction
-from app.outbox.events import NeedsSession, subscribe
+from app.outbox.events import NeedsSession, Write, subscribe
 from app.outbox.models import Event
 from app.webhooks.models import IS_PENDING, WebhookDelivery, WebhookEndpoint
 from app.webhooks.wake import CHANNEL, wake_dispatcher_on_commit
@@ -118,16 +118,20 @@ class _OnConnection:
         )
         self.insert = RowInsert(WebhookDelivery, dialect)
 
-    async def __call__(self, connection: psycopg.AsyncConnection[Any], event: Event) -> None:
+    async def __call__(
+        self, connection: psycopg.AsyncConnection[Any], event: Event
+    ) -> Write | None:
+        """Read the routes and the deliveries waiting ahead; answer with the new deliveries'
+        INSERT and the dispatcher's wake-up, or None when no endpoint wants the event."""
         if event.type in TARGETED_TYPES:
-            return
+            return None
         if event.tenant_id is None:  # every tenant's endpoints: rare, and the session's way
             raise NeedsSession("an event without a tenant")
         cursor = await connection.execute(self.routes_sql, {"tenant_id": event.tenant_id})
         routes = [Route(e, t, frozenset(types.split())) for e, t, types in await cursor.fetchall()]
         matching = [route for route in routes if route.accepts(event.type)]
         if not matching:
-            return
+            return None
         new = [
             delivery_for(event, endpoint_id=r.endpoint_id, tenant_id=r.tenant_id) for r in matching
         ]
@@ -142,9 +146,14 @@ class _OnConnection:
                 due = delivery.next_attempt_at
                 if ahead is not None and due is not None and ahead > due:
                     delivery.next_attempt_at = ahead.astimezone(UTC)
-        async with connection.cursor() as many:
-            await many.executemany(self.insert.sql, [self.insert.params(d.__dict__) for d in new])
-        await connection.execute(f"NOTIFY {CHANNEL}")
+        rows = [self.insert.params(d.__dict__) for d in new]
+
+        async def write(connection: psycopg.AsyncConnection[Any]) -> None:
+            async with connection.cursor() as many:
+                await many.executemany(self.insert.sql, rows)
+            await connection.execute(f"NOTIFY {CHANNEL}")
+
+        return write
 
 
 def install() -> None:
