@@ -6,6 +6,9 @@ deliveries commit together or not at all. Subscribers are registered once at sta
 (``app.startup.wire``), never as a side effect of an import; emitting with none registered
 is a programming error and says so. ``emit_many`` writes a batch's events with one bulk insert
 (a detection tick opens thousands of incidents) and hands each to the subscribers alike.
+A writer that skips the ORM (``app.incidents.opening``) hands its event to each subscriber's
+twin on a plain connection instead (``subscribe(..., on_connection=...)``, ``writes_for``),
+and leaves the work to the session when one has no twin.
 """
 
 from __future__ import annotations
@@ -120,9 +123,11 @@ def emit(
     parcel_id: uuid.UUID | None = None,
     incident_id: uuid.UUID | None = None,
 ) -> Event:
-    event = event_of(
-        NewEvent(
-            type, occurred_at, tenant_id, payload, parcel_id=parcel_id, incident_id=incident_id
+    event = Event(
+        **_row(
+            NewEvent(
+                type, occurred_at, tenant_id, payload, parcel_id=parcel_id, incident_id=incident_id
+            )
         )
     )
     _require_subscribers()
@@ -158,11 +163,6 @@ def emit_many(session: Session, events: Sequence[NewEvent]) -> list[Event]:
     for event in written:
         _publish(session, event)
     return written
-
-
-def event_of(new: NewEvent) -> Event:
-    """The event ``emit`` adds, built without a session."""
-    return Event(**_row(new))
 
 
 def written_event(new: NewEvent) -> Event:
