@@ -106,7 +106,7 @@ def open_incident(
     detected_at: datetime | None = None,
     details: dict[str, Any] | None = None,
 ) -> Incident:
-    incident, opened = opening_of(
+    incident_row, entry_row = opening_values(
         parcel=parcel,
         number=next_number(session, parcel.tenant_id),
         type=type,
@@ -119,9 +119,10 @@ def open_incident(
         detected_at=detected_at,
         details=details,
     )
+    incident = Incident(**incident_row)
     session.add(incident)
     session.flush()
-    session.add(opened)
+    session.add(TimelineEntry(**entry_row))
     emit_incident_event(session, "incident.opened", incident, parcel, now)
     return incident
 
@@ -132,37 +133,6 @@ _INCIDENT_DEFAULTS: dict[str, Any] = {
     for name, field in Incident.model_fields.items()
     if field.default_factory is None and not field.is_required()
 }
-
-
-def opening_of(
-    *,
-    parcel: Parcel,
-    number: int,
-    type: str,
-    source: str,
-    actor: Actor,
-    now: datetime,
-    next_step: NextStep,
-    description: str | None = None,
-    customer_reported_at: datetime | None = None,
-    detected_at: datetime | None = None,
-    details: dict[str, Any] | None = None,
-) -> tuple[Incident, TimelineEntry]:
-    """A new incident and its first timeline entry, built without the database."""
-    incident, opened = opening_values(
-        parcel=parcel,
-        number=number,
-        type=type,
-        source=source,
-        actor=actor,
-        now=now,
-        next_step=next_step,
-        description=description,
-        customer_reported_at=customer_reported_at,
-        detected_at=detected_at,
-        details=details,
-    )
-    return Incident(**incident), TimelineEntry(**opened)
 
 
 def opening_values(
@@ -179,8 +149,9 @@ def opening_values(
     detected_at: datetime | None = None,
     details: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``opening_of``'s two rows as their columns' values: the ORM path above and the one on a
-    plain connection (``app.incidents.opening``) write the same rows from them."""
+    """A new incident and its first timeline entry, as their columns' values, built without the
+    database: the ORM path above and the one on a plain connection (``app.incidents.opening``)
+    write the same rows from them."""
     incident: dict[str, Any] = {
         **_INCIDENT_DEFAULTS,
         "id": uuid.uuid4(),

@@ -11,7 +11,7 @@ of the e-mail later is on the message itself (``GET /v1/parcels/{id}/messages``)
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -46,17 +46,22 @@ def show_earlier_messages(session: Session, event: Event) -> None:
         .order_by(col(CustomerMessage.occurred_at), col(CustomerMessage.id))
     ).all()
     for message in earlier:
-        append_entry(
-            session,
-            tenant_id=message.tenant_id,
-            incident_id=event.incident_id,
-            kind="earlier_message",
-            actor=SYSTEM,
-            summary=earlier_summary(message),
-            now=event.occurred_at,
-            occurred_at=message.occurred_at,
-            data=_entry_data(message),
-        )
+        append_entry(session, **_entry_for(message, event.incident_id, event.occurred_at))
+
+
+def _entry_for(message: CustomerMessage, incident_id: uuid.UUID, now: datetime) -> dict[str, Any]:
+    """The earlier message's timeline entry, as ``append_entry`` and ``chained_values`` take it:
+    at the time the message was written, recording its delivery as it stood."""
+    return {
+        "tenant_id": message.tenant_id,
+        "incident_id": incident_id,
+        "kind": "earlier_message",
+        "actor": SYSTEM,
+        "summary": earlier_summary(message),
+        "now": now,
+        "occurred_at": message.occurred_at,
+        "data": _entry_data(message),
+    }
 
 
 def _entry_data(message: CustomerMessage) -> dict[str, str | None]:
@@ -139,15 +144,7 @@ class _OnConnection:
             for message in earlier:
                 assert isinstance(message, CustomerMessage)
                 values = chained_values(
-                    tenant_id=message.tenant_id,
-                    incident_id=incident_id,
-                    after=after,
-                    kind="earlier_message",
-                    actor=SYSTEM,
-                    summary=earlier_summary(message),
-                    now=event.occurred_at,
-                    occurred_at=message.occurred_at,
-                    data=_entry_data(message),
+                    after=after, **_entry_for(message, incident_id, event.occurred_at)
                 )
                 await connection.execute(self.insert.sql, self.insert.params(values))
                 after = (values["seq"], values["hash"])
