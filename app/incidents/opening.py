@@ -19,16 +19,17 @@ the app's write pool (``app.db.reads.AsyncReads`` with ``read_only=False``):
 Every statement is a round trip, and each costs the loop about 60 us of psycopg's waiting
 machinery, so the common case is four of them.
 
-The rows are built by the functions the ORM path uses (``incidents.opening_values``,
-``written_event``, ``incident_view``), and written with ``app.db.row_insert``, so both paths
-store the same values; ``tests/incidents/test_opening.py`` opens incidents both ways and
-compares every row. The twins read before the rows are written, where the ORM path reads
-after its flush: under READ COMMITTED either read sees what was committed before it, and
-nothing they read depends on the new rows. What this path does not do, the ORM path still
-does, in a worker thread as before: SQLite, a parcel given by tracking number (it may need
-registering), a request holding an Idempotency-Key claim (its mark commits with the work), a
-subscriber without a twin, or one that asks for the session (``NeedsSession``, before
-anything but the number is written; that number is skipped, as a failed creation skips one).
+The rows are built by the functions the ORM path uses (``incidents.opening_values``, the
+outbox's row of an event through ``written_event``, ``incident_view``), and written with
+``app.db.row_insert``, so both paths store the same values; ``tests/incidents/test_opening.py``
+opens incidents both ways and compares every row. The twins read before the rows are written,
+where the ORM path reads after its flush: under READ COMMITTED either read sees what was
+committed before it, and nothing they read depends on the new rows. What this path does not do,
+the ORM path still does, in a worker thread as before: SQLite, a parcel given by tracking
+number (it may need registering), a request holding an Idempotency-Key claim (its mark commits
+with the work), a subscriber without a twin, or one that asks for the session
+(``NeedsSession``, before anything but the number is written; that number is skipped, as a
+failed creation skips one).
 """
 
 from __future__ import annotations
