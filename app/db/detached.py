@@ -86,18 +86,17 @@ def detached_instance(model: type[M], values: Mapping[str, Any]) -> M:
     """An instance of ``model`` holding ``values`` as if loaded: no ``__init__`` (pydantic's
     per-field work), no change events, in no session. For a row just written by hand."""
     instance = attributes.manager_of_class(model).new_instance()
+    # written straight into the instance's dict, as the ORM's loading does: no change events,
+    # so the values read as loaded, not as edits
     attributes.instance_state(instance).dict.update(values)
     return instance
 
 
 def _detached(part: _Part, values: Sequence[Any], processors: Sequence[_Processor]) -> SQLModel:
-    instance = attributes.manager_of_class(part.model).new_instance()
-    # written straight into the instance's dict, as the ORM's loading does: no change events,
-    # so the values read as loaded, not as edits
-    attributes.instance_state(instance).dict.update(
+    return detached_instance(
+        part.model,
         {
             key: (value if process is None else process(value))
             for key, process, value in zip(part.keys, processors, values, strict=True)
-        }
+        },
     )
-    return instance

@@ -1,4 +1,5 @@
-"""Read-only PostgreSQL connections on the event loop, for the hottest reads.
+"""PostgreSQL connections on the event loop, for the hottest reads (and, built with
+``read_only=False``, the one write that takes this way: ``app.incidents.opening``).
 
 A read through the ORM in a worker thread costs about a millisecond of CPU before the query
 reaches the database: the session and its transaction (BEGIN and COMMIT, two more round
@@ -10,7 +11,7 @@ on every call. These connections are psycopg's own asyncio ones, pooled by psyco
   READ COMMITTED takes a snapshot per statement anyway, so one statement sees exactly what it
   saw inside a transaction;
 - **read-only** (``default_transaction_read_only``), so PostgreSQL itself refuses a write
-  sent through them by mistake;
+  sent through the read connections by mistake;
 - **awaited on the loop**: no worker thread.
 
 Rows come back as plain tuples; ``app.db.detached`` turns them into the same model instances
@@ -141,6 +142,7 @@ class AsyncReads:
         raise AssertionError("unreachable")
 
     async def _fetch_one(self, sql: str, params: Mapping[str, Any]) -> Fetched | None:
+        # ``connection()``'s steps written out: a read is hot enough that its generator counts
         lane = self._lane()
         connection = await self._check_out(lane)
         kept = False

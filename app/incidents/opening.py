@@ -114,12 +114,7 @@ class IncidentOpener:
 
     def can_open(self, body: IncidentCreate) -> bool:
         """Whether this path can open ``body``'s incident (call it on the loop)."""
-        return (
-            body.parcel_id is not None
-            and self.writes is not None
-            and self.writes.is_open()
-            and connection_subscribers() is not None
-        )
+        return body.parcel_id is not None and self.writes is not None and self.writes.is_open()
 
     async def open(
         self,
@@ -131,13 +126,15 @@ class IncidentOpener:
         next_step: NextStep,
         reported: datetime | None,
     ) -> Opened | None:
-        """The incident opened and its view at ``now``; None when a subscriber needs the
-        session (the caller then opens it through the ORM). ``NotFound`` for a parcel the
-        tenant lacks, ``DatabaseUnavailable`` when the database cannot be reached."""
+        """The incident opened and its view at ``now``; None when a subscriber has no twin on a
+        connection or needs the session (the caller then opens it through the ORM).
+        ``NotFound`` for a parcel the tenant lacks, ``DatabaseUnavailable`` when the database
+        cannot be reached."""
         assert self.writes is not None
         assert body.parcel_id is not None
         subscribers = connection_subscribers()
-        assert subscribers is not None
+        if subscribers is None:
+            return None
         try:
             async with self.writes.connection() as connection:
                 parcel, number = await self._parcel_and_number(

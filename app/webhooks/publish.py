@@ -142,10 +142,7 @@ class _OnConnection:
             )
             latest = {e: at for e, at in await cursor.fetchall() if at is not None}
             for delivery in new:
-                ahead = latest.get(delivery.endpoint_id)
-                due = delivery.next_attempt_at
-                if ahead is not None and due is not None and ahead > due:
-                    delivery.next_attempt_at = ahead.astimezone(UTC)
+                _queue_behind(delivery, latest.get(delivery.endpoint_id))
         rows = [self.insert.params(d.__dict__) for d in new]
 
         async def write(connection: psycopg.AsyncConnection[Any]) -> None:
@@ -200,10 +197,14 @@ def _queue_behind_pending(session: Session, _context: object, _instances: object
             )
             latest.update({(e, p): at for e, p, at in rows if at is not None})
     for delivery in new:
-        ahead = latest.get((delivery.endpoint_id, delivery.parcel_id))
-        due = delivery.next_attempt_at
-        if ahead is not None and due is not None and ahead > due:
-            delivery.next_attempt_at = ahead
+        _queue_behind(delivery, latest.get((delivery.endpoint_id, delivery.parcel_id)))
+
+
+def _queue_behind(delivery: WebhookDelivery, ahead: datetime | None) -> None:
+    """``delivery`` due no earlier than ``ahead``, the latest pending one of its parcel."""
+    due = delivery.next_attempt_at
+    if ahead is not None and due is not None and ahead > due:
+        delivery.next_attempt_at = ahead.astimezone(UTC)
 
 
 def pause(session: Session, endpoint_id: uuid.UUID) -> None:
